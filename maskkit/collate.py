@@ -1,0 +1,267 @@
+"""MaskingCollator: a list of tokenised examples in, a padded masked-language-model batch out.
+
+It binds the tokenizer once, pads once, calls the selector (WHERE) then the corruption (HOW), writes
+`labels` (-100 off target), converts to tensors once and passes through every key it does not consume.
+Masks are a pure function of (seed, salt, epoch, example), so they do not depend on batching, padding
+or DataLoader workers; the epoch reaches workers through shared memory (`set_epoch`, `EpochCallback`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, missing_column, pad_rows
+from maskkit.masking.corruption import MaskRandomKeep
+from maskkit.masking.selectors import Selector, TokenSelector
+from maskkit.masking.words import VocabTables
+from maskkit.rng import KeyedUniforms, content_keys, value_keys
+
+CONSUMED = ("input_ids", "attention_mask", "special_tokens_mask", "word_ids")
+_UNBOUNDED_MAX_LENGTH = 10**8
+
+
+class MaskingCollator:
+    """Pads a list of tokenised examples and masks them for masked-language modelling.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer with a mask token (fast, where words come from the vocabulary).
+        selector: WHERE to mask (default `TokenSelector(0.15)`).
+        corruption: HOW targets change (default `MaskRandomKeep(0.8, 0.1, 0.1)`).
+        seed: the run's seed; masks are a pure function of (seed, salt, epoch, example).
+        pad_to_multiple_of: round the padded length up to a multiple of this.
+        return_tensors: "pt" (torch tensors) or "np" (numpy arrays).
+        word_source: "auto" (a `word_ids` column when present, else the vocabulary), "column" (require
+            the column), or "vocab" (ignore any column).
+        key_column: a column identifying each example (e.g. "id"); by default examples are keyed by a
+            hash of their token ids, so identical sequences get identical masks in one epoch.
+        salt: separates the draws of two collators that share a seed.
+        max_length: refuse sequences longer than this ("model": the tokenizer's model_max_length).
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        selector: Selector | None = None,
+        corruption: MaskRandomKeep | None = None,
+        seed: int = 0,
+        pad_to_multiple_of: int | None = None,
+        return_tensors: str = "pt",
+        word_source: str = "auto",
+        key_column: str | None = None,
+        salt: str = "",
+        max_length: int | str | None = "model",
+    ) -> None:
+        if return_tensors not in ("pt", "np"):
+            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        if word_source not in WORD_SOURCES:
+            raise ValueError(f"word_source must be one of {WORD_SOURCES}, got {word_source!r}")
+        if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
+            raise ValueError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
+        if not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        selector = selector if selector is not None else TokenSelector()
+        if not hasattr(selector, "select"):
+            raise TypeError(f"selector must have a select(batch) method, got {type(selector).__name__}")
+        self.tokenizer = tokenizer
+        self.vocab = VocabTables.from_tokenizer(tokenizer)
+        self.selector = selector.bind(tokenizer) if hasattr(selector, "bind") else selector
+        self.corruption = corruption if corruption is not None else MaskRandomKeep()
+        self.seed = seed
+        self.salt = salt
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.return_tensors = return_tensors
+        self.word_source = word_source
+        self.key_column = key_column
+        if max_length == "model":
+            model_max = getattr(tokenizer, "model_max_length", None) or _UNBOUNDED_MAX_LENGTH
+            max_length = model_max if model_max < _UNBOUNDED_MAX_LENGTH else None
+        self.max_length = max_length
+        self._epoch = multiprocessing.RawValue("q", 0)
+
+    # -- epochs ---------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch.value)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Sets the epoch for the next batches, also in DataLoader workers already running."""
+        self._epoch.value = int(epoch)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        # shared memory travels only to processes being started (DataLoader workers); elsewhere
+        # (pickle, datasets' fingerprinting) the epoch travels as a plain number
+        from multiprocessing import context
+
+        if context.get_spawning_popen() is None:
+            state["_epoch"] = int(self._epoch.value)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        epoch = state["_epoch"]
+        if isinstance(epoch, int):
+            state["_epoch"] = multiprocessing.RawValue("q", epoch)
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return (
+            f"MaskingCollator(selector={self.selector!r}, corruption={self.corruption!r}, seed={self.seed}, "
+            f"epoch={self.epoch}, word_source={self.word_source!r})"
+        )
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns beyond input_ids that the masking reads (keep them under Trainer, see maskkit.keep_columns)."""
+        needed = tuple(getattr(self.selector, "columns", ()))
+        if self.word_source == "column":
+            needed += ("word_ids",)
+        if self.key_column:
+            needed += (self.key_column,)
+        return needed
+
+    # -- collation ------------------------------------------------------------------------------
+    def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        ids, labels, lengths, extra = self.mask_arrays(features, self.epoch)
+        out: dict[str, Any] = {
+            "input_ids": ids,
+            "attention_mask": (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.int64),
+            "labels": labels,
+        }
+        out.update(extra)
+        if self.return_tensors == "pt":
+            import torch
+
+            out = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()}
+        return out
+
+    def mask_arrays(
+        self, features: Sequence[Mapping[str, Any]], epoch: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """Masks a list of examples at a given epoch: (ids, labels, lengths, passed-through columns)."""
+        features = _check_features(features)
+        rows = [f["input_ids"] for f in features]
+        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        if self.max_length is not None and len(lengths) and lengths.max() > self.max_length:
+            i = int(np.argmax(lengths))
+            raise ValueError(
+                f"example {i} has {lengths[i]} tokens but the model takes at most {self.max_length}: truncate at "
+                f"tokenisation (truncation=True, max_length={self.max_length}) or pass max_length=None"
+            )
+        width = int(lengths.max(initial=0))
+        if self.pad_to_multiple_of:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
+        valid = np.arange(width)[None, :] < lengths[:, None]
+        if valid.any() and (ids[valid].min() < 0 or ids[valid].max() >= self.vocab.size):
+            raise ValueError(
+                f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
+                "was the data tokenised with another tokenizer?"
+            )
+        if self.key_column:
+            if self.key_column not in features[0]:
+                raise missing_column(self.key_column, "key_column")
+            keys = value_keys(f[self.key_column] for f in features)
+        else:
+            keys = content_keys(ids[valid], np.concatenate([[0], np.cumsum(lengths)]))
+        candidates = valid & ~self.vocab.special[ids]
+        if "special_tokens_mask" in features[0]:
+            given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)
+            candidates &= given == 0
+        batch = MaskingBatch(
+            ids=ids,
+            lengths=lengths,
+            candidates=candidates,
+            draws=KeyedUniforms.create(keys, self.seed, self.salt, epoch),
+            vocab=self.vocab,
+            columns=self._token_columns(features, lengths, width, candidates),
+            word_source=self.word_source,
+        )
+        selection = self.selector.select(batch)
+        corrupted, labels = self.corruption.apply(batch, selection)
+        return corrupted, labels, lengths, self._passthrough(features, lengths, width)
+
+    def _token_columns(
+        self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int, candidates: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        columns: dict[str, np.ndarray] = {}
+        if "word_ids" in features[0] and self.word_source != "vocab":
+            rows = [[-1 if w is None else w for w in f["word_ids"]] for f in features]
+            _check_aligned("word_ids", rows, lengths)
+            word_ids = pad_rows(rows, lengths, width, -1, np.int64)
+            # a real token outside every word is a word of its own
+            alone = candidates & (word_ids < 0)
+            word_ids[alone] = -2 - np.nonzero(alone)[1]
+            columns["word_ids"] = word_ids
+        for name in getattr(self.selector, "columns", ()):
+            if name not in features[0]:
+                raise missing_column(name, type(self.selector).__name__)
+            rows = [f[name] for f in features]
+            _check_aligned(name, rows, lengths)
+            rows = [[np.nan if v is None else v for v in r] if not isinstance(r, np.ndarray) else r for r in rows]
+            values = pad_rows(rows, lengths, width, 0, np.float64)
+            bad = np.isnan(values) & candidates
+            if bad.any():
+                raise ValueError(f"{name!r} holds NaN or None at a real token of example {int(np.nonzero(bad)[0][0])}")
+            columns[name] = values
+        return columns
+
+    def _passthrough(self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int) -> dict[str, Any]:
+        skip = set(CONSUMED) | set(getattr(self.selector, "columns", ()))
+        out: dict[str, Any] = {}
+        for key in features[0]:
+            if key in skip:
+                continue
+            if key == "labels":
+                raise ValueError(
+                    "the features already hold 'labels', which the collator writes for masked-language "
+                    "modelling: rename or remove that column"
+                )
+            values = [f.get(key) for f in features]
+            if all(_is_sequence(v) and len(v) == n for v, n in zip(values, lengths)) and len(values):
+                fill = getattr(self.tokenizer, "pad_token_type_id", 0) if key == "token_type_ids" else 0
+                try:
+                    out[key] = pad_rows(values, lengths, width, fill, np.asarray(values[0]).dtype)
+                    continue
+                except (TypeError, ValueError):
+                    pass
+            try:
+                array = np.asarray(values)
+                out[key] = array if array.dtype.kind in "biuf" else values
+            except (TypeError, ValueError):
+                out[key] = values
+        return out
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray) or hasattr(value, "__len__") and hasattr(value, "shape")
+
+
+def _check_aligned(name: str, rows: Sequence[Any], lengths: np.ndarray) -> None:
+    for i, (row, n) in enumerate(zip(rows, lengths)):
+        if row is None or len(row) != n:
+            got = "None" if row is None else f"{len(row)} values"
+            raise ValueError(f"example {i}: {name!r} has {got} but input_ids has {n} tokens; they must align")
+
+
+def _check_features(features: Any) -> Sequence[Mapping[str, Any]]:
+    if isinstance(features, Mapping):
+        raise TypeError("MaskingCollator takes a list of examples (one dict per example), not one dict of columns")
+    features = list(features)
+    if not features:
+        raise ValueError("MaskingCollator got an empty list of examples")
+    for i, f in enumerate(features):
+        if not isinstance(f, Mapping):
+            raise TypeError(f"example {i} is a {type(f).__name__}, not a dict of columns")
+        if "input_ids" not in f:
+            raise KeyError(
+                f"example {i} has no 'input_ids' (it has {sorted(f)}): tokenise the text first, e.g. "
+                "dataset.map(maskkit.Tokenize(tokenizer), batched=True)"
+            )
+        row = f["input_ids"]
+        if len(row) and _is_sequence(row[0]):
+            raise ValueError(f"example {i}: 'input_ids' is nested (a list of lists); give one sequence per example")
+    return features

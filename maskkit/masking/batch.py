@@ -1,0 +1,106 @@
+"""The padded batch that selectors and corruptions read: ids, candidates, words, columns and keyed draws.
+
+A `MaskingBatch` is built by the collator once per call. Word structure is computed lazily, only when a
+selector asks for it, from a `word_ids` column when present or from the vocabulary's word-start table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from maskkit.masking import functional as F
+from maskkit.masking.words import VocabTables
+from maskkit.rng import KeyedUniforms
+
+WORD_SOURCES = ("auto", "column", "vocab")
+
+
+class MissingColumnError(KeyError):
+    """A column a masking scheme needs is not in the features (Trainer may have removed it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def missing_column(column: str, purpose: str) -> MissingColumnError:
+    return MissingColumnError(
+        f"the features have no {column!r} column, which {purpose} needs. If you train with transformers.Trainer, "
+        "it removed the column because the model's forward() does not take it (remove_unused_columns=True): "
+        "set TrainingArguments(remove_unused_columns=False) and keep only the columns the model and the "
+        "collator use, e.g. dataset = maskkit.keep_columns(dataset, collator, model)"
+    )
+
+
+@dataclass
+class MaskingBatch:
+    """One padded batch as the masking pieces see it (rows are examples, columns are token positions)."""
+
+    ids: np.ndarray  # int64 (B, L), padded
+    lengths: np.ndarray  # int64 (B,)
+    candidates: np.ndarray  # bool (B, L): real, non-special tokens
+    draws: KeyedUniforms
+    vocab: VocabTables
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # per-token columns, padded like ids
+    word_source: str = "auto"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.ids.shape  # type: ignore[return-value]
+
+    def take(self, rows: np.ndarray) -> MaskingBatch:
+        """A sub-batch of the given rows (draws stay keyed to each example, so results do not change)."""
+        return MaskingBatch(
+            ids=self.ids[rows],
+            lengths=self.lengths[rows],
+            candidates=self.candidates[rows],
+            draws=self.draws.take(rows),
+            vocab=self.vocab,
+            columns={k: v[rows] for k, v in self.columns.items()},
+            word_source=self.word_source,
+        )
+
+    def column(self, name: str, purpose: str) -> np.ndarray:
+        if name not in self.columns:
+            raise missing_column(name, purpose)
+        return self.columns[name]
+
+    @cached_property
+    def word_starts(self) -> np.ndarray:
+        """Marks the first token of every candidate word (bool, B x L)."""
+        if self.word_source != "vocab" and "word_ids" in self.columns:
+            return F.starts_from_ids(self.candidates, self.columns["word_ids"])
+        if self.word_source == "column":
+            raise missing_column("word_ids", "word-level masking with word_source='column'")
+        if self.word_source == "auto" and self.vocab.cjk[self.ids[self.candidates]].any():
+            raise ValueError(
+                "this batch holds Chinese (CJK) characters but no 'word_ids' column: the tokenizer splits them "
+                "one per token, so whole-word masking would mask single characters. Tokenise with "
+                "maskkit.Tokenize(tokenizer, segmenter=maskkit.jieba_segmenter) and keep the column, or pass "
+                "word_source='vocab' to mask characters as words on purpose"
+            )
+        return F.unit_starts(self.candidates, self.vocab.starts_word(self.ids))
+
+    @cached_property
+    def word_index(self) -> np.ndarray:
+        """Each candidate token's word-start position (-1 off candidates)."""
+        return F.unit_start_index(self.candidates, self.word_starts)
+
+
+def pad_rows(rows: list[Any], lengths: np.ndarray, width: int, fill: float | int, dtype: Any) -> np.ndarray:
+    """Pads variable-length rows into one (len(rows), width) array in a single vectorised assignment."""
+    out = np.full((len(rows), width), fill, dtype=dtype)
+    if len(rows) == 0 or width == 0:
+        return out
+    if isinstance(rows[0], np.ndarray):
+        flat = np.concatenate([np.asarray(r, dtype=dtype).reshape(-1) for r in rows])
+    else:
+        total = int(lengths.sum())
+        from itertools import chain
+
+        flat = np.fromiter(chain.from_iterable(rows), dtype=dtype, count=total)
+    out[np.arange(width)[None, :] < lengths[:, None]] = flat
+    return out

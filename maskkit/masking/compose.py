@@ -1,0 +1,60 @@
+"""Combinators over selectors: `OneOf` picks one scheme per example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from maskkit.masking import functional as F
+from maskkit.masking.batch import MaskingBatch
+from maskkit.masking.selectors import Selection, Selector
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Selects with one of `selectors` per example, drawn with probabilities `weights` (equal by default).
+
+    The choice is keyed like every draw, so an example gets the same scheme alone or in any batch.
+    """
+
+    selectors: tuple[Any, ...]
+    weights: tuple[float, ...] | None = None
+    STREAM: ClassVar[int] = 71
+
+    def __init__(self, selectors: Sequence[Selector], weights: Sequence[float] | None = None) -> None:
+        if not selectors:
+            raise ValueError("OneOf needs at least one selector")
+        for s in selectors:
+            if not hasattr(s, "select"):
+                raise TypeError(f"OneOf takes selectors (objects with .select), got {type(s).__name__}")
+        if weights is not None:
+            if len(weights) != len(selectors):
+                raise ValueError(f"weights has {len(weights)} entries for {len(selectors)} selectors")
+            if any(w < 0 for w in weights) or sum(weights) <= 0:
+                raise ValueError(f"weights must be non-negative with a positive sum, got {list(weights)!r}")
+        object.__setattr__(self, "selectors", tuple(selectors))
+        object.__setattr__(self, "weights", tuple(float(w) for w in weights) if weights is not None else None)
+
+    def bind(self, tokenizer: Any) -> OneOf:
+        bound = [s.bind(tokenizer) if hasattr(s, "bind") else s for s in self.selectors]
+        return replace(self, selectors=tuple(bound))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for s in self.selectors for c in getattr(s, "columns", ())))
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        weights = self.weights or (1.0,) * len(self.selectors)
+        choice = F.categorical(batch.draws.per_example(self.STREAM), weights)
+        targets = np.zeros(batch.shape, dtype=bool)
+        unit_index = np.full(batch.shape, -1, dtype=np.int64)
+        for i, selector in enumerate(self.selectors):
+            rows = np.flatnonzero(choice == i)
+            if len(rows):
+                part = selector.select(batch.take(rows))
+                targets[rows] = part.targets
+                unit_index[rows] = part.unit_index
+        return Selection(targets, unit_index)

@@ -1,0 +1,89 @@
+"""HOW to corrupt: what the selected targets become ([MASK], a random token, or themselves).
+
+The 80/10/10 choice is ONE categorical draw per target token, or per unit (`per="unit"`) so a whole
+word or span shares one fate, as in SpanBERT. Random replacements are drawn from the vocabulary's
+replaceable ids (never special tokens), uniformly or by unigram frequency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from maskkit.masking import functional as F
+from maskkit.masking.batch import MaskingBatch
+from maskkit.masking.selectors import Selection
+
+
+@dataclass(frozen=True)
+class MaskRandomKeep:
+    """Replaces each target with [MASK] (`mask`), a random token (`random`) or keeps it (`keep`).
+
+    The shares are one categorical draw per target token (`per="token"`, BERT) or per unit
+    (`per="unit"`, SpanBERT: all tokens of a word or span share one fate). `random_weights` gives
+    per-vocabulary-id weights (e.g. unigram counts from `maskkit.unigram_counts`) for the random
+    replacement; by default it is uniform over the non-special vocabulary.
+
+    References: Devlin et al. 2019 (BERT, 80/10/10); Joshi et al. 2020 (SpanBERT, span-level replacement).
+    """
+
+    mask: float = 0.8
+    random: float = 0.1
+    keep: float = 0.1
+    per: str = "token"
+    random_weights: tuple[float, ...] | None = field(default=None, repr=False)
+    STREAMS: ClassVar[tuple[int, int]] = (61, 62)
+
+    def __post_init__(self) -> None:
+        shares = {"mask": self.mask, "random": self.random, "keep": self.keep}
+        for name, value in shares.items():
+            if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+        if abs(sum(shares.values()) - 1.0) > 1e-6:
+            raise ValueError(f"mask + random + keep must sum to 1, got {sum(shares.values())!r}")
+        if self.per not in ("token", "unit"):
+            raise ValueError(f"per must be 'token' or 'unit', got {self.per!r}")
+        if self.random_weights is not None:
+            weights = np.asarray(self.random_weights, dtype=np.float64)
+            if weights.ndim != 1 or (weights < 0).any() or not np.isfinite(weights).all():
+                raise ValueError("random_weights must be one finite, non-negative weight per vocabulary id")
+            object.__setattr__(self, "random_weights", tuple(weights.tolist()))
+
+    def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
+        """Returns (corrupted ids, labels) for a batch: labels hold the original id at targets, -100 elsewhere."""
+        rows, cols = np.nonzero(selection.targets)
+        fate_cols = selection.unit_index[rows, cols] if self.per == "unit" else cols
+        fate = F.categorical(batch.draws.at(self.STREAMS[0], rows, fate_cols), (self.mask, self.random, self.keep))
+        ids = batch.ids.copy()
+        labels = np.full(batch.shape, -100, dtype=np.int64)
+        labels[rows, cols] = batch.ids[rows, cols]
+        masked = fate == 0
+        ids[rows[masked], cols[masked]] = batch.vocab.mask_id
+        swapped = fate == 1
+        if swapped.any():
+            u = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
+            ids[rows[swapped], cols[swapped]] = self._random_ids(batch, u)
+        return ids, labels
+
+    def _random_ids(self, batch: MaskingBatch, u: np.ndarray) -> np.ndarray:
+        choices = batch.vocab.replaceable_ids
+        if self.random_weights is None:
+            return choices[np.minimum((u * len(choices)).astype(np.int64), len(choices) - 1)]
+        weights = np.asarray(self.random_weights)
+        if len(weights) < batch.vocab.size:
+            weights = np.pad(weights, (0, batch.vocab.size - len(weights)))
+        cdf = np.cumsum(weights[choices])
+        if cdf[-1] <= 0:
+            raise ValueError("random_weights give no weight to any replaceable (non-special) token")
+        return choices[np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(choices) - 1)]
+
+
+def unigram_counts(token_id_rows: Iterable[Any], vocab_size: int) -> tuple[float, ...]:
+    """Counts token ids over a corpus (rows of ids) for frequency-weighted random replacement."""
+    counts = np.zeros(vocab_size, dtype=np.float64)
+    for row in token_id_rows:
+        counts += np.bincount(np.asarray(row, dtype=np.int64), minlength=vocab_size)[:vocab_size]
+    return tuple(counts.tolist())

@@ -1,0 +1,315 @@
+"""WHERE to mask: selectors choose the target positions of a batch and never touch ids.
+
+Each selector returns a `Selection`: the target tokens and, for every target, the position of the first
+token of its unit (a word, span, phrase or the token itself), so a corruption can give a whole unit one
+fate. Budgets name their unit; "exact" (the default, as in BERT's and SpanBERT's code) selects
+rate * n units per example with probabilistic rounding, "bernoulli" (as transformers does) selects each
+unit independently with probability `rate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from maskkit.masking import functional as F
+from maskkit.masking.batch import MaskingBatch
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Targets (bool, B x L) and each target's unit-start position (int, B x L; -1 off targets)."""
+
+    targets: np.ndarray
+    unit_index: np.ndarray
+
+    @classmethod
+    def of_units(cls, targets: np.ndarray, unit_index: np.ndarray) -> Selection:
+        return cls(targets, np.where(targets, unit_index, -1))
+
+    @classmethod
+    def of_tokens(cls, targets: np.ndarray) -> Selection:
+        positions = np.broadcast_to(np.arange(targets.shape[1]), targets.shape)
+        return cls(targets, np.where(targets, positions, -1))
+
+
+@runtime_checkable
+class Selector(Protocol):
+    def select(self, batch: MaskingBatch) -> Selection: ...
+
+
+def check_rate(rate: float, name: str = "rate") -> None:
+    if not isinstance(rate, int | float) or not 0.0 < float(rate) <= 1.0:
+        raise ValueError(f"{name} must be a fraction in (0, 1], got {rate!r}")
+
+
+def check_budget(budget: str) -> None:
+    if budget not in F.BUDGETS:
+        raise ValueError(f"budget must be one of {F.BUDGETS}, got {budget!r}")
+
+
+@dataclass(frozen=True)
+class TokenSelector:
+    """Selects `rate` of each example's candidate tokens (BERT / RoBERTa dynamic masking).
+
+    Counted in tokens; special and padding tokens are never candidates.
+
+    References: Devlin et al. 2019 (BERT); Liu et al. 2019 (RoBERTa).
+    """
+
+    rate: float = 0.15
+    budget: str = "exact"
+    STREAMS: ClassVar[tuple[int, int]] = (11, 12)
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+        check_budget(self.budget)
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
+        if self.budget == "exact":
+            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[1]))
+            targets = F.choose_smallest(u, batch.candidates, k)
+        else:
+            targets = batch.candidates & (u < self.rate)
+        return Selection.of_tokens(targets)
+
+
+@dataclass(frozen=True)
+class WholeWordSelector:
+    """Selects `rate` of each example's candidate words and masks every token of a chosen word.
+
+    Counted in words. Words come from a `word_ids` column when present (required for Chinese, see
+    `maskkit.Tokenize`), otherwise from the tokenizer's vocabulary.
+
+    References: Devlin et al. 2019 (whole word masking); Cui et al. 2021 (Chinese WWM).
+    """
+
+    rate: float = 0.15
+    budget: str = "exact"
+    STREAMS: ClassVar[tuple[int, int]] = (21, 22)
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+        check_budget(self.budget)
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
+        targets = F.select_units(
+            batch.word_starts, batch.word_index, u, self.rate, self.budget, batch.draws.per_example(self.STREAMS[1])
+        )
+        return Selection.of_units(targets, batch.word_index)
+
+
+@dataclass(frozen=True)
+class SpanSelector:
+    """Selects spans of whole words until `rate` of each example's candidate tokens are targets.
+
+    Counted in tokens (SpanBERT's budget). Span lengths are in words, geometric(`p_geometric`)
+    renormalised to `length_range` (mean 3.8 words for p=0.2 on 1..10); a span starts at a uniformly
+    drawn word, extends rightwards and never crosses a special token. The word that reaches the budget
+    is masked whole, so an example may exceed its budget by less than one word.
+
+    References: Joshi et al. 2020 (SpanBERT).
+    """
+
+    rate: float = 0.15
+    p_geometric: float = 0.2
+    length_range: tuple[int, int] = (1, 10)
+    STREAMS: ClassVar[tuple[int, int, int]] = (31, 32, 33)
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+        if not 0.0 < self.p_geometric <= 1.0:
+            raise ValueError(f"p_geometric must be in (0, 1], got {self.p_geometric!r}")
+        low, high = self.length_range
+        if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
+            raise ValueError(f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}")
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        starts, index = batch.word_starts, batch.word_index
+        budgets = F.budget_counts(
+            batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[2])
+        )
+        cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
+        # each round adds at least one target unless its anchor is already masked (at most `rate` of words)
+        rounds = 2 * int(budgets.max(initial=0)) + 16
+        anchors = batch.draws.grid(self.STREAMS[0], rounds).tolist()
+        lengths = F.sample_lengths(cdf, self.length_range[0], batch.draws.grid(self.STREAMS[1], rounds)).tolist()
+        words = F.word_table(batch.candidates, starts)
+        width = batch.shape[1]
+        masked = bytearray(batch.ids.size)
+        for row in np.flatnonzero(budgets).tolist():
+            # a row only ever reads its own first 2 * budget + 16 draws, whatever batch it is in
+            own = 2 * int(budgets[row]) + 16
+            F.place_spans(
+                words, row, row * width, int(budgets[row]), anchors[row][:own], lengths[row][:own], masked
+            )
+        targets = np.frombuffer(bytes(masked), dtype=np.uint8).reshape(batch.shape).astype(bool)
+        return Selection.of_units(targets, index)
+
+
+@dataclass(frozen=True)
+class UnitSelector:
+    """Selects `rate` of each example's units (phrases, entities, lexicon matches) and masks each whole.
+
+    Counted in units. Units come from a per-token `column` of unit ids (tokens sharing a non-negative
+    id form one unit; -1 or None: no unit) and from matches of `lexicon` phrases at word boundaries
+    (longest match first). With `others="words"` every word outside a unit is a unit of its own, as in
+    ERNIE's phrase- and entity-level masking; with `others="none"` only the given units are candidates.
+
+    References: Sun et al. 2019 (ERNIE: knowledge masking of phrases and entities).
+    """
+
+    rate: float = 0.15
+    budget: str = "exact"
+    column: str | None = "unit_ids"
+    lexicon: tuple[str, ...] = ()
+    others: str = "words"
+    lexicon_ids: tuple[tuple[int, ...], ...] = field(default=(), repr=False, compare=False)
+    STREAMS: ClassVar[tuple[int, int]] = (41, 42)
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+        check_budget(self.budget)
+        if self.others not in ("words", "none"):
+            raise ValueError(f"others must be 'words' or 'none', got {self.others!r}")
+        if isinstance(self.lexicon, str):
+            raise ValueError("lexicon must be a sequence of phrases, not one string")
+        object.__setattr__(self, "lexicon", tuple(self.lexicon))
+        if self.column is None and not self.lexicon:
+            raise ValueError("UnitSelector needs units: give a unit-id column, a lexicon, or both")
+
+    def bind(self, tokenizer: Any) -> UnitSelector:
+        """Tokenises the lexicon once (also with a leading space, for byte-level and SentencePiece vocabularies)."""
+        variants = set()
+        for phrase in self.lexicon:
+            for text in (phrase, " " + phrase):
+                ids = tuple(tokenizer(text, add_special_tokens=False)["input_ids"])
+                if ids:
+                    variants.add(ids)
+        return replace(self, lexicon_ids=tuple(sorted(variants, key=len, reverse=True)))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if self.column else ()
+
+    def units(self, batch: MaskingBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Per-token unit-start positions and the candidate mask of tokens inside units."""
+        index = batch.word_index.copy() if self.others == "words" else np.full(batch.shape, -1)
+        in_unit = np.zeros(batch.shape, dtype=bool)
+        if self.column:
+            ids = batch.column(self.column, "UnitSelector")
+            inside = batch.candidates & (ids >= 0)
+            given = F.unit_start_index(inside, F.starts_from_ids(inside, ids))
+            index = np.where(inside, given, index)
+            in_unit |= inside
+        if self.lexicon and not self.lexicon_ids:
+            raise ValueError("UnitSelector with a lexicon must be bound to a tokenizer (MaskingCollator does this)")
+        if self.lexicon_ids:
+            for row, start, end in _lexicon_matches(batch, self.lexicon_ids):
+                index[row, start:end] = start
+                in_unit[row, start:end] = True
+        return index, in_unit
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        index, in_unit = self.units(batch)
+        eligible = index >= 0 if self.others == "words" else in_unit
+        starts = eligible & (index == np.arange(batch.shape[1])[None, :])
+        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
+        targets = F.select_units(
+            starts, np.where(eligible, index, -1), u, self.rate, self.budget, batch.draws.per_example(self.STREAMS[1])
+        )
+        return Selection.of_units(targets, index)
+
+
+def _lexicon_matches(batch: MaskingBatch, phrases: tuple[tuple[int, ...], ...]) -> list[tuple[int, int, int]]:
+    """Finds lexicon phrases that start and end at word boundaries; longest first, no overlaps."""
+    by_first: dict[int, list[tuple[int, ...]]] = {}
+    for phrase in phrases:
+        by_first.setdefault(phrase[0], []).append(phrase)
+    ends_word = np.ones(batch.shape, dtype=bool)
+    ends_word[:, :-1] = ~batch.candidates[:, 1:] | batch.word_starts[:, 1:]
+    matches = []
+    rows, cols = np.nonzero(batch.word_starts & np.isin(batch.ids, list(by_first)))
+    ids = batch.ids
+    taken_until = {}
+    for row, col in zip(rows.tolist(), cols.tolist()):
+        if col < taken_until.get(row, 0):
+            continue
+        for phrase in by_first[int(ids[row, col])]:
+            end = col + len(phrase)
+            if (
+                end <= batch.lengths[row]
+                and tuple(ids[row, col:end].tolist()) == phrase
+                and batch.candidates[row, col:end].all()
+                and ends_word[row, end - 1]
+            ):
+                matches.append((row, col, end))
+                taken_until[row] = end
+                break
+    return matches
+
+
+@dataclass(frozen=True)
+class ScoredSelector:
+    """Selects up to `rate` of each example's candidate tokens by per-token importance scores.
+
+    Counted in tokens (of all candidates, so a sentence with few important tokens gets fewer targets).
+    `mode="top"` takes the highest-scored tokens (ties broken at random); `mode="sample"` samples
+    without replacement in proportion to the scores (which must be >= 0). Tokens scoring at or below
+    `min_score`, and vocabulary tokens of `exclude_words` (e.g. stop words), are never selected.
+
+    References: Gu et al. 2020 (Train No Evil: selective masking for task-guided pre-training).
+    """
+
+    rate: float = 0.15
+    column: str = "importance"
+    mode: str = "top"
+    min_score: float | None = None
+    exclude_words: tuple[str, ...] = ()
+    exclude_ids: frozenset[int] = field(default=frozenset(), repr=False, compare=False)
+    STREAMS: ClassVar[tuple[int, int]] = (51, 52)
+
+    def __post_init__(self) -> None:
+        check_rate(self.rate)
+        if self.mode not in ("top", "sample"):
+            raise ValueError(f"mode must be 'top' or 'sample', got {self.mode!r}")
+        if isinstance(self.exclude_words, str):
+            raise ValueError("exclude_words must be a sequence of words, not one string")
+        object.__setattr__(self, "exclude_words", tuple(self.exclude_words))
+
+    def bind(self, tokenizer: Any) -> ScoredSelector:
+        """Looks up the excluded words' vocabulary ids (as a whole token, with or without a word marker)."""
+        vocab = tokenizer.get_vocab()
+        ids = set()
+        for word in self.exclude_words:
+            for form in {word, word.lower(), "Ġ" + word, "▁" + word, "Ġ" + word.lower(), "▁" + word.lower()}:
+                if form in vocab:
+                    ids.add(vocab[form])
+        return replace(self, exclude_ids=frozenset(ids))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    def select(self, batch: MaskingBatch) -> Selection:
+        scores = batch.column(self.column, "ScoredSelector")
+        eligible = batch.candidates.copy()
+        if self.exclude_ids:
+            eligible &= ~np.isin(batch.ids, np.fromiter(self.exclude_ids, dtype=np.int64))
+        if self.min_score is not None:
+            eligible &= scores > self.min_score
+        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
+        k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[1]))
+        if self.mode == "top":
+            targets = F.choose_smallest(-scores, eligible, k, tiebreak=u)
+        else:
+            if (scores[eligible] < 0).any():
+                raise ValueError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")
+            with np.errstate(divide="ignore"):
+                order = -np.log(np.maximum(u, 1e-300)) / scores
+            targets = F.choose_smallest(order, eligible & (scores > 0), k)
+        return Selection.of_tokens(targets)

@@ -1,0 +1,208 @@
+"""Word and unit boundaries from the tokenizer: vocabulary tables, segmenters and lexicon matching.
+
+Whole-word and span masking must know which tokens start a word. A `word_ids` column written at
+tokenisation is exact; without it, `VocabTables` answers from the tokenizer's own model (WordPiece
+continuation prefix, byte-level BPE or SentencePiece word-start markers) with one O(1) table lookup per
+token, so the schemes work on plain `input_ids` after Trainer has dropped every other column.
+Chinese tokenises to one token per character, so its words come from a segmenter (jieba by default).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+Segmenter = Callable[[str], Sequence[str]]
+
+_UNUSED = re.compile(r"^(\[unused\d+\]|<unused\d+>|<extra_id_\d+>)$")
+_BYTE_LEVEL_MARK = "Ġ"
+_SENTENCEPIECE_MARK = "▁"
+
+
+def is_cjk_char(ch: str) -> bool:
+    """Tells whether a character is a CJK ideograph (the ranges BERT's tokenizer splits one per token)."""
+    cp = ord(ch)
+    return (
+        0x4E00 <= cp <= 0x9FFF
+        or 0x3400 <= cp <= 0x4DBF
+        or 0x20000 <= cp <= 0x2A6DF
+        or 0x2A700 <= cp <= 0x2CEAF
+        or 0xF900 <= cp <= 0xFAFF
+        or 0x2F800 <= cp <= 0x2FA1F
+    )
+
+
+def _walk(component: Any) -> Iterable[dict[str, Any]]:
+    """Yields a tokenizer.json component and, for Sequence components, its children."""
+    if not isinstance(component, dict):
+        return
+    yield component
+    for key in ("pretokenizers", "decoders", "normalizers"):
+        for child in component.get(key) or ():
+            yield from _walk(child)
+
+
+def _word_marker(backend: dict[str, Any]) -> tuple[str, str]:
+    """Finds how a vocabulary marks words: ("prefix_continues", "##"), ("prefix_starts", "Ġ") or ("suffix_ends", "</w>")."""
+    model = backend.get("model") or {}
+    kind = model.get("type")
+    if kind == "WordLevel":
+        return ("every_token", "")
+    if model.get("continuing_subword_prefix"):
+        return ("prefix_continues", model["continuing_subword_prefix"])
+    if kind == "WordPiece":
+        return ("prefix_continues", "##")
+    if model.get("end_of_word_suffix"):
+        return ("suffix_ends", model["end_of_word_suffix"])
+    parts = [*_walk(backend.get("pre_tokenizer")), *_walk(backend.get("decoder"))]
+    for part in parts:
+        if part.get("type") == "ByteLevel":
+            return ("prefix_starts", _BYTE_LEVEL_MARK)
+        if part.get("type") == "Metaspace":
+            return ("prefix_starts", part.get("replacement", _SENTENCEPIECE_MARK))
+    if kind == "Unigram":
+        return ("prefix_starts", _SENTENCEPIECE_MARK)
+    raise ValueError(
+        f"cannot tell word boundaries from this tokenizer's {kind or 'unknown'} model: add a 'word_ids' "
+        "column at tokenisation (maskkit.Tokenize) instead"
+    )
+
+
+@dataclass
+class VocabTables:
+    """Facts about a tokenizer's vocabulary, computed once: specials, replaceable ids, word starts, CJK."""
+
+    tokens: list[str]
+    special: np.ndarray  # bool per id
+    mask_id: int
+    pad_id: int
+    added: frozenset[int] = frozenset()
+    backend: dict[str, Any] | None = None
+    tokenizer_name: str = ""
+    _token_index: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer: Any) -> VocabTables:
+        name = type(tokenizer).__name__
+        if getattr(tokenizer, "mask_token_id", None) is None:
+            raise ValueError(
+                f"the tokenizer ({name}) has no mask token, so masked-language-model targets cannot be made: "
+                "use a tokenizer with one, or add it (tokenizer.add_special_tokens({'mask_token': '[MASK]'}) "
+                "and resize the model's embeddings)"
+            )
+        size = len(tokenizer)
+        tokens = [t if t is not None else "" for t in tokenizer.convert_ids_to_tokens(list(range(size)))]
+        special = np.zeros(size, dtype=bool)
+        special_ids = set(tokenizer.all_special_ids)
+        added: set[int] = set()
+        for token_id, token in getattr(tokenizer, "added_tokens_decoder", {}).items():
+            if token_id < size:
+                (special_ids if getattr(token, "special", False) else added).add(token_id)
+        special[[i for i in special_ids if 0 <= i < size]] = True
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.mask_token_id
+        backend = None
+        if getattr(tokenizer, "is_fast", False):
+            backend = json.loads(tokenizer.backend_tokenizer.to_str())
+        return cls(tokens, special, int(tokenizer.mask_token_id), int(pad_id), frozenset(added), backend, name)
+
+    @property
+    def size(self) -> int:
+        return len(self.tokens)
+
+    @cached_property
+    def replaceable_ids(self) -> np.ndarray:
+        """Ids a random replacement may take: never special tokens, nor BERT's [unusedN] placeholders."""
+        keep = ~self.special & np.array([not _UNUSED.match(t) for t in self.tokens], dtype=bool)
+        return np.flatnonzero(keep)
+
+    @cached_property
+    def word_table(self) -> tuple[str, np.ndarray]:
+        """("starts", table) or ("ends", table): whether each id starts (or ends) a word."""
+        if self.backend is None:
+            raise ValueError(
+                f"word boundaries need a fast tokenizer, but {self.tokenizer_name} is a slow (Python) one: "
+                "load it with AutoTokenizer.from_pretrained(..., use_fast=True), or add a 'word_ids' column "
+                "at tokenisation (maskkit.Tokenize)"
+            )
+        how, mark = _word_marker(self.backend)
+        if how == "every_token":
+            table = np.ones(self.size, dtype=bool)
+        elif how == "prefix_continues":
+            table = np.array([not t.startswith(mark) for t in self.tokens], dtype=bool)
+        elif how == "prefix_starts":
+            table = np.array([t.startswith(mark) for t in self.tokens], dtype=bool)
+        else:
+            table = np.array([t.endswith(mark) for t in self.tokens], dtype=bool)
+        if self.added:
+            table[list(self.added)] = True
+        return ("ends" if how == "suffix_ends" else "starts", table)
+
+    def starts_word(self, ids: np.ndarray) -> np.ndarray:
+        """Looks up, per token, whether it starts a word (vectorised over a batch of ids)."""
+        kind, table = self.word_table
+        if kind == "starts":
+            return table[ids]
+        starts = np.ones(ids.shape, dtype=bool)
+        starts[:, 1:] = table[ids[:, :-1]]
+        return starts
+
+    @cached_property
+    def cjk(self) -> np.ndarray:
+        """Whether each id is a single CJK character (with or without a continuation prefix)."""
+        return np.array([len(t.lstrip("#")) == 1 and is_cjk_char(t.lstrip("#")) for t in self.tokens], dtype=bool)
+
+    def token_id(self, token: str) -> int | None:
+        if not self._token_index:
+            self._token_index.update((t, i) for i, t in enumerate(self.tokens))
+        return self._token_index.get(token)
+
+
+def jieba_segmenter(text: str) -> list[str]:
+    """Segments Chinese text into words with jieba (precise mode), loaded on first use."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return list(jieba.cut(text, HMM=True))
+
+
+def word_spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
+    """Finds each segmenter word's character span in `text`, in order (segmenters may drop whitespace)."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for word in words:
+        if not word.strip():
+            continue
+        start = text.find(word, cursor)
+        if start < 0:
+            normalised = unicodedata.normalize("NFKC", word)
+            start = text.find(normalised, cursor)
+            if start < 0:
+                raise ValueError(f"segmenter returned {word!r}, which is not in the text after position {cursor}")
+            word = normalised
+        spans.append((start, start + len(word)))
+        cursor = start + len(word)
+    return spans
+
+
+def word_ids_from_offsets(
+    offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]], special: Sequence[bool]
+) -> list[int | None]:
+    """Maps each token to the segmenter word holding its first character (None for special tokens)."""
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    out: list[int | None] = []
+    for (begin, end), is_special in zip(offsets, special):
+        if is_special or end <= begin:
+            out.append(None)
+            continue
+        index = int(np.searchsorted(starts, begin, side="right")) - 1
+        out.append(index if index >= 0 and begin < spans[index][1] else None)
+    return out

@@ -1,0 +1,96 @@
+"""Keyed randomness: every draw is a pure function of (seed, salt, epoch, example key, stream, position).
+
+No generator state is carried between calls, so a draw does not depend on the batch an example lands
+in, its order, padding, the number of DataLoader workers or resuming mid-epoch. Draws are counter-based:
+the key and the position are hashed into 64 bits with the splitmix64 finaliser, vectorised with numpy
+over a whole batch (no Python loop per example or per token).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_STREAM = 0xD1B54A32D192ED03
+_MASK64 = (1 << 64) - 1
+_TO_UNIT = 2.0**-53
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """Hashes uint64 values with the splitmix64 finaliser (a bijection with full avalanche)."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def stable_hash64(*parts: bytes | str | int) -> int:
+    """Hashes values into an unsigned 64-bit integer with blake2b (stable across processes, unlike hash())."""
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        if isinstance(part, int):
+            part = str(part)
+        if isinstance(part, str):
+            part = part.encode("utf-8")
+        h.update(len(part).to_bytes(4, "little"))
+        h.update(part)
+    return int.from_bytes(h.digest(), "little")
+
+
+def content_keys(flat_ids: np.ndarray, offsets: Sequence[int]) -> np.ndarray:
+    """Keys each example by a blake2b hash of its token ids (rows given as slices of one flat int64 array)."""
+    keys = np.empty(len(offsets) - 1, dtype=np.uint64)
+    data = np.ascontiguousarray(flat_ids, dtype=np.int64)
+    for i in range(len(keys)):
+        digest = hashlib.blake2b(data[offsets[i] : offsets[i + 1]].tobytes(), digest_size=8).digest()
+        keys[i] = int.from_bytes(digest, "little")
+    return keys
+
+
+def value_keys(values: Iterable[object]) -> np.ndarray:
+    """Keys examples by a stable hash of an id value each (an `id` column: int or str)."""
+    return np.array([stable_hash64(repr(v)) for v in values], dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class KeyedUniforms:
+    """Uniform draws in [0, 1) for a batch of examples, keyed by (seed, salt, epoch, example key).
+
+    `stream` separates independent decisions (which tokens, their fate, the random token, ...);
+    `position` is the token index inside the example, so a draw never depends on padding.
+    """
+
+    base: np.ndarray  # uint64, one per example
+
+    @classmethod
+    def create(cls, example_keys: np.ndarray, seed: int, salt: str, epoch: int) -> KeyedUniforms:
+        run_key = np.uint64(stable_hash64("maskkit", seed, salt, epoch))
+        return cls(base=splitmix64(splitmix64(example_keys.astype(np.uint64) ^ run_key)))
+
+    def take(self, rows: np.ndarray) -> KeyedUniforms:
+        return KeyedUniforms(base=self.base[rows])
+
+    def _stream_base(self, stream: int) -> np.ndarray:
+        return splitmix64(self.base + np.uint64(((stream + 1) * _STREAM) & _MASK64))
+
+    def grid(self, stream: int, width: int) -> np.ndarray:
+        """Draws a (batch, width) array: element (b, j) is example b's draw at position j."""
+        positions = np.arange(1, width + 1, dtype=np.uint64) * _GOLDEN
+        bits = splitmix64(self._stream_base(stream)[:, None] + positions[None, :])
+        return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+    def at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Draws at the given (row, position) pairs only; equal to `grid(stream, w)[rows, positions]`."""
+        base = self._stream_base(stream)[rows]
+        bits = splitmix64(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
+        return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+
+    def per_example(self, stream: int) -> np.ndarray:
+        """Draws one value per example."""
+        return self.at(stream, np.arange(len(self.base)), np.zeros(len(self.base), dtype=np.int64))

@@ -1,0 +1,111 @@
+"""Dataset stages for masking: tokenise with word ids, and write static (fixed) masks.
+
+Stages are frozen dataclasses (not closures) so `datasets.map` can fingerprint and cache them; they
+are batched and work with `num_proc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from maskkit.collate import MaskingCollator
+from maskkit.masking.words import word_ids_from_offsets, word_spans
+
+
+@dataclass(frozen=True)
+class Tokenize:
+    """Tokenises a text column and writes `input_ids`, `attention_mask` and `word_ids` per token.
+
+    Word ids come from the fast tokenizer's own words, or, with a `segmenter` (e.g.
+    `maskkit.jieba_segmenter` for Chinese), from the segmenter's words mapped through character offsets,
+    so a Chinese word's characters are masked together.
+    """
+
+    tokenizer: Any
+    text_column: str = "text"
+    max_length: int | None = None
+    segmenter: Callable[[str], Sequence[str]] | None = None
+    word_ids: bool = True
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if self.text_column not in batch:
+            raise KeyError(f"no {self.text_column!r} column to tokenise (columns: {sorted(batch)})")
+        texts = batch[self.text_column]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
+        if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
+            raise ValueError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
+        encoded = self.tokenizer(
+            texts,
+            truncation=self.max_length is not None,
+            max_length=self.max_length,
+            return_offsets_mapping=self.segmenter is not None,
+            return_special_tokens_mask=self.segmenter is not None,
+        )
+        out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+        if not self.word_ids:
+            return out
+        if self.segmenter is None:
+            out["word_ids"] = [encoded.word_ids(i) for i in range(len(texts))]
+        else:
+            out["word_ids"] = [
+                word_ids_from_offsets(offsets, word_spans(text, self.segmenter(text)), special)
+                for text, offsets, special in zip(
+                    texts, encoded["offset_mapping"], encoded["special_tokens_mask"]
+                )
+            ]
+        return out
+
+
+@dataclass(frozen=True)
+class StaticMask:
+    """Writes `copies` fixed masked copies of every example (BERT's dupe_factor): copy c is exactly what
+    the collator gives at epoch `first_epoch + c`. Adds `labels` and a `mask_copy` column."""
+
+    collator: MaskingCollator
+    copies: int = 1
+    first_epoch: int = 0
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        names = list(batch)
+        n = len(batch[names[0]]) if names else 0
+        features = [{k: batch[k][i] for k in names} for i in range(n)]
+        out: dict[str, list[Any]] = {k: [] for k in names if k not in ("input_ids", "attention_mask")}
+        out.update(input_ids=[], attention_mask=[], labels=[], mask_copy=[])
+        for copy in range(self.copies):
+            ids, labels, lengths, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
+            for i, length in enumerate(lengths.tolist()):
+                out["input_ids"].append(ids[i, :length].tolist())
+                out["attention_mask"].append([1] * length)
+                out["labels"].append(labels[i, :length].tolist())
+                out["mask_copy"].append(copy)
+                for k in out:
+                    if k in batch and k not in ("input_ids", "attention_mask"):
+                        out[k].append(batch[k][i])
+        return out
+
+
+def static_mask(dataset: Any, collator: MaskingCollator, copies: int = 1, first_epoch: int = 0, **map_kwargs: Any) -> Any:
+    """Returns `dataset` with `copies` fixed masked copies per example (also fixed masks for evaluation).
+
+    Train on it with a padding-only collator, e.g. `transformers.DataCollatorForTokenClassification`.
+    """
+    if not isinstance(copies, int) or copies < 1:
+        raise ValueError(f"copies must be a positive integer, got {copies!r}")
+    if "labels" in dataset.column_names:
+        raise ValueError("the dataset already has a 'labels' column; static masks write their own")
+    map_kwargs.setdefault("batched", True)
+    map_kwargs.setdefault("desc", f"static masks x{copies}")
+    return dataset.map(StaticMask(collator, copies, first_epoch), **map_kwargs)
+
+
+def as_features(batch: dict[str, np.ndarray | list[Any]]) -> list[dict[str, Any]]:
+    """Turns a dict of columns into the list of examples a collator takes."""
+    names = list(batch)
+    n = len(batch[names[0]]) if names else 0
+    return [{k: batch[k][i] for k in names} for i in range(n)]

@@ -237,7 +237,8 @@ class MaskingCollator:
 
 
 def _is_sequence(value: Any) -> bool:
-    return isinstance(value, list | tuple | np.ndarray) or hasattr(value, "__len__") and hasattr(value, "shape")
+    """A list, tuple, or array/tensor with at least one dimension."""
+    return isinstance(value, list | tuple) or getattr(value, "ndim", 0) >= 1
 
 
 def _check_aligned(name: str, rows: Sequence[Any], lengths: np.ndarray) -> None:

@@ -95,7 +95,7 @@ def pad_rows(rows: list[Any], lengths: np.ndarray, width: int, fill: float | int
     out = np.full((len(rows), width), fill, dtype=dtype)
     if len(rows) == 0 or width == 0:
         return out
-    if isinstance(rows[0], np.ndarray):
+    if not isinstance(rows[0], list | tuple):  # numpy arrays or tensors
         flat = np.concatenate([np.asarray(r, dtype=dtype).reshape(-1) for r in rows])
     else:
         total = int(lengths.sum())

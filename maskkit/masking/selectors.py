@@ -309,7 +309,7 @@ class ScoredSelector:
         else:
             if (scores[eligible] < 0).any():
                 raise ValueError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", over="ignore"):
                 order = -np.log(np.maximum(u, 1e-300)) / scores
             targets = F.choose_smallest(order, eligible & (scores > 0), k)
         return Selection.of_tokens(targets)

@@ -1,0 +1,48 @@
+# Set-up and everyday commands. `make demo` and `make test` each install what they need on a fresh
+# machine (Debian packages via apt-get as root, Python packages into .venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned to the CPU build on this machine's disk; for a CUDA build elsewhere:
+#   make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124" venv
+TORCH_SPEC ?= torch==2.13.0
+APT_PACKAGES := wordnet-base wordnet-sense-index
+export MASKKIT_DATA ?= $(abspath ../shared/data)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+
+.PHONY: demo test lint bench system venv clean
+
+demo: system venv
+	$(BIN)/maskkit demo
+
+test: system venv lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check maskkit tests benchmarks examples
+	$(BIN)/ruff format --check maskkit tests benchmarks examples
+	$(BIN)/mypy maskkit
+
+bench: system venv
+	$(BIN)/python benchmarks/bench_collate.py
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

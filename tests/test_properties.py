@@ -1,0 +1,194 @@
+"""Property tests (hypothesis): the invariants every selector and corruption must keep."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maskkit import (
+    MaskingCollator,
+    MaskRandomKeep,
+    OneOf,
+    ScoredSelector,
+    SpanSelector,
+    TokenSelector,
+    UnitSelector,
+    WholeWordSelector,
+)
+from maskkit.masking import functional as F
+from tests.conftest import build_bpe_tokenizer, build_wordpiece_tokenizer
+
+WORDPIECE = build_wordpiece_tokenizer()
+BPE = build_bpe_tokenizer()
+SELECTORS = {
+    "token": TokenSelector(0.3),
+    "token-bernoulli": TokenSelector(0.3, budget="bernoulli"),
+    "word": WholeWordSelector(0.3),
+    "span": SpanSelector(0.3),
+    "unit": UnitSelector(0.3, column=None, lexicon=("quick brown fox", "lazy dog", "the movie")),
+    "scored": ScoredSelector(0.3, exclude_words=("the", "a")),
+    "scored-sample": ScoredSelector(0.3, mode="sample"),
+    "oneof": OneOf([WholeWordSelector(0.2), SpanSelector(0.2)], weights=[1, 2]),
+}
+WORD_LEVEL = {"word", "span", "unit", "oneof"}
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def examples(draw, tokenizer=WORDPIECE):
+    """Lists of tokenised sentences (single and paired) with importance scores, some empty of words."""
+    vocab_words = ["the", "quick", "brown", "fox", "lazy", "dog", "movie", "jumps", "unbelievably", "great", ",", "."]
+    n = draw(st.integers(1, 6))
+    out = []
+    for _ in range(n):
+        words = draw(st.lists(st.sampled_from(vocab_words), min_size=0, max_size=30))
+        text = " ".join(words)
+        if draw(st.booleans()):
+            pair = " ".join(draw(st.lists(st.sampled_from(vocab_words), min_size=0, max_size=10)))
+            ids = tokenizer(text, pair)["input_ids"]
+        else:
+            ids = tokenizer(text)["input_ids"]
+        scores = draw(st.lists(st.floats(0, 1), min_size=len(ids), max_size=len(ids)))
+        out.append({"input_ids": ids, "importance": scores, "idx": len(out)})
+    return out
+
+
+def word_groups(tokenizer, ids):
+    """Yields lists of positions forming one word (by the vocabulary's word-start table)."""
+    specials = set(tokenizer.all_special_ids)
+    group: list[int] = []
+    for pos, token in enumerate(tokenizer.convert_ids_to_tokens(ids)):
+        is_special = ids[pos] in specials
+        starts = not token.startswith("##")
+        if group and (is_special or starts):
+            yield group
+            group = []
+        if not is_special:
+            group.append(pos)
+    if group:
+        yield group
+
+
+@pytest.mark.parametrize("name", sorted(SELECTORS))
+@SETTINGS
+@given(batch=examples())
+def test_masking_invariants(name, batch):
+    collator = MaskingCollator(WORDPIECE, selector=SELECTORS[name], seed=7, return_tensors="np")
+    before = copy.deepcopy(batch)
+    out = collator(batch)
+    assert batch == before, "the collator mutated its input"
+    specials = set(WORDPIECE.all_special_ids)
+    for i, example in enumerate(batch):
+        original = np.asarray(example["input_ids"])
+        n = len(original)
+        ids, labels = out["input_ids"][i], out["labels"][i]
+        target = labels != -100
+        # labels hold the original ids exactly at targets; ids are unchanged off target
+        assert (labels[:n][target[:n]] == original[target[:n]]).all()
+        assert (ids[:n][~target[:n]] == original[~target[:n]]).all()
+        # padding is never a target, and the attention mask covers exactly the real tokens
+        assert not target[n:].any()
+        assert out["attention_mask"][i].sum() == n
+        # special tokens are never selected, and never emitted at targets except [MASK]
+        assert not any(original[p] in specials for p in np.flatnonzero(target[:n]))
+        emitted = set(ids[:n][target[:n]].tolist()) - {WORDPIECE.mask_token_id}
+        assert not emitted & specials
+        if name in WORD_LEVEL:
+            for group in word_groups(WORDPIECE, original.tolist()):
+                assert len({bool(target[p]) for p in group}) == 1, "a word was split"
+
+
+@pytest.mark.parametrize("name", sorted(SELECTORS))
+@SETTINGS
+@given(batch=examples(), data=st.data())
+def test_alone_equals_batched_in_any_order(name, batch, data):
+    collator = MaskingCollator(WORDPIECE, selector=SELECTORS[name], seed=3, return_tensors="np")
+    together = collator(batch)
+    order = data.draw(st.permutations(range(len(batch))))
+    shuffled = collator([batch[i] for i in order])
+    for j, i in enumerate(order):
+        alone = collator([batch[i]])
+        n = len(batch[i]["input_ids"])
+        for out, row in ((together, i), (shuffled, j)):
+            assert (out["input_ids"][row][:n] == alone["input_ids"][0][:n]).all()
+            assert (out["labels"][row][:n] == alone["labels"][0][:n]).all()
+        assert (shuffled["idx"][j] == i)
+
+
+@SETTINGS
+@given(batch=examples(), rate=st.floats(0.01, 1.0))
+def test_token_budget_is_exact(batch, rate):
+    collator = MaskingCollator(WORDPIECE, selector=TokenSelector(rate), return_tensors="np")
+    out = collator(batch)
+    specials = set(WORDPIECE.all_special_ids)
+    for i, example in enumerate(batch):
+        n_candidates = sum(t not in specials for t in example["input_ids"])
+        count = int((out["labels"][i] != -100).sum())
+        assert np.floor(rate * n_candidates) <= count <= np.ceil(rate * n_candidates)
+
+
+@SETTINGS
+@given(batch=examples(BPE))
+def test_bpe_words_stay_whole(batch):
+    collator = MaskingCollator(BPE, selector=WholeWordSelector(0.4), return_tensors="np")
+    out = collator(batch)
+    for i, example in enumerate(batch):
+        tokens = BPE.convert_ids_to_tokens(example["input_ids"])
+        target = out["labels"][i] != -100
+        # a token without the byte-level word marker continues the previous word (unless that is special)
+        for pos in range(2, len(tokens) - 1):
+            if not tokens[pos].startswith("Ġ") and example["input_ids"][pos - 1] not in BPE.all_special_ids:
+                assert target[pos] == target[pos - 1]
+
+
+@SETTINGS
+@given(
+    n_words=st.integers(0, 40),
+    segment_break=st.integers(0, 40),
+    budget=st.integers(0, 30),
+    draws=st.lists(st.tuples(st.floats(0, 0.999), st.integers(1, 10)), min_size=1, max_size=60),
+)
+def test_spans_are_whole_words_within_a_segment(n_words, segment_break, budget, draws):
+    # one-token words at positions 1..n, with a special token splitting the segment at `segment_break`
+    width = n_words + 3
+    candidates = np.zeros((1, width), dtype=bool)
+    candidates[0, 1 : n_words + 2] = True
+    cut = min(segment_break, n_words) + 1
+    candidates[0, cut] = False
+    starts = candidates.copy()
+    words = F.word_table(candidates, starts)
+    masked = bytearray(width)
+    total = F.place_spans(words, 0, 0, budget, [d[0] for d in draws], [d[1] for d in draws], masked)
+    hit = np.frombuffer(bytes(masked), dtype=np.uint8).astype(bool)
+    assert total == hit.sum() <= max(budget, 0) + 0  # one-token words: never over budget
+    assert not (hit & ~candidates[0]).any()
+
+
+def test_span_never_crosses_a_special_token():
+    candidates = np.array([[False, True, True, True, False, True, True, True, False]])
+    words = F.word_table(candidates, candidates.copy())
+    masked = bytearray(9)
+    F.place_spans(words, 0, 0, 10, [0.5], [10], masked)  # anchor word 3 (position 5), span of 10 words
+    assert list(masked) == [0, 0, 0, 0, 0, 1, 1, 1, 0]
+
+
+@SETTINGS
+@given(batch=examples(), per=st.sampled_from(["token", "unit"]))
+def test_corruption_shares_sum_and_unit_fate(batch, per):
+    collator = MaskingCollator(
+        WORDPIECE, selector=WholeWordSelector(0.5), corruption=MaskRandomKeep(0.5, 0.0, 0.5, per=per),
+        return_tensors="np",
+    )  # fmt: skip
+    out = collator(batch)
+    for i, example in enumerate(batch):
+        target = out["labels"][i] != -100
+        if per != "unit":
+            continue
+        for group in word_groups(WORDPIECE, example["input_ids"]):
+            if target[group[0]]:
+                fates = {out["input_ids"][i][p] == WORDPIECE.mask_token_id for p in group}
+                assert len(fates) == 1, "tokens of one word got different fates"

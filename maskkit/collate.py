@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, missing_column, pad_rows
+from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, MissingColumnError, missing_column, pad_rows
 from maskkit.masking.corruption import MaskRandomKeep
 from maskkit.masking.selectors import Selector, TokenSelector
 from maskkit.masking.words import VocabTables
@@ -142,9 +142,8 @@ class MaskingCollator:
         self, features: Sequence[Mapping[str, Any]], epoch: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Masks a list of examples at a given epoch: (ids, labels, lengths, passed-through columns)."""
-        features = _check_features(features)
-        rows = [f["input_ids"] for f in features]
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+        features, rows = _check_features(features)
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
         if self.max_length is not None and len(lengths) and lengths.max() > self.max_length:
             i = int(np.argmax(lengths))
             raise ValueError(
@@ -154,19 +153,22 @@ class MaskingCollator:
         width = int(lengths.max(initial=0))
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
-        valid = np.arange(width)[None, :] < lengths[:, None]
-        if valid.any() and (ids[valid].min() < 0 or ids[valid].max() >= self.vocab.size):
+        try:
+            ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
+        except (TypeError, ValueError):
+            _check_rows(rows)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab.size):
             raise ValueError(
                 f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
                 "was the data tokenised with another tokenizer?"
             )
+        valid = np.arange(width)[None, :] < lengths[:, None]
         if self.key_column:
             if self.key_column not in features[0]:
                 raise missing_column(self.key_column, "key_column")
             keys = value_keys(f[self.key_column] for f in features)
         else:
-            keys = content_keys(ids[valid], np.concatenate([[0], np.cumsum(lengths)]))
+            keys = content_keys(ids, lengths)
         candidates = valid & ~self.vocab.special[ids]
         if "special_tokens_mask" in features[0]:
             given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)
@@ -248,21 +250,32 @@ def _check_aligned(name: str, rows: Sequence[Any], lengths: np.ndarray) -> None:
             raise ValueError(f"example {i}: {name!r} has {got} but input_ids has {n} tokens; they must align")
 
 
-def _check_features(features: Any) -> Sequence[Mapping[str, Any]]:
+def _check_features(features: Any) -> tuple[Sequence[Mapping[str, Any]], list[Any]]:
+    """Returns the examples and their input_ids rows, or raises an error that names what is wrong."""
     if isinstance(features, Mapping):
         raise TypeError("MaskingCollator takes a list of examples (one dict per example), not one dict of columns")
-    features = list(features)
+    if not isinstance(features, list):
+        features = list(features)
     if not features:
         raise ValueError("MaskingCollator got an empty list of examples")
-    for i, f in enumerate(features):
-        if not isinstance(f, Mapping):
-            raise TypeError(f"example {i} is a {type(f).__name__}, not a dict of columns")
-        if "input_ids" not in f:
-            raise KeyError(
-                f"example {i} has no 'input_ids' (it has {sorted(f)}): tokenise the text first, e.g. "
-                "dataset.map(maskkit.Tokenize(tokenizer), batched=True)"
-            )
-        row = f["input_ids"]
+    try:
+        rows = [f["input_ids"] for f in features]
+    except (KeyError, TypeError, IndexError):
+        for i, f in enumerate(features):
+            if not isinstance(f, Mapping):
+                raise TypeError(f"example {i} is a {type(f).__name__}, not a dict of columns") from None
+            if "input_ids" not in f:
+                raise MissingColumnError(
+                    f"example {i} has no 'input_ids' (it has {sorted(f)}): tokenise the text first, e.g. "
+                    "dataset.map(maskkit.Tokenize(tokenizer), batched=True)"
+                ) from None
+        raise
+    return features, rows
+
+
+def _check_rows(rows: list[Any]) -> None:
+    """Explains why rows of input_ids could not be padded into one array."""
+    for i, row in enumerate(rows):
         if len(row) and _is_sequence(row[0]):
             raise ValueError(f"example {i}: 'input_ids' is nested (a list of lists); give one sequence per example")
-    return features
+    raise ValueError("input_ids must be sequences of integer token ids")

@@ -2,14 +2,14 @@
 
 No generator state is carried between calls, so a draw does not depend on the batch an example lands
 in, its order, padding, the number of DataLoader workers or resuming mid-epoch. Draws are counter-based:
-the key and the position are hashed into 64 bits with the splitmix64 finaliser, vectorised with numpy
+an example's key (a hash of its token ids, or of an id column) and the position are hashed into 64 bits with the splitmix64 finaliser, vectorised with numpy
 over a whole batch (no Python loop per example or per token).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,14 +43,17 @@ def stable_hash64(*parts: bytes | str | int) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def content_keys(flat_ids: np.ndarray, offsets: Sequence[int]) -> np.ndarray:
-    """Keys each example by a blake2b hash of its token ids (rows given as slices of one flat int64 array)."""
-    keys = np.empty(len(offsets) - 1, dtype=np.uint64)
-    data = np.ascontiguousarray(flat_ids, dtype=np.int64)
-    for i in range(len(keys)):
-        digest = hashlib.blake2b(data[offsets[i] : offsets[i + 1]].tobytes(), digest_size=8).digest()
-        keys[i] = int.from_bytes(digest, "little")
-    return keys
+def content_keys(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Keys each example by a stable 64-bit hash of its token ids, ignoring padding.
+
+    Each (position, id) pair is hashed with splitmix64 and the hashes are summed modulo 2**64, then
+    mixed with the length: vectorised over the batch, and the same for an example alone or padded.
+    """
+    width = ids.shape[1]
+    positions = np.arange(width, dtype=np.uint64) * _GOLDEN
+    pieces = splitmix64(ids.astype(np.uint64) * _MIX1 + positions[None, :])
+    pieces[np.arange(width)[None, :] >= lengths[:, None]] = 0
+    return splitmix64(pieces.sum(axis=1, dtype=np.uint64) ^ lengths.astype(np.uint64))
 
 
 def value_keys(values: Iterable[object]) -> np.ndarray:

@@ -56,5 +56,5 @@ class OneOf:
             if len(rows):
                 part = selector.select(batch.take(rows))
                 targets[rows] = part.targets
-                unit_index[rows] = part.unit_index
+                unit_index[rows] = part.units()
         return Selection(targets, unit_index)

@@ -55,7 +55,7 @@ class MaskRandomKeep:
     def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
         """Returns (corrupted ids, labels) for a batch: labels hold the original id at targets, -100 elsewhere."""
         rows, cols = np.nonzero(selection.targets)
-        fate_cols = selection.unit_index[rows, cols] if self.per == "unit" else cols
+        fate_cols = selection.unit_index[rows, cols] if self.per == "unit" and selection.unit_index is not None else cols
         fate = F.categorical(batch.draws.at(self.STREAMS[0], rows, fate_cols), (self.mask, self.random, self.keep))
         ids = batch.ids.copy()
         labels = np.full(batch.shape, -100, dtype=np.int64)

@@ -48,20 +48,28 @@ def budget_counts(n_units: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray
 def choose_smallest(
     order: np.ndarray, eligible: np.ndarray, k: np.ndarray, tiebreak: np.ndarray | None = None
 ) -> np.ndarray:
-    """Selects, per row, the k eligible positions with the smallest `order` (ties by `tiebreak`, then position)."""
-    if order.shape[1] == 0:
+    """Selects, per row, the k eligible positions with the smallest `order` (ties broken by `tiebreak`).
+
+    Without a tiebreak, `order` must be free of ties among eligible positions (uniform draws are): the
+    k-th smallest value is found with a partition plus a sort of only the first max(k) values, so the
+    cost is linear in the row length.
+    """
+    k = np.minimum(k, eligible.sum(axis=1))
+    if order.shape[1] == 0 or not k.any():
         return np.zeros(order.shape, dtype=bool)
     keyed = np.where(eligible, order, np.inf)
-    if tiebreak is None:
-        ranked = np.argsort(keyed, axis=1, kind="stable")
-    else:
+    if tiebreak is not None:
         ranked = np.lexsort((tiebreak, keyed), axis=1)
-    k = np.minimum(k, eligible.sum(axis=1))
-    chosen = np.zeros(order.shape, dtype=bool)
-    take = np.arange(order.shape[1])[None, :] < k[:, None]
-    rows = np.broadcast_to(np.arange(order.shape[0])[:, None], order.shape)
-    chosen[rows[take], ranked[take]] = True
-    return chosen
+        chosen = np.zeros(order.shape, dtype=bool)
+        take = np.arange(order.shape[1])[None, :] < k[:, None]
+        rows = np.broadcast_to(np.arange(order.shape[0])[:, None], order.shape)
+        chosen[rows[take], ranked[take]] = True
+        return chosen
+    top = int(k.max())
+    smallest = np.partition(keyed, top - 1, axis=1)[:, :top] if top < order.shape[1] else keyed.copy()
+    smallest.sort(axis=1)
+    threshold = smallest[np.arange(order.shape[0]), np.maximum(k - 1, 0)]
+    return eligible & (keyed <= threshold[:, None]) & (k > 0)[:, None]
 
 
 def select_units(

@@ -17,7 +17,7 @@ SCHEMES: dict[str, Callable[..., Any]] = {
 
 
 def make_selector(name: str, **params: Any) -> Any:
-    """Builds a named scheme's selector with the given parameters (None values take the default)."""
+    """Builds a named scheme's selector with the given parameters."""
     if name not in SCHEMES:
         raise ValueError(f"unknown masking scheme {name!r}; choose one of {', '.join(SCHEMES)}")
-    return SCHEMES[name](**{k: v for k, v in params.items() if v is not None})
+    return SCHEMES[name](**params)

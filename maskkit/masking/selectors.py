@@ -20,10 +20,13 @@ from maskkit.masking.batch import MaskingBatch
 
 @dataclass(frozen=True)
 class Selection:
-    """Targets (bool, B x L) and each target's unit-start position (int, B x L; -1 off targets)."""
+    """Targets (bool, B x L) and each target's unit-start position (int, B x L; -1 off targets).
+
+    `unit_index=None` means every target is a unit of its own (token-level selection).
+    """
 
     targets: np.ndarray
-    unit_index: np.ndarray
+    unit_index: np.ndarray | None = None
 
     @classmethod
     def of_units(cls, targets: np.ndarray, unit_index: np.ndarray) -> Selection:
@@ -31,8 +34,14 @@ class Selection:
 
     @classmethod
     def of_tokens(cls, targets: np.ndarray) -> Selection:
-        positions = np.broadcast_to(np.arange(targets.shape[1]), targets.shape)
-        return cls(targets, np.where(targets, positions, -1))
+        return cls(targets, None)
+
+    def units(self) -> np.ndarray:
+        """The unit-start position of every target (its own position for token-level selection)."""
+        if self.unit_index is not None:
+            return self.unit_index
+        positions = np.broadcast_to(np.arange(self.targets.shape[1]), self.targets.shape)
+        return np.where(self.targets, positions, -1)
 
 
 @runtime_checkable

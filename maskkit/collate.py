@@ -126,11 +126,9 @@ class MaskingCollator:
     # -- collation ------------------------------------------------------------------------------
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         ids, labels, lengths, extra = self.mask_arrays(features, self.epoch)
-        out: dict[str, Any] = {
-            "input_ids": ids,
-            "attention_mask": (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.int64),
-            "labels": labels,
-        }
+        attention_mask = np.zeros(ids.shape, dtype=np.int64)
+        attention_mask[np.arange(ids.shape[1])[None, :] < lengths[:, None]] = 1
+        out: dict[str, Any] = {"input_ids": ids, "attention_mask": attention_mask, "labels": labels}
         out.update(extra)
         if self.return_tensors == "pt":
             import torch
@@ -144,20 +142,23 @@ class MaskingCollator:
         """Masks a list of examples at a given epoch: (ids, labels, lengths, passed-through columns)."""
         features, rows = _check_features(features)
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        if self.max_length is not None and len(lengths) and lengths.max() > self.max_length:
+        width = int(lengths.max(initial=0))
+        if self.max_length is not None and width > self.max_length:
             i = int(np.argmax(lengths))
             raise ValueError(
                 f"example {i} has {lengths[i]} tokens but the model takes at most {self.max_length}: truncate at "
                 f"tokenisation (truncation=True, max_length={self.max_length}) or pass max_length=None"
             )
-        width = int(lengths.max(initial=0))
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
         try:
             ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
         except (TypeError, ValueError):
             _check_rows(rows)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab.size):
+        if ids.ndim != 2:
+            _check_rows(rows)
+        # viewed as unsigned, a negative id is huge: one comparison catches both ends
+        if ids.size and ids.view(np.uint64).max() >= self.vocab.size:
             raise ValueError(
                 f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
                 "was the data tokenised with another tokenizer?"
@@ -168,7 +169,7 @@ class MaskingCollator:
                 raise missing_column(self.key_column, "key_column")
             keys = value_keys(f[self.key_column] for f in features)
         else:
-            keys = content_keys(ids, lengths)
+            keys = content_keys(ids, lengths, valid)
         candidates = valid & ~self.vocab.special[ids]
         if "special_tokens_mask" in features[0]:
             given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)

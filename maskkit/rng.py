@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -25,9 +26,15 @@ _TO_UNIT = 2.0**-53
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """Hashes uint64 values with the splitmix64 finaliser (a bijection with full avalanche)."""
     z = x + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
+    shifted = z >> np.uint64(30)
+    z ^= shifted
+    z *= _MIX1
+    np.right_shift(z, np.uint64(27), out=shifted)
+    z ^= shifted
+    z *= _MIX2
+    np.right_shift(z, np.uint64(31), out=shifted)
+    z ^= shifted
+    return z
 
 
 def stable_hash64(*parts: bytes | str | int) -> int:
@@ -43,22 +50,32 @@ def stable_hash64(*parts: bytes | str | int) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def content_keys(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def content_keys(ids: np.ndarray, lengths: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Keys each example by a stable 64-bit hash of its token ids, ignoring padding.
 
-    Each (position, id) pair is hashed with splitmix64 and the hashes are summed modulo 2**64, then
-    mixed with the length: vectorised over the batch, and the same for an example alone or padded.
+    Each (position, id) pair is mixed non-linearly (multiply, xor-shift, multiply) and the results are
+    summed modulo 2**64 with the length: vectorised over the batch, and the same for an example alone or
+    padded. `KeyedUniforms.create` mixes the sum fully.
     """
     width = ids.shape[1]
-    positions = np.arange(width, dtype=np.uint64) * _GOLDEN
-    pieces = splitmix64(ids.astype(np.uint64) * _MIX1 + positions[None, :])
-    pieces[np.arange(width)[None, :] >= lengths[:, None]] = 0
-    return splitmix64(pieces.sum(axis=1, dtype=np.uint64) ^ lengths.astype(np.uint64))
+    z = ids.astype(np.uint64)
+    z *= _MIX1
+    z += np.arange(width, dtype=np.uint64) * _GOLDEN
+    z ^= z >> np.uint64(29)
+    z *= _MIX2
+    if valid is not None and not valid.all():
+        z[~valid] = 0
+    return z.sum(axis=1, dtype=np.uint64) + lengths.astype(np.uint64) * _MIX1
 
 
 def value_keys(values: Iterable[object]) -> np.ndarray:
     """Keys examples by a stable hash of an id value each (an `id` column: int or str)."""
     return np.array([stable_hash64(repr(v)) for v in values], dtype=np.uint64)
+
+
+@lru_cache(maxsize=64)
+def _run_key(seed: int, salt: str, epoch: int) -> int:
+    return stable_hash64("maskkit", seed, salt, epoch)
 
 
 @dataclass(frozen=True)
@@ -73,20 +90,24 @@ class KeyedUniforms:
 
     @classmethod
     def create(cls, example_keys: np.ndarray, seed: int, salt: str, epoch: int) -> KeyedUniforms:
-        run_key = np.uint64(stable_hash64("maskkit", seed, salt, epoch))
-        return cls(base=splitmix64(splitmix64(example_keys.astype(np.uint64) ^ run_key)))
+        run_key = np.uint64(_run_key(seed, salt, epoch))
+        return cls(base=splitmix64(example_keys.astype(np.uint64) ^ run_key))
 
     def take(self, rows: np.ndarray) -> KeyedUniforms:
         return KeyedUniforms(base=self.base[rows])
 
     def _stream_base(self, stream: int) -> np.ndarray:
-        return splitmix64(self.base + np.uint64(((stream + 1) * _STREAM) & _MASK64))
+        # the per-position hash below is a full splitmix64, so a cheap xor separates streams
+        return self.base ^ np.uint64(((stream + 1) * _STREAM) & _MASK64)
 
-    def grid(self, stream: int, width: int) -> np.ndarray:
-        """Draws a (batch, width) array: element (b, j) is example b's draw at position j."""
-        positions = np.arange(1, width + 1, dtype=np.uint64) * _GOLDEN
-        bits = splitmix64(self._stream_base(stream)[:, None] + positions[None, :])
-        return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    def grid_bits(self, stream: int, width: int, start: int = 0) -> np.ndarray:
+        """Draws a (batch, width) array of uniform 64-bit integers (cheaper than floats where only order matters)."""
+        positions = np.arange(start + 1, start + width + 1, dtype=np.uint64) * _GOLDEN
+        return splitmix64(self._stream_base(stream)[:, None] + positions[None, :])
+
+    def grid(self, stream: int, width: int, start: int = 0) -> np.ndarray:
+        """Draws a (batch, width) array: element (b, j) is example b's draw at position start + j."""
+        return (self.grid_bits(stream, width, start) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
     def at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Draws at the given (row, position) pairs only; equal to `grid(stream, w)[rows, positions]`."""
@@ -95,5 +116,5 @@ class KeyedUniforms:
         return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
     def per_example(self, stream: int) -> np.ndarray:
-        """Draws one value per example."""
-        return self.at(stream, np.arange(len(self.base)), np.zeros(len(self.base), dtype=np.int64))
+        """Draws one value per example (position 0 of the stream)."""
+        return self.grid(stream, 1)[:, 0]

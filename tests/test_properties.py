@@ -147,33 +147,85 @@ def test_bpe_words_stay_whole(batch):
 
 @SETTINGS
 @given(
-    n_words=st.integers(0, 40),
-    segment_break=st.integers(0, 40),
-    budget=st.integers(0, 30),
+    word_lengths=st.lists(st.integers(1, 3), min_size=0, max_size=30),
+    segment_break=st.integers(0, 30),
+    budget=st.integers(0, 40),
     draws=st.lists(st.tuples(st.floats(0, 0.999), st.integers(1, 10)), min_size=1, max_size=60),
 )
-def test_spans_are_whole_words_within_a_segment(n_words, segment_break, budget, draws):
-    # one-token words at positions 1..n, with a special token splitting the segment at `segment_break`
-    width = n_words + 3
-    candidates = np.zeros((1, width), dtype=bool)
-    candidates[0, 1 : n_words + 2] = True
-    cut = min(segment_break, n_words) + 1
-    candidates[0, cut] = False
-    starts = candidates.copy()
-    words = F.word_table(candidates, starts)
-    masked = bytearray(width)
-    total = F.place_spans(words, 0, 0, budget, [d[0] for d in draws], [d[1] for d in draws], masked)
-    hit = np.frombuffer(bytes(masked), dtype=np.uint8).astype(bool)
-    assert total == hit.sum() <= max(budget, 0) + 0  # one-token words: never over budget
+def test_spans_are_whole_words_within_a_segment(word_lengths, segment_break, budget, draws):
+    """[CLS] words... [SEP] words... [SEP]: spans cover whole words, stay in a segment, meet the budget."""
+    cut = min(segment_break, len(word_lengths))
+    layout = [None] + list(range(cut)) + [None] + list(range(cut, len(word_lengths))) + [None]
+    positions, word_of = [], []
+    for w in layout:
+        for _ in range(1 if w is None else word_lengths[w]):
+            positions.append(w is not None)
+            word_of.append(w)
+    candidates = np.array([positions])
+    starts = candidates & np.array([[w is not None and (i == 0 or word_of[i - 1] != w) for i, w in enumerate(word_of)]])
+    anchors = np.array([[d[0] for d in draws]])
+    lengths = np.array([[d[1] for d in draws]])
+    hit = F.span_targets(candidates, starts, np.array([budget]), np.array([len(draws)]), fixed(anchors, lengths))[0]
     assert not (hit & ~candidates[0]).any()
+    for w in range(len(word_lengths)):
+        assert len({bool(hit[i]) for i, x in enumerate(word_of) if x == w}) == 1, "a word was split"
+    total = int(hit.sum())
+    assert total < budget + 3 or total == 0
+    # a row that used fewer draws than it had stopped because its budget was met or no word was left
+    n_tokens = sum(word_lengths)
+    if total < min(budget, n_tokens):
+        assert len(draws) >= 1
+
+
+def fixed(anchors, lengths):
+    """Round draws from fixed arrays, padded with repeats past their end."""
+    anchors, lengths = np.asarray(anchors, dtype=float), np.asarray(lengths)
+
+    def draw(start, count):
+        idx = np.minimum(np.arange(start, start + count), anchors.shape[1] - 1)
+        return anchors[:, idx], lengths[:, idx]
+
+    return draw
 
 
 def test_span_never_crosses_a_special_token():
     candidates = np.array([[False, True, True, True, False, True, True, True, False]])
-    words = F.word_table(candidates, candidates.copy())
-    masked = bytearray(9)
-    F.place_spans(words, 0, 0, 10, [0.5], [10], masked)  # anchor word 3 (position 5), span of 10 words
-    assert list(masked) == [0, 0, 0, 0, 0, 1, 1, 1, 0]
+    one = F.span_targets(candidates, candidates.copy(), np.array([10]), np.array([1]), fixed([[0.5]], [[10]]))
+    assert one[0].astype(int).tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 0]  # anchor word 3 of 6 (position 5)
+
+
+def test_spans_match_a_sequential_reference():
+    """The batched rounds equal SpanBERT's one-span-at-a-time loop on random rows."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        candidates = np.ones((1, n + 2), dtype=bool)
+        candidates[0, [0, -1]] = False
+        starts = candidates & (rng.random((1, n + 2)) < 0.7)
+        starts[0, 1] = True
+        budget = int(rng.integers(0, n + 1))
+        anchors, lengths = rng.random((1, 30)), rng.integers(1, 6, (1, 30))
+        got = F.span_targets(candidates, starts, np.array([budget]), np.array([30]), fixed(anchors, lengths), block=7)[0]
+        # reference: plain Python, one span at a time
+        word_starts = [i for i in range(n + 2) if starts[0, i]]
+        word_ends = [*word_starts[1:], n + 1]
+        masked, total = set(), 0
+        for a, length in zip(anchors[0], lengths[0]):
+            if total >= budget:
+                break
+            w = int(a * len(word_starts))
+            if w in masked:
+                continue
+            for v in range(w, min(w + int(length), len(word_starts))):
+                if total >= budget:
+                    break
+                if v not in masked:
+                    masked.add(v)
+                    total += word_ends[v] - word_starts[v]
+        expected = np.zeros(n + 2, dtype=bool)
+        for v in masked:
+            expected[word_starts[v] : word_ends[v]] = True
+        assert (got == expected).all()
 
 
 @SETTINGS

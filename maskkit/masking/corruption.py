@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection
 
@@ -55,17 +54,20 @@ class MaskRandomKeep:
     def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
         """Returns (corrupted ids, labels) for a batch: labels hold the original id at targets, -100 elsewhere."""
         rows, cols = np.nonzero(selection.targets)
-        fate_cols = selection.unit_index[rows, cols] if self.per == "unit" and selection.unit_index is not None else cols
-        fate = F.categorical(batch.draws.at(self.STREAMS[0], rows, fate_cols), (self.mask, self.random, self.keep))
+        per_unit = self.per == "unit" and selection.unit_index is not None
+        fate_cols = selection.unit_index[rows, cols] if per_unit else cols  # type: ignore[index]
+        u = batch.draws.at(self.STREAMS[0], rows, fate_cols)
+        labels = np.where(selection.targets, batch.ids, -100)
         ids = batch.ids.copy()
-        labels = np.full(batch.shape, -100, dtype=np.int64)
-        labels[rows, cols] = batch.ids[rows, cols]
-        masked = fate == 0
+        masked = u < self.mask
         ids[rows[masked], cols[masked]] = batch.vocab.mask_id
-        swapped = fate == 1
+        swapped = ~masked & (u < self.mask + self.random)
         if swapped.any():
-            u = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
-            ids[rows[swapped], cols[swapped]] = self._random_ids(batch, u)
+            if per_unit:  # tokens of one unit share a fate but each draws its own random token
+                within = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
+            else:  # given the fate, u is uniform on [mask, mask + random): rescale it, no second draw
+                within = np.minimum((u[swapped] - self.mask) / self.random, np.nextafter(1.0, 0.0))
+            ids[rows[swapped], cols[swapped]] = self._random_ids(batch, within)
         return ids, labels
 
     def _random_ids(self, batch: MaskingBatch, u: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ hold no state and the same draws always give the same result. Arrays are (batch,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import numpy as np
 
@@ -57,7 +57,8 @@ def choose_smallest(
     k = np.minimum(k, eligible.sum(axis=1))
     if order.shape[1] == 0 or not k.any():
         return np.zeros(order.shape, dtype=bool)
-    keyed = np.where(eligible, order, np.inf)
+    keyed = order.copy()
+    keyed[~eligible] = _largest(order.dtype)
     if tiebreak is not None:
         ranked = np.lexsort((tiebreak, keyed), axis=1)
         chosen = np.zeros(order.shape, dtype=bool)
@@ -70,6 +71,10 @@ def choose_smallest(
     smallest.sort(axis=1)
     threshold = smallest[np.arange(order.shape[0]), np.maximum(k - 1, 0)]
     return eligible & (keyed <= threshold[:, None]) & (k > 0)[:, None]
+
+
+def _largest(dtype: np.dtype) -> float | int:
+    return np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
 
 
 def select_units(
@@ -108,66 +113,75 @@ def sample_lengths(cdf: np.ndarray, low: int, u: np.ndarray) -> np.ndarray:
     return low + np.searchsorted(cdf, u, side="right")
 
 
-@dataclass(frozen=True)
-class WordTable:
-    """All candidate words of a batch, row-major: start, end (exclusive) and segment end per word.
+def span_targets(
+    candidates: np.ndarray,
+    starts: np.ndarray,
+    budgets: np.ndarray,
+    rounds: np.ndarray,
+    draw_rounds: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+    block: int = 8,
+) -> np.ndarray:
+    """Places SpanBERT spans of whole words until each row has `budgets[b]` target tokens.
 
-    `segment_end[w]` is the index of the first word past w's segment (segments are separated by
-    special tokens); `row_offsets[r]:row_offsets[r + 1]` are row r's words.
+    `draw_rounds(start, count)` gives (anchor uniforms, span lengths in words), each (batch, count),
+    for rounds start .. start + count - 1. Round r of row b takes anchor word
+    `floor(anchor * n_words)` (skipped if already masked) and covers `length` words rightwards,
+    stopping at the end of the anchor's segment so a span never crosses a special token. Words stay
+    whole: the word that reaches the budget is taken entirely, so a row exceeds its budget by less than
+    one word. A row stops at its budget or after `rounds[b]` rounds. Rows advance together, one
+    vectorised step per round (drawn `block` rounds at a time), so a row's result depends only on its
+    own draws.
     """
-
-    start: list[int]
-    end: list[int]
-    segment_end: list[int]
-    row_offsets: list[int]
-
-
-def word_table(candidates: np.ndarray, starts: np.ndarray) -> WordTable:
-    """Lists every candidate word of a batch with its extent and segment, in one vectorised pass."""
-    following = np.zeros_like(candidates)
-    following[:, :-1] = candidates[:, 1:] & ~starts[:, 1:]
-    rows, start_cols = np.nonzero(starts)
-    _, end_cols = np.nonzero(candidates & ~following)
-    segment = np.cumsum(~candidates, axis=1)[rows, start_cols] + rows * (candidates.shape[1] + 1)
-    boundary = np.append(segment[1:] != segment[:-1], True)
-    ends = np.flatnonzero(boundary) + 1
-    segment_end = ends[np.searchsorted(ends, np.arange(len(segment)), side="right")]
-    offsets = np.concatenate([[0], np.cumsum(starts.sum(axis=1))])
-    return WordTable(start_cols.tolist(), (end_cols + 1).tolist(), segment_end.tolist(), offsets.tolist())
-
-
-def place_spans(
-    words: WordTable, row: int, base: int, budget: int, anchors: list[float], lengths: list[int], masked: bytearray
-) -> int:
-    """Places SpanBERT spans of whole words in one example until `budget` tokens are targets.
-
-    Each round takes an anchor word (uniform over the row's words; a word already masked is skipped)
-    and covers `length` words from it rightwards, stopping at the end of its segment so a span never
-    crosses a special token. Words stay whole: the word that reaches the budget is taken entirely.
-    Writes 1 into `masked[base + position]` and returns the number of targets. Draws are consumed in
-    order, so the result is a pure function of them.
-    """
-    first, last = words.row_offsets[row], words.row_offsets[row + 1]
-    n_words = last - first
-    total = 0
-    for anchor_u, length in zip(anchors, lengths):
-        if total >= budget or n_words == 0:
+    batch, width = candidates.shape
+    words_per_row = starts.sum(axis=1)
+    n_max = int(words_per_row.max(initial=0))
+    if n_max == 0 or not budgets.any():
+        return np.zeros((batch, width), dtype=bool)
+    # per-row word tables padded to the longest row; column n_max is a sentinel word of length 0
+    word_of_token = np.where(candidates, np.cumsum(starts, axis=1) - 1, n_max)
+    flat_word = word_of_token + (np.arange(batch) * (n_max + 1))[:, None]
+    word_len = np.bincount(flat_word[candidates], minlength=batch * (n_max + 1)).reshape(batch, n_max + 1)
+    # a word's segment ends at the first later word that follows a special token (or at the row's end)
+    after_break = starts & ~np.concatenate([np.zeros((batch, 1), dtype=bool), candidates[:, :-1]], axis=1)
+    breaks = np.zeros((batch, n_max + 1), dtype=bool)
+    breaks[:, n_max] = True
+    breaks[np.nonzero(after_break)[0], word_of_token[after_break]] = True
+    index = np.broadcast_to(np.arange(n_max + 1), breaks.shape)
+    next_break = np.minimum.accumulate(np.where(breaks, index, n_max)[:, ::-1], axis=1)[:, ::-1]
+    segment_end = np.minimum(np.append(next_break[:, 1:], np.full((batch, 1), n_max), axis=1), words_per_row[:, None])
+    row_index = np.arange(batch)
+    rows = row_index[:, None]
+    last_word = np.maximum(words_per_row - 1, 0)[:, None]
+    masked_word = np.zeros((batch, n_max + 1), dtype=bool)
+    total = np.zeros(batch, dtype=np.int64)
+    rounds = np.where(words_per_row > 0, rounds, 0)
+    for first in range(0, int(rounds.max(initial=0)), block):
+        if not ((total < budgets) & (first < rounds)).any():
             break
-        w = first + int(anchor_u * n_words)
-        if masked[base + words.start[w]]:
-            continue
-        for v in range(w, min(w + length, words.segment_end[w])):
-            if total >= budget:
+        # everything that does not depend on earlier rounds, for a block of rounds at once
+        anchors, lengths = draw_rounds(first, block)
+        anchor = np.minimum((anchors * words_per_row[:, None]).astype(np.int64), last_word)
+        span_end = np.minimum(anchor + lengths, segment_end[rows, anchor])
+        covered = anchor[:, :, None] + np.arange(int(lengths.max()))
+        covered = np.where(covered < span_end[:, :, None], covered, n_max)
+        covered_len = word_len[rows[:, :, None], covered]
+        for r in range(block):
+            live = (total < budgets) & (first + r < rounds)
+            if not live.any():
                 break
-            for pos in range(base + words.start[v], base + words.end[v]):
-                if not masked[pos]:
-                    masked[pos] = 1
-                    total += 1
-    return total
+            words = covered[:, r]
+            # a finished row, or an anchor already masked, has nothing left to gain this round
+            fresh = live & ~masked_word[row_index, anchor[:, r]]
+            remaining = np.where(fresh, budgets - total, 0)
+            gained = np.where(masked_word[rows, words], 0, covered_len[:, r])
+            take = (np.cumsum(gained, axis=1) - gained) < remaining[:, None]
+            masked_word[rows, np.where(take, words, n_max)] = True
+            total += (gained * take).sum(axis=1)
+    return candidates & masked_word[rows, word_of_token]
 
 
 def categorical(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
     """Draws a category index from one uniform per element (0 .. len(weights) - 1)."""
-    edges = np.cumsum(np.asarray(weights, dtype=np.float64))
+    edges = np.cumsum(weights, dtype=np.float64)
     edges = edges / edges[-1]
-    return np.minimum(np.searchsorted(edges, u, side="right"), len(weights) - 1)
+    return np.searchsorted(edges[:-1], u, side="right")

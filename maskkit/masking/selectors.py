@@ -77,12 +77,12 @@ class TokenSelector:
         check_budget(self.budget)
 
     def select(self, batch: MaskingBatch) -> Selection:
-        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
         if self.budget == "exact":
+            bits = batch.draws.grid_bits(self.STREAMS[0], batch.shape[1])
             k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[1]))
-            targets = F.choose_smallest(u, batch.candidates, k)
+            targets = F.choose_smallest(bits, batch.candidates, k)
         else:
-            targets = batch.candidates & (u < self.rate)
+            targets = batch.candidates & (batch.draws.grid(self.STREAMS[0], batch.shape[1]) < self.rate)
         return Selection.of_tokens(targets)
 
 
@@ -138,26 +138,21 @@ class SpanSelector:
             raise ValueError(f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}")
 
     def select(self, batch: MaskingBatch) -> Selection:
-        starts, index = batch.word_starts, batch.word_index
         budgets = F.budget_counts(
             batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[2])
         )
         cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
-        # each round adds at least one target unless its anchor is already masked (at most `rate` of words)
-        rounds = 2 * int(budgets.max(initial=0)) + 16
-        anchors = batch.draws.grid(self.STREAMS[0], rounds).tolist()
-        lengths = F.sample_lengths(cdf, self.length_range[0], batch.draws.grid(self.STREAMS[1], rounds)).tolist()
-        words = F.word_table(batch.candidates, starts)
-        width = batch.shape[1]
-        masked = bytearray(batch.ids.size)
-        for row in np.flatnonzero(budgets).tolist():
-            # a row only ever reads its own first 2 * budget + 16 draws, whatever batch it is in
-            own = 2 * int(budgets[row]) + 16
-            F.place_spans(
-                words, row, row * width, int(budgets[row]), anchors[row][:own], lengths[row][:own], masked
-            )
-        targets = np.frombuffer(bytes(masked), dtype=np.uint8).reshape(batch.shape).astype(bool)
-        return Selection.of_units(targets, index)
+        # each round adds at least one word unless its anchor is already masked (at most `rate` of words);
+        # a row reads only its own first 2 * budget + 16 draws, whatever batch it is in
+        rounds = 2 * budgets + 16
+
+        def draw_rounds(start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+            anchors = batch.draws.grid(self.STREAMS[0], count, start)
+            u = batch.draws.grid(self.STREAMS[1], count, start)
+            return anchors, F.sample_lengths(cdf, self.length_range[0], u)
+
+        targets = F.span_targets(batch.candidates, batch.word_starts, budgets, rounds, draw_rounds)
+        return Selection.of_units(targets, batch.word_index)
 
 
 @dataclass(frozen=True)

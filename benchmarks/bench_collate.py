@@ -65,16 +65,20 @@ def chunks(tokenizer, documents: list[str], length: int, count: int) -> list[dic
     return out
 
 
-def throughput(collate, batches: list[list[dict]], repeats: int = 3) -> float:
-    """Examples per second, best of `repeats` passes over the batches."""
-    collate(batches[0])  # warm-up
-    best = float("inf")
+def throughputs(contenders: dict, batches: list[list[dict]], repeats: int) -> dict[str, float]:
+    """Examples per second per contender: best pass of `repeats`, run round-robin so that drift in the
+    machine's speed hits every contender alike."""
+    best = dict.fromkeys(contenders, float("inf"))
+    for collate in contenders.values():
+        collate(batches[0])  # warm-up
     for _ in range(repeats):
-        start = time.perf_counter()
-        for batch in batches:
-            collate(batch)
-        best = min(best, time.perf_counter() - start)
-    return sum(len(b) for b in batches) / best
+        for name, collate in contenders.items():
+            start = time.perf_counter()
+            for batch in batches:
+                collate(batch)
+            best[name] = min(best[name], time.perf_counter() - start)
+    n = sum(len(b) for b in batches)
+    return {name: n / seconds for name, seconds in best.items()}
 
 
 def pad_floor(batch: list[dict]) -> np.ndarray:
@@ -122,6 +126,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--scaling", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--examples", type=int, default=1024, help="examples per measurement at L=128")
+    parser.add_argument("--repeats", type=int, default=5, help="round-robin passes; the best pass counts")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from transformers import AutoTokenizer
@@ -140,18 +145,23 @@ def main() -> None:
 
     results: dict[tuple[str, int], float] = {}
     rng = np.random.default_rng(0)
+    scaling_only = ("maskkit token", "maskkit whole-word", "maskkit span", "transformers whole-word")
     for length in sorted(set(args.lengths) | set(args.scaling)):
         count = max(BATCH * 4, args.examples * 128 // length)
         feats = chunks(tokenizer, documents, length, count)
         for f in feats:
             f["importance"] = rng.random(len(f["input_ids"])).tolist()
         batches = [feats[i : i + BATCH] for i in range(0, len(feats) - BATCH + 1, BATCH)]
-        for name, collate in contenders(tokenizer).items():
-            if length not in args.lengths and name not in ("maskkit token", "maskkit whole-word", "maskkit span", "transformers whole-word"):
-                continue
-            if name == "transformers whole-word" and length > 2048:
-                continue  # quadratic: minutes per batch
-            rate = throughput(collate, batches[: max(2, min(len(batches), 4096 // length))] if name.startswith("transformers whole") else batches)
+        chosen = {
+            name: collate
+            for name, collate in contenders(tokenizer).items()
+            if length in args.lengths or name in scaling_only
+        }
+        slow = {k: chosen.pop(k) for k in list(chosen) if k.startswith("transformers whole")}
+        measured = throughputs(chosen, batches, args.repeats)
+        if length <= 2048:  # transformers' whole-word masking is quadratic: minutes per batch beyond
+            measured.update(throughputs(slow, batches[: max(2, 4096 // length)], max(1, args.repeats // 2)))
+        for name, rate in measured.items():
             results[(name, length)] = rate
             print(json.dumps({"name": name, "length": length, "examples_per_s": round(rate, 1),
                               "tokens_per_s": round(rate * length)}), flush=True)  # fmt: skip

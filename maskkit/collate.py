@@ -125,10 +125,8 @@ class MaskingCollator:
 
     # -- collation ------------------------------------------------------------------------------
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        ids, labels, lengths, extra = self.mask_arrays(features, self.epoch)
-        attention_mask = np.zeros(ids.shape, dtype=np.int64)
-        attention_mask[np.arange(ids.shape[1])[None, :] < lengths[:, None]] = 1
-        out: dict[str, Any] = {"input_ids": ids, "attention_mask": attention_mask, "labels": labels}
+        ids, labels, real, extra = self.mask_arrays(features, self.epoch)
+        out: dict[str, Any] = {"input_ids": ids, "attention_mask": real.astype(np.int64), "labels": labels}
         out.update(extra)
         if self.return_tensors == "pt":
             import torch
@@ -139,7 +137,7 @@ class MaskingCollator:
     def mask_arrays(
         self, features: Sequence[Mapping[str, Any]], epoch: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Masks a list of examples at a given epoch: (ids, labels, lengths, passed-through columns)."""
+        """Masks a list of examples at a given epoch: (ids, labels, real-token mask, passed-through columns)."""
         features, rows = _check_features(features)
         lengths = np.array([len(r) for r in rows], dtype=np.int64)
         width = int(lengths.max(initial=0))
@@ -169,7 +167,7 @@ class MaskingCollator:
                 raise missing_column(self.key_column, "key_column")
             keys = value_keys(f[self.key_column] for f in features)
         else:
-            keys = content_keys(ids, lengths, valid)
+            keys = content_keys(ids, lengths, self.vocab.pad_id)
         candidates = valid & ~self.vocab.special[ids]
         if "special_tokens_mask" in features[0]:
             given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)
@@ -185,7 +183,7 @@ class MaskingCollator:
         )
         selection = self.selector.select(batch)
         corrupted, labels = self.corruption.apply(batch, selection)
-        return corrupted, labels, lengths, self._passthrough(features, lengths, width)
+        return corrupted, labels, valid, self._passthrough(features, lengths, width)
 
     def _token_columns(
         self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int, candidates: np.ndarray

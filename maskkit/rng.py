@@ -21,20 +21,23 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _STREAM = 0xD1B54A32D192ED03
 _MASK64 = (1 << 64) - 1
 _TO_UNIT = 2.0**-53
+_S11, _S27, _S29, _S30, _S31 = (np.uint64(n) for n in (11, 27, 29, 30, 31))
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """Hashes uint64 values with the splitmix64 finaliser (a bijection with full avalanche)."""
     z = x + _GOLDEN
-    shifted = z >> np.uint64(30)
-    z ^= shifted
+    z ^= z >> _S30
     z *= _MIX1
-    np.right_shift(z, np.uint64(27), out=shifted)
-    z ^= shifted
+    z ^= z >> _S27
     z *= _MIX2
-    np.right_shift(z, np.uint64(31), out=shifted)
-    z ^= shifted
+    z ^= z >> _S31
     return z
+
+
+def to_unit(bits: np.ndarray) -> np.ndarray:
+    """Turns uniform 64-bit integers into uniform floats in [0, 1) (53 bits of precision)."""
+    return (bits >> _S11).astype(np.float64) * _TO_UNIT
 
 
 def stable_hash64(*parts: bytes | str | int) -> int:
@@ -50,22 +53,28 @@ def stable_hash64(*parts: bytes | str | int) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def content_keys(ids: np.ndarray, lengths: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+@lru_cache(maxsize=32)
+def _position_multipliers(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed odd 64-bit multipliers per position, and their running sums (for removing padding)."""
+    multipliers = splitmix64(np.arange(1, width + 1, dtype=np.uint64) * _MIX2) | np.uint64(1)
+    sums = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(multipliers, dtype=np.uint64)])
+    return multipliers, sums
+
+
+def content_keys(ids: np.ndarray, lengths: np.ndarray, pad_id: int) -> np.ndarray:
     """Keys each example by a stable 64-bit hash of its token ids, ignoring padding.
 
-    Each (position, id) pair is mixed non-linearly (multiply, xor-shift, multiply) and the results are
-    summed modulo 2**64 with the length: vectorised over the batch, and the same for an example alone or
-    padded. `KeyedUniforms.create` mixes the sum fully.
+    A universal linear hash: the sum of id * (a fixed odd multiplier per position) modulo 2**64, one
+    matrix-vector product for the whole batch; padding's share is subtracted exactly, so an example
+    gets the same key alone or padded. `KeyedUniforms.create` then mixes each key fully.
     """
     width = ids.shape[1]
-    z = ids.astype(np.uint64)
-    z *= _MIX1
-    z += np.arange(width, dtype=np.uint64) * _GOLDEN
-    z ^= z >> np.uint64(29)
-    z *= _MIX2
-    if valid is not None and not valid.all():
-        z[~valid] = 0
-    return z.sum(axis=1, dtype=np.uint64) + lengths.astype(np.uint64) * _MIX1
+    multipliers, sums = _position_multipliers(width)
+    keys = ids.view(np.uint64) @ multipliers if ids.dtype == np.int64 else ids.astype(np.uint64) @ multipliers
+    short = lengths < width
+    if short.any():
+        keys -= np.uint64(pad_id) * (sums[width] - sums[lengths])
+    return keys + lengths.astype(np.uint64) * _MIX1
 
 
 def value_keys(values: Iterable[object]) -> np.ndarray:
@@ -107,13 +116,12 @@ class KeyedUniforms:
 
     def grid(self, stream: int, width: int, start: int = 0) -> np.ndarray:
         """Draws a (batch, width) array: element (b, j) is example b's draw at position start + j."""
-        return (self.grid_bits(stream, width, start) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        return to_unit(self.grid_bits(stream, width, start))
 
     def at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Draws at the given (row, position) pairs only; equal to `grid(stream, w)[rows, positions]`."""
         base = self._stream_base(stream)[rows]
-        bits = splitmix64(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN)
-        return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        return to_unit(splitmix64(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN))
 
     def per_example(self, stream: int) -> np.ndarray:
         """Draws one value per example (position 0 of the stream)."""

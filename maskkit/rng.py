@@ -2,8 +2,9 @@
 
 No generator state is carried between calls, so a draw does not depend on the batch an example lands
 in, its order, padding, the number of DataLoader workers or resuming mid-epoch. Draws are counter-based:
-an example's key (a hash of its token ids, or of an id column) and the position are hashed into 64 bits with the splitmix64 finaliser, vectorised with numpy
-over a whole batch (no Python loop per example or per token).
+an example's key (a hash of its token ids, or of an id column) and the position are hashed into 64 bits
+with the splitmix64 finaliser, vectorised with numpy over a whole batch (no Python loop per example or
+per token).
 """
 
 from __future__ import annotations

@@ -55,9 +55,7 @@ class Tokenize:
         else:
             out["word_ids"] = [
                 word_ids_from_offsets(offsets, word_spans(text, self.segmenter(text)), special)
-                for text, offsets, special in zip(
-                    texts, encoded["offset_mapping"], encoded["special_tokens_mask"]
-                )
+                for text, offsets, special in zip(texts, encoded["offset_mapping"], encoded["special_tokens_mask"])
             ]
         return out
 
@@ -90,7 +88,9 @@ class StaticMask:
         return out
 
 
-def static_mask(dataset: Any, collator: MaskingCollator, copies: int = 1, first_epoch: int = 0, **map_kwargs: Any) -> Any:
+def static_mask(
+    dataset: Any, collator: MaskingCollator, copies: int = 1, first_epoch: int = 0, **map_kwargs: Any
+) -> Any:
     """Returns `dataset` with `copies` fixed masked copies per example (also fixed masks for evaluation).
 
     Train on it with a padding-only collator, e.g. `transformers.DataCollatorForTokenClassification`.

@@ -122,7 +122,10 @@ def test_scored_selector_takes_the_top_scores_and_skips_excluded_words(wordpiece
     selector = ScoredSelector(rate=0.25, exclude_words=("the",))
     out = MaskingCollator(wordpiece, selector=selector, return_tensors="np")([{"input_ids": ids, "importance": scores}])
     chosen = {tokens[p] for p in np.flatnonzero(out["labels"][0] != -100)}
-    assert chosen == {"great", "boring"}  # 25% of 8 candidates = 2 targets; "the" scores highest but is excluded
+    assert chosen == {
+        "great",
+        "boring",
+    }  # 25% of 8 candidates = 2 targets; "the" scores highest but is excluded
     assert "importance" not in out
     only_important = ScoredSelector(rate=1.0, min_score=0.5)
     out = MaskingCollator(wordpiece, selector=only_important, return_tensors="np")(

@@ -13,7 +13,10 @@ from maskkit import MaskingCollator, MaskRandomKeep, OneOf
 from maskkit.masking.schemes import SCHEMES, make_selector
 from tests.conftest import SENTENCES
 
-PARAMS = {"unit": {"column": None, "lexicon": ("the movie", "lazy dog")}, "scored": {"exclude_words": ("the",)}}
+PARAMS = {
+    "unit": {"column": None, "lexicon": ("the movie", "lazy dog")},
+    "scored": {"exclude_words": ("the",)},
+}
 
 
 def components():

@@ -41,7 +41,20 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 @st.composite
 def examples(draw, tokenizer=WORDPIECE):
     """Lists of tokenised sentences (single and paired) with importance scores, some empty of words."""
-    vocab_words = ["the", "quick", "brown", "fox", "lazy", "dog", "movie", "jumps", "unbelievably", "great", ",", "."]
+    vocab_words = [
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "lazy",
+        "dog",
+        "movie",
+        "jumps",
+        "unbelievably",
+        "great",
+        ",",
+        ".",
+    ]
     n = draw(st.integers(1, 6))
     out = []
     for _ in range(n):
@@ -116,7 +129,7 @@ def test_alone_equals_batched_in_any_order(name, batch, data):
         for out, row in ((together, i), (shuffled, j)):
             assert (out["input_ids"][row][:n] == alone["input_ids"][0][:n]).all()
             assert (out["labels"][row][:n] == alone["labels"][0][:n]).all()
-        assert (shuffled["idx"][j] == i)
+        assert shuffled["idx"][j] == i
 
 
 @SETTINGS
@@ -155,7 +168,7 @@ def test_bpe_words_stay_whole(batch):
 def test_spans_are_whole_words_within_a_segment(word_lengths, segment_break, budget, draws):
     """[CLS] words... [SEP] words... [SEP]: spans cover whole words, stay in a segment, meet the budget."""
     cut = min(segment_break, len(word_lengths))
-    layout = [None] + list(range(cut)) + [None] + list(range(cut, len(word_lengths))) + [None]
+    layout = [None, *range(cut), None, *range(cut, len(word_lengths)), None]
     positions, word_of = [], []
     for w in layout:
         for _ in range(1 if w is None else word_lengths[w]):
@@ -205,7 +218,9 @@ def test_spans_match_a_sequential_reference():
         starts[0, 1] = True
         budget = int(rng.integers(0, n + 1))
         anchors, lengths = rng.random((1, 30)), rng.integers(1, 6, (1, 30))
-        got = F.span_targets(candidates, starts, np.array([budget]), np.array([30]), fixed(anchors, lengths), block=7)[0]
+        got = F.span_targets(candidates, starts, np.array([budget]), np.array([30]), fixed(anchors, lengths), block=7)[
+            0
+        ]
         # reference: plain Python, one span at a time
         word_starts = [i for i in range(n + 2) if starts[0, i]]
         word_ends = [*word_starts[1:], n + 1]

@@ -16,7 +16,14 @@ def test_static_copies_equal_dynamic_masks_at_pinned_epochs(wordpiece, num_proc)
     collator = MaskingCollator(wordpiece, selector=SpanSelector(0.3), seed=2, return_tensors="np")
     fixed = static_mask(data, collator, copies=3, num_proc=num_proc)
     assert len(fixed) == 3 * len(data)
-    assert set(fixed.column_names) >= {"input_ids", "labels", "label", "word_ids", "mask_copy", "attention_mask"}
+    assert set(fixed.column_names) >= {
+        "input_ids",
+        "labels",
+        "label",
+        "word_ids",
+        "mask_copy",
+        "attention_mask",
+    }
     for row in fixed:
         original = data[row["label"]]
         collator.set_epoch(row["mask_copy"])

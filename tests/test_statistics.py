@@ -41,9 +41,7 @@ def test_bernoulli_rate(wordpiece):
 def test_exact_budget_has_the_right_mean_with_probabilistic_rounding(wordpiece):
     feats = [{"input_ids": wordpiece("the dog")["input_ids"]}] * 1  # 2 candidates: 0.3 expected targets
     collator = MaskingCollator(wordpiece, selector=TokenSelector(0.15), return_tensors="np", key_column="k")
-    counts = [
-        (collator([{**feats[0], "k": i}])["labels"] != -100).sum() for i in range(3000)
-    ]
+    counts = [(collator([{**feats[0], "k": i}])["labels"] != -100).sum() for i in range(3000)]
     assert set(counts) <= {0, 1}
     assert within_5_sigma(np.mean(counts), 0.3, 3000)
 
@@ -52,9 +50,7 @@ def test_whole_word_rate_counts_words(wordpiece):
     feats = long_features(wordpiece, n_examples=100)
     collator = MaskingCollator(wordpiece, selector=WholeWordSelector(0.2, budget="bernoulli"), return_tensors="np")
     out = collator(feats)
-    starts = [
-        sum(not t.startswith("##") for t in wordpiece.convert_ids_to_tokens(f["input_ids"][1:-1])) for f in feats
-    ]
+    starts = [sum(not t.startswith("##") for t in wordpiece.convert_ids_to_tokens(f["input_ids"][1:-1])) for f in feats]
     chosen = sum(
         sum(
             1

@@ -13,8 +13,8 @@ from maskkit import (
     OneOf,
     ScoredSelector,
     SpanSelector,
-    TokenSelector,
     Tokenize,
+    TokenSelector,
     UnitSelector,
     WholeWordSelector,
     keep_columns,
@@ -68,7 +68,10 @@ def test_scored_masking_under_trainer_needs_its_column_and_says_so(tmp_path, wor
     kept = keep_columns(scored, collator, model)
     assert "importance" in kept.column_names and "text" not in kept.column_names
     trainer = Trainer(
-        model=model, args=args(tmp_path, remove_unused_columns=False), train_dataset=kept, data_collator=collator
+        model=model,
+        args=args(tmp_path, remove_unused_columns=False),
+        train_dataset=kept,
+        data_collator=collator,
     )
     assert trainer.train().global_step == 2
 

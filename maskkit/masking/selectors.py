@@ -109,7 +109,12 @@ class WholeWordSelector:
     def select(self, batch: MaskingBatch) -> Selection:
         u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
         targets = F.select_units(
-            batch.word_starts, batch.word_index, u, self.rate, self.budget, batch.draws.per_example(self.STREAMS[1])
+            batch.word_starts,
+            batch.word_index,
+            u,
+            self.rate,
+            self.budget,
+            batch.draws.per_example(self.STREAMS[1]),
         )
         return Selection.of_units(targets, batch.word_index)
 
@@ -137,12 +142,12 @@ class SpanSelector:
             raise ValueError(f"p_geometric must be in (0, 1], got {self.p_geometric!r}")
         low, high = self.length_range
         if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
-            raise ValueError(f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}")
+            raise ValueError(
+                f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}"
+            )
 
     def select(self, batch: MaskingBatch) -> Selection:
-        budgets = F.budget_counts(
-            batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[2])
-        )
+        budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[2]))
         cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
         # each round adds at least one word unless its anchor is already masked (at most `rate` of words);
         # a row reads only its own first 2 * budget + 16 draws, whatever batch it is in
@@ -226,7 +231,12 @@ class UnitSelector:
         starts = eligible & (index == np.arange(batch.shape[1])[None, :])
         u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
         targets = F.select_units(
-            starts, np.where(eligible, index, -1), u, self.rate, self.budget, batch.draws.per_example(self.STREAMS[1])
+            starts,
+            np.where(eligible, index, -1),
+            u,
+            self.rate,
+            self.budget,
+            batch.draws.per_example(self.STREAMS[1]),
         )
         return Selection.of_units(targets, index)
 
@@ -241,7 +251,7 @@ def _lexicon_matches(batch: MaskingBatch, phrases: tuple[tuple[int, ...], ...]) 
     matches = []
     rows, cols = np.nonzero(batch.word_starts & np.isin(batch.ids, list(by_first)))
     ids = batch.ids
-    taken_until = {}
+    taken_until: dict[int, int] = {}
     for row, col in zip(rows.tolist(), cols.tolist()):
         if col < taken_until.get(row, 0):
             continue

@@ -50,7 +50,11 @@ def _walk(component: Any) -> Iterable[dict[str, Any]]:
 
 
 def _word_marker(backend: dict[str, Any]) -> tuple[str, str]:
-    """Finds how a vocabulary marks words: ("prefix_continues", "##"), ("prefix_starts", "Ġ") or ("suffix_ends", "</w>")."""
+    """Finds how a vocabulary marks words.
+
+    Returns ("prefix_continues", "##"), ("prefix_starts", "Ġ" or "▁"), ("suffix_ends", "</w>") or
+    ("every_token", "").
+    """
     model = backend.get("model") or {}
     kind = model.get("type")
     if kind == "WordLevel":

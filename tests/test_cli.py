@@ -1,0 +1,48 @@
+"""The command line: preview output (plain when piped, coloured on request), errors, and the demo job."""
+
+from __future__ import annotations
+
+import pytest
+
+from maskkit.cli.main import main
+
+
+def test_preview_plain_text_shows_every_scheme(capsys):
+    assert main(["preview", "--text", "The movie was not good at all.", "--rate", "0.4", "--lexicon", "not good"]) == 0
+    out = capsys.readouterr().out
+    for name in ("token", "word", "span", "unit"):
+        assert f"== {name}:" in out
+    assert "->[MASK]]" in out and "\033[" not in out and "legend:" in out
+
+
+def test_preview_colour_and_file_input(tmp_path, capsys):
+    path = tmp_path / "texts.txt"
+    path.write_text("first line of text here\n\nsecond line of text\n")
+    assert main(["preview", "--file", str(path), "--scheme", "span", "--rate", "0.5", "--color", "always"]) == 0
+    out = capsys.readouterr().out
+    assert "\033[" in out and out.count("\n  ") == 2
+
+
+def test_cli_errors_are_one_clear_line(capsys, tmp_path):
+    assert main(["preview", "--file", str(tmp_path / "missing.txt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["preview", "--scheme", "unit"]) == 2
+    assert "--lexicon" in capsys.readouterr().err
+    assert main(["preview", "--rate", "2"]) == 2
+    assert "rate must be a fraction in (0, 1]" in capsys.readouterr().err
+    assert main(["demo", "--model", str(tmp_path / "no-model")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_demo_runs_and_the_loss_goes_down(tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(f"the {w} sat on the mat and looked at the {w}." for w in ["cat", "dog", "bird"] * 40))
+    args = ["demo", "--texts", str(texts), "--steps", "12", "--batch-size", "8", "--max-length", "24", "--lr", "1e-3",
+            "--train-size", "100", "--eval-size", "16", "--log-every", "4", "--output-dir", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    before = float(out.split("before: ")[1].split()[0])
+    after = float(out.split("after:  ")[1].split()[0])
+    assert after < before
+    assert "no pretrained MLM head" in out and "step   12/12" in out

@@ -53,20 +53,26 @@ def machine() -> dict:
     }  # fmt: skip
 
 
-def chunks(tokenizer, documents: list[str], length: int, count: int) -> list[dict]:
-    """Full `length`-token chunks ([CLS] ... [SEP]) with character offsets (for transformers' WWM)."""
-    out: list[dict] = []
+def token_stream(tokenizer, documents: list[str]) -> tuple[list[int], list[tuple[int, int]]]:
+    """All documents' tokens in one stream with character offsets (they restart at each document)."""
+    encoded = tokenizer(documents, add_special_tokens=False, return_offsets_mapping=True)
+    ids = [t for row in encoded["input_ids"] for t in row]
+    offsets = [o for row in encoded["offset_mapping"] for o in row]
+    return ids, offsets
+
+
+def chunks(tokenizer, stream: tuple[list[int], list[tuple[int, int]]], length: int, count: int) -> list[dict]:
+    """Full `length`-token chunks ([CLS] ... [SEP]) of the stream, as in further pre-training, with
+    character offsets (transformers' whole-word masking needs them)."""
+    ids, offsets = stream
     body = length - 2
-    for doc in documents:
-        enc = tokenizer(doc, add_special_tokens=False, return_offsets_mapping=True)
-        ids, offsets = enc["input_ids"], enc["offset_mapping"]
-        for start in range(0, len(ids) - body + 1, body):
-            out.append({
-                "input_ids": [tokenizer.cls_token_id, *ids[start : start + body], tokenizer.sep_token_id],
-                "offset_mapping": [(0, 0), *offsets[start : start + body], (0, 0)],
-            })  # fmt: skip
-            if len(out) == count:
-                return out
+    out = [
+        {
+            "input_ids": [tokenizer.cls_token_id, *ids[start : start + body], tokenizer.sep_token_id],
+            "offset_mapping": [(0, 0), *offsets[start : start + body], (0, 0)],
+        }
+        for start in range(0, min(len(ids) - body + 1, count * body), body)
+    ]
     if len(out) < BATCH:
         raise SystemExit(f"only {len(out)} chunks of {length} tokens in the corpus")
     return out
@@ -150,6 +156,7 @@ def main() -> None:
     if not path.exists():
         raise SystemExit(f"no movie reviews at {path}: pass --data or set MASKKIT_DATA")
     documents = [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
+    stream = token_stream(tokenizer, documents)
     print(json.dumps({"machine": machine(), "batch": BATCH, "data": str(path)}))
 
     results: dict[tuple[str, int], float] = {}
@@ -157,7 +164,7 @@ def main() -> None:
     scaling_only = ("maskkit token", "maskkit whole-word", "maskkit span", "transformers whole-word")
     for length in sorted(set(args.lengths) | set(args.scaling)):
         count = max(BATCH * 4, args.examples * 128 // length)
-        feats = chunks(tokenizer, documents, length, count)
+        feats = chunks(tokenizer, stream, length, count)
         for f in feats:
             f["importance"] = rng.random(len(f["input_ids"])).tolist()
         batches = [feats[i : i + BATCH] for i in range(0, len(feats) - BATCH + 1, BATCH)]

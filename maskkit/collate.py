@@ -120,7 +120,7 @@ class MaskingCollator:
     @property
     def columns(self) -> tuple[str, ...]:
         """Columns beyond input_ids that the masking reads (keep them under Trainer, see maskkit.keep_columns)."""
-        needed = tuple(getattr(self.selector, "columns", ()))
+        needed = tuple(getattr(self.selector, "columns", {}))
         if self.word_source == "column":
             needed += ("word_ids",)
         if self.key_column:
@@ -201,21 +201,25 @@ class MaskingCollator:
             alone = candidates & (word_ids < 0)
             word_ids[alone] = -2 - np.nonzero(alone)[1]
             columns["word_ids"] = word_ids
-        for name in getattr(self.selector, "columns", ()):
+        for name, kind in getattr(self.selector, "columns", {}).items():
             if name not in features[0]:
                 raise missing_column(name, type(self.selector).__name__)
             rows = [f[name] for f in features]
             _check_aligned(name, rows, lengths)
-            rows = [[np.nan if v is None else v for v in r] if not isinstance(r, np.ndarray) else r for r in rows]
-            values = pad_rows(rows, lengths, width, 0, np.float64)
-            bad = np.isnan(values) & candidates
-            if bad.any():
-                raise ValueError(f"{name!r} holds NaN or None at a real token of example {int(np.nonzero(bad)[0][0])}")
+            if any(None in r for r in rows if isinstance(r, list)):
+                rows = [[np.nan if v is None else v for v in r] if isinstance(r, list) else r for r in rows]
+            values = pad_rows(rows, lengths, width, np.nan, np.float64)
+            missing = np.isnan(values)
+            if kind == "ids":  # a missing unit id means "in no unit"
+                values[missing] = -1
+            elif (missing & candidates).any() or np.isinf(values[candidates]).any():
+                example = int(np.nonzero((missing | np.isinf(values)) & candidates)[0][0])
+                raise ValueError(f"{name!r} holds NaN, None or infinity at a real token of example {example}")
             columns[name] = values
         return columns
 
     def _passthrough(self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int) -> dict[str, Any]:
-        skip = set(CONSUMED) | set(getattr(self.selector, "columns", ()))
+        skip = set(CONSUMED) | set(getattr(self.selector, "columns", {}))
         out: dict[str, Any] = {}
         for key in features[0]:
             if key in skip:

@@ -124,6 +124,12 @@ class KeyedUniforms:
         base = self._stream_base(stream)[rows]
         return to_unit(splitmix64(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN))
 
+    def ordered(self, stream: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """One pass of draws: (B, width) uint64 bits at positions 0.. to order tokens or units, and one
+        uniform per example at position -1 to round a budget."""
+        bits = self.grid_bits(stream, width + 1, start=-1)
+        return bits[:, 1:], to_unit(bits[:, 0])
+
     def per_example(self, stream: int) -> np.ndarray:
         """Draws one value per example (position 0 of the stream)."""
         return self.grid(stream, 1)[:, 0]

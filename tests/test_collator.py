@@ -140,7 +140,7 @@ def test_unit_selector_masks_lexicon_phrases_and_column_units_whole(wordpiece):
     out = MaskingCollator(wordpiece, selector=selector, return_tensors="np")([{"input_ids": ids}])
     tokens = wordpiece.convert_ids_to_tokens(ids)
     assert [tokens[p] for p in np.flatnonzero(out["labels"][0] != -100)] == ["quick", "brown", "fox"]
-    units = [-1, -1, -1, -1, -1, -1, -1, 7, 7, 7, -1]  # "the lazy dog" as one unit
+    units = [None, -1, -1, -1, -1, -1, None, 7, 7, 7, None]  # "the lazy dog" as one unit; None: no unit
     column = UnitSelector(rate=1.0, others="none")
     out = MaskingCollator(wordpiece, selector=column, return_tensors="np")([{"input_ids": ids, "unit_ids": units}])
     assert [tokens[p] for p in np.flatnonzero(out["labels"][0] != -100)] == ["the", "lazy", "dog"]
@@ -184,8 +184,13 @@ def test_bad_input_gets_clear_errors(wordpiece):
         scored(feats)
     with pytest.raises(ValueError, match="'importance' has 3 values but input_ids has"):
         scored([{**feats[0], "importance": [0.1, 0.2, 0.3]}])
+    n = len(feats[0]["input_ids"])
     with pytest.raises(ValueError, match="NaN"):
-        scored([{**feats[0], "importance": [float("nan")] * len(feats[0]["input_ids"])}])
+        scored([{**feats[0], "importance": [float("nan")] * n}])
+    with pytest.raises(ValueError, match="None"):
+        scored([{**feats[0], "importance": [0.5, None] + [0.5] * (n - 2)}])
+    with pytest.raises(ValueError, match="infinity"):
+        scored([{**feats[0], "importance": [0.5] * (n - 1) + [float("inf")]}])
     with pytest.raises(MissingColumnError, match="word_ids"):
         MaskingCollator(wordpiece, selector=WholeWordSelector(), word_source="column")(feats)
 

@@ -43,8 +43,8 @@ class OneOf:
         return replace(self, selectors=tuple(bound))
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c for s in self.selectors for c in getattr(s, "columns", ())))
+    def columns(self) -> dict[str, str]:
+        return {name: kind for s in self.selectors for name, kind in getattr(s, "columns", {}).items()}
 
     def select(self, batch: MaskingBatch) -> Selection:
         weights = self.weights or (1.0,) * len(self.selectors)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from maskkit.rng import to_unit
+
 BUDGETS = ("exact", "bernoulli")
 
 
@@ -77,18 +79,19 @@ def _largest(dtype: np.dtype) -> float | int:
 
 
 def select_units(
-    starts: np.ndarray, start_index: np.ndarray, u: np.ndarray, rate: float, budget: str, u_round: np.ndarray
+    starts: np.ndarray, start_index: np.ndarray, order: np.ndarray, rate: float, budget: str, u_round: np.ndarray
 ) -> np.ndarray:
     """Selects whole units at `rate` of each example's units; returns the selected tokens.
 
-    `budget="exact"` selects exactly rate * n_units units (probabilistic rounding); "bernoulli"
-    selects each unit independently with probability `rate`.
+    `order` holds uniform 64-bit draws per position (a unit draws at its first token). `budget="exact"`
+    selects exactly rate * n_units units (probabilistic rounding with `u_round`); "bernoulli" selects
+    each unit independently with probability `rate`.
     """
     if budget == "exact":
         k = budget_counts(starts.sum(axis=1), rate, u_round)
-        chosen_starts = choose_smallest(u, starts, k)
+        chosen_starts = choose_smallest(order, starts, k)
     else:
-        chosen_starts = starts & (u < rate)
+        chosen_starts = starts & (to_unit(order) < rate)
     return expand_units(chosen_starts, start_index)
 
 

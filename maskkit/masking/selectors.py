@@ -79,12 +79,11 @@ class TokenSelector:
 
     def select(self, batch: MaskingBatch) -> Selection:
         if self.budget == "exact":
-            # one pass of draws: position -1 rounds the budget, positions 0.. order the tokens
-            bits = batch.draws.grid_bits(self.STREAMS[0], batch.shape[1] + 1, start=-1)
-            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, to_unit(bits[:, 0]))
-            targets = F.choose_smallest(bits[:, 1:], batch.candidates, k)
+            order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
+            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
+            targets = F.choose_smallest(order, batch.candidates, k)
         else:
-            targets = batch.candidates & (batch.draws.grid(self.STREAMS[0], batch.shape[1]) < self.rate)
+            targets = batch.candidates & (to_unit(batch.draws.ordered(self.STREAMS[0], batch.shape[1])[0]) < self.rate)
         return Selection.of_tokens(targets)
 
 
@@ -100,22 +99,15 @@ class WholeWordSelector:
 
     rate: float = 0.15
     budget: str = "exact"
-    STREAMS: ClassVar[tuple[int, int]] = (21, 22)
+    STREAMS: ClassVar[tuple[int]] = (21,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
         check_budget(self.budget)
 
     def select(self, batch: MaskingBatch) -> Selection:
-        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
-        targets = F.select_units(
-            batch.word_starts,
-            batch.word_index,
-            u,
-            self.rate,
-            self.budget,
-            batch.draws.per_example(self.STREAMS[1]),
-        )
+        order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
+        targets = F.select_units(batch.word_starts, batch.word_index, order, self.rate, self.budget, round_u)
         return Selection.of_units(targets, batch.word_index)
 
 
@@ -134,7 +126,7 @@ class SpanSelector:
     rate: float = 0.15
     p_geometric: float = 0.2
     length_range: tuple[int, int] = (1, 10)
-    STREAMS: ClassVar[tuple[int, int, int]] = (31, 32, 33)
+    STREAMS: ClassVar[tuple[int, int]] = (31, 32)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
@@ -147,7 +139,9 @@ class SpanSelector:
             )
 
     def select(self, batch: MaskingBatch) -> Selection:
-        budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[2]))
+        # the anchor stream's position -1 rounds the budget; its positions 0.. are the rounds' anchors
+        round_u = batch.draws.ordered(self.STREAMS[0], 0)[1]
+        budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
         cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
         # each round adds at least one word unless its anchor is already masked (at most `rate` of words);
         # a row reads only its own first 2 * budget + 16 draws, whatever batch it is in
@@ -180,7 +174,7 @@ class UnitSelector:
     lexicon: tuple[str, ...] = ()
     others: str = "words"
     lexicon_ids: tuple[tuple[int, ...], ...] = field(default=(), repr=False, compare=False)
-    STREAMS: ClassVar[tuple[int, int]] = (41, 42)
+    STREAMS: ClassVar[tuple[int]] = (41,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
@@ -204,8 +198,9 @@ class UnitSelector:
         return replace(self, lexicon_ids=tuple(sorted(variants, key=len, reverse=True)))
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,) if self.column else ()
+    def columns(self) -> dict[str, str]:
+        """Columns read, by kind: unit ids may be missing (None) or negative for "no unit"."""
+        return {self.column: "ids"} if self.column else {}
 
     def units(self, batch: MaskingBatch) -> tuple[np.ndarray, np.ndarray]:
         """Per-token unit-start positions and the candidate mask of tokens inside units."""
@@ -229,15 +224,8 @@ class UnitSelector:
         index, in_unit = self.units(batch)
         eligible = index >= 0 if self.others == "words" else in_unit
         starts = eligible & (index == np.arange(batch.shape[1])[None, :])
-        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
-        targets = F.select_units(
-            starts,
-            np.where(eligible, index, -1),
-            u,
-            self.rate,
-            self.budget,
-            batch.draws.per_example(self.STREAMS[1]),
-        )
+        order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
+        targets = F.select_units(starts, np.where(eligible, index, -1), order, self.rate, self.budget, round_u)
         return Selection.of_units(targets, index)
 
 
@@ -287,7 +275,7 @@ class ScoredSelector:
     min_score: float | None = None
     exclude_words: tuple[str, ...] = ()
     exclude_ids: frozenset[int] = field(default=frozenset(), repr=False, compare=False)
-    STREAMS: ClassVar[tuple[int, int]] = (51, 52)
+    STREAMS: ClassVar[tuple[int]] = (51,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
@@ -308,8 +296,9 @@ class ScoredSelector:
         return replace(self, exclude_ids=frozenset(ids))
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,)
+    def columns(self) -> dict[str, str]:
+        """Columns read, by kind: scores must be finite at every real token."""
+        return {self.column: "scores"}
 
     def select(self, batch: MaskingBatch) -> Selection:
         scores = batch.column(self.column, "ScoredSelector")
@@ -318,14 +307,15 @@ class ScoredSelector:
             eligible &= ~np.isin(batch.ids, np.fromiter(self.exclude_ids, dtype=np.int64))
         if self.min_score is not None:
             eligible &= scores > self.min_score
-        u = batch.draws.grid(self.STREAMS[0], batch.shape[1])
-        k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, batch.draws.per_example(self.STREAMS[1]))
+        order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
+        k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
         if self.mode == "top":
-            targets = F.choose_smallest(-scores, eligible, k, tiebreak=u)
+            targets = F.choose_smallest(-scores, eligible, k, tiebreak=order)
         else:
             if (scores[eligible] < 0).any():
                 raise ValueError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")
+            # Efraimidis-Spirakis: the k smallest -log(u) / score are a sample in proportion to scores
             with np.errstate(divide="ignore", over="ignore"):
-                order = -np.log(np.maximum(u, 1e-300)) / scores
-            targets = F.choose_smallest(order, eligible & (scores > 0), k)
+                keys = -np.log(np.maximum(to_unit(order), 1e-300)) / scores
+            targets = F.choose_smallest(keys, eligible & (scores > 0), k)
         return Selection.of_tokens(targets)

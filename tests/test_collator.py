@@ -190,7 +190,7 @@ def test_bad_input_gets_clear_errors(wordpiece):
     with pytest.raises(ValueError, match="None"):
         scored([{**feats[0], "importance": [0.5, None] + [0.5] * (n - 2)}])
     with pytest.raises(ValueError, match="infinity"):
-        scored([{**feats[0], "importance": [0.5] * (n - 1) + [float("inf")]}])
+        scored([{**feats[0], "importance": [0.5, float("inf")] + [0.5] * (n - 2)}])
     with pytest.raises(MissingColumnError, match="word_ids"):
         MaskingCollator(wordpiece, selector=WholeWordSelector(), word_source="column")(feats)
 

@@ -21,8 +21,7 @@ def main() -> None:
     parser.add_argument("--vocab", default=str(default), help="a Chinese WordPiece tokenizer folder")
     args = parser.parse_args()
     tokenizer = AutoTokenizer.from_pretrained(args.vocab)
-    encoded = maskkit.Tokenize(tokenizer, segmenter=maskkit.jieba_segmenter)({"text": TEXTS})
-    features = [{k: encoded[k][i] for k in encoded} for i in range(len(TEXTS))]
+    features = maskkit.as_features(maskkit.Tokenize(tokenizer, segmenter=maskkit.jieba_segmenter)({"text": TEXTS}))
     collator = maskkit.MaskingCollator(
         tokenizer, selector=maskkit.WholeWordSelector(rate=0.3), word_source="column", return_tensors="np"
     )

@@ -29,6 +29,7 @@ _EXPORTS = {
     "Tokenize": "maskkit.stages",
     "StaticMask": "maskkit.stages",
     "static_mask": "maskkit.stages",
+    "as_features": "maskkit.stages",
     "EpochCallback": "maskkit.trainer",
     "keep_columns": "maskkit.trainer",
 }

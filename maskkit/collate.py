@@ -121,7 +121,7 @@ class MaskingCollator:
     def columns(self) -> tuple[str, ...]:
         """Columns beyond input_ids that the masking reads (keep them under Trainer, see maskkit.keep_columns)."""
         needed = tuple(getattr(self.selector, "columns", {}))
-        if self.word_source == "column":
+        if self.word_source != "vocab":
             needed += ("word_ids",)
         if self.key_column:
             needed += (self.key_column,)

@@ -6,11 +6,9 @@ are batched and work with `num_proc`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from maskkit.collate import MaskingCollator
 from maskkit.masking.words import word_ids_from_offsets, word_spans
@@ -70,11 +68,9 @@ class StaticMask:
     first_epoch: int = 0
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        names = list(batch)
-        n = len(batch[names[0]]) if names else 0
-        features = [{k: batch[k][i] for k in names} for i in range(n)]
-        out: dict[str, list[Any]] = {k: [] for k in names if k not in ("input_ids", "attention_mask")}
-        out.update(input_ids=[], attention_mask=[], labels=[], mask_copy=[])
+        features = as_features(batch)
+        kept = [k for k in batch if k not in ("input_ids", "attention_mask")]
+        out: dict[str, list[Any]] = {k: [] for k in [*kept, "input_ids", "attention_mask", "labels", "mask_copy"]}
         for copy in range(self.copies):
             ids, labels, real, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
             for i, length in enumerate(real.sum(axis=1).tolist()):
@@ -82,9 +78,8 @@ class StaticMask:
                 out["attention_mask"].append([1] * length)
                 out["labels"].append(labels[i, :length].tolist())
                 out["mask_copy"].append(copy)
-                for k in out:
-                    if k in batch and k not in ("input_ids", "attention_mask"):
-                        out[k].append(batch[k][i])
+                for k in kept:
+                    out[k].append(batch[k][i])
         return out
 
 
@@ -104,7 +99,7 @@ def static_mask(
     return dataset.map(StaticMask(collator, copies, first_epoch), **map_kwargs)
 
 
-def as_features(batch: dict[str, np.ndarray | list[Any]]) -> list[dict[str, Any]]:
+def as_features(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Turns a dict of columns into the list of examples a collator takes."""
     names = list(batch)
     n = len(batch[names[0]]) if names else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskkit import MaskingCollator, Tokenize, VocabTables, WholeWordSelector, jieba_segmenter
+from maskkit import MaskingCollator, Tokenize, VocabTables, WholeWordSelector, as_features, jieba_segmenter
 from maskkit.masking.words import word_ids_from_offsets, word_spans
 from tests.conftest import SENTENCES
 
@@ -84,8 +84,7 @@ def test_segmenter_word_ids_map_through_offsets():
 
 def test_chinese_whole_word_masking_masks_jieba_words(chinese_tokenizer):
     stage = Tokenize(chinese_tokenizer, segmenter=jieba_segmenter)
-    batch = stage({"text": CHINESE})
-    feats = [{k: batch[k][i] for k in batch} for i in range(len(CHINESE))]
+    feats = as_features(stage({"text": CHINESE}))
     collator = MaskingCollator(
         chinese_tokenizer, selector=WholeWordSelector(0.3), word_source="column", return_tensors="np"
     )

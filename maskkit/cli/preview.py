@@ -64,11 +64,11 @@ def render(tokenizer: Any, original: list[int], ids: list[int], labels: list[int
 def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> list[str]:
     from maskkit import MaskingCollator, MaskRandomKeep, Tokenize
     from maskkit.masking.words import jieba_segmenter
+    from maskkit.stages import as_features
 
     tokenizer = load_tokenizer(args.model)
     stage = Tokenize(tokenizer, segmenter=jieba_segmenter if args.segmenter == "jieba" else None)
-    encoded = stage({"text": texts})
-    features = [{k: encoded[k][i] for k in encoded} for i in range(len(texts))]
+    features = as_features(stage({"text": texts}))
     corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
     names = SCHEME_NAMES if args.scheme == "all" else [args.scheme]
     if args.scheme == "all" and not args.lexicon:

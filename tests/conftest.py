@@ -57,9 +57,23 @@ def build_wordpiece_tokenizer():
     )  # fmt: skip
 
 
-def build_bpe_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+def _train_and_wrap(tok, trainer, first: str, last: str, **specials):
+    """Trains a tokenizers model on the test sentences, adds `first $A last`, wraps it for transformers."""
+    from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
+
+    tok.train_from_iterator(SENTENCES * 20 + [" ".join(WORDS)] * 5, trainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{first} $A {last}",
+        special_tokens=[(first, tok.token_to_id(first)), (last, tok.token_to_id(last))],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, cls_token=first, sep_token=last, model_max_length=512, **specials
+    )
+
+
+def build_bpe_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -68,20 +82,14 @@ def build_bpe_tokenizer():
         vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
     )  # fmt: skip
-    tok.train_from_iterator(SENTENCES * 20 + [" ".join(WORDS)] * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>",
-        special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
-        mask_token="<mask>", cls_token="<s>", sep_token="</s>", model_max_length=512,
+    return _train_and_wrap(
+        tok, trainer, "<s>", "</s>", bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+        mask_token="<mask>",
     )  # fmt: skip
 
 
 def build_unigram_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -90,15 +98,7 @@ def build_unigram_tokenizer():
         vocab_size=300, special_tokens=["<pad>", "<unk>", "<cls>", "<sep>", "<mask>"], unk_token="<unk>",
         show_progress=False,
     )  # fmt: skip
-    tok.train_from_iterator(SENTENCES * 20 + [" ".join(WORDS)] * 5, trainer)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<cls> $A <sep>",
-        special_tokens=[("<cls>", tok.token_to_id("<cls>")), ("<sep>", tok.token_to_id("<sep>"))],
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", pad_token="<pad>", cls_token="<cls>", sep_token="<sep>",
-        mask_token="<mask>", model_max_length=512,
-    )  # fmt: skip
+    return _train_and_wrap(tok, trainer, "<cls>", "<sep>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
 
 
 def minilm_dir() -> str:

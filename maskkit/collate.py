@@ -143,8 +143,9 @@ class MaskingCollator:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Masks a list of examples at a given epoch: (ids, labels, real-token mask, passed-through columns)."""
         features, rows = _check_features(features)
-        lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        width = int(lengths.max(initial=0))
+        row_lengths = [len(r) for r in rows]
+        lengths = np.array(row_lengths, dtype=np.int64)
+        width = max(row_lengths)
         if self.max_length is not None and width > self.max_length:
             i = int(np.argmax(lengths))
             raise ValueError(

@@ -84,6 +84,14 @@ def value_keys(values: Iterable[object]) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
+def _position_offsets(start: int, width: int) -> np.ndarray:
+    """(p + 1) * golden for positions start .. start + width - 1 (read-only, cached per shape)."""
+    offsets = np.arange(start + 1, start + width + 1, dtype=np.uint64) * _GOLDEN
+    offsets.flags.writeable = False
+    return offsets
+
+
+@lru_cache(maxsize=64)
 def _run_key(seed: int, salt: str, epoch: int) -> int:
     return stable_hash64("maskkit", seed, salt, epoch)
 
@@ -112,8 +120,7 @@ class KeyedUniforms:
 
     def grid_bits(self, stream: int, width: int, start: int = 0) -> np.ndarray:
         """Draws a (batch, width) array of uniform 64-bit integers (cheaper than floats where only order matters)."""
-        positions = np.arange(start + 1, start + width + 1, dtype=np.uint64) * _GOLDEN
-        return splitmix64(self._stream_base(stream)[:, None] + positions[None, :])
+        return splitmix64(self._stream_base(stream)[:, None] + _position_offsets(start, width)[None, :])
 
     def grid(self, stream: int, width: int, start: int = 0) -> np.ndarray:
         """Draws a (batch, width) array: element (b, j) is example b's draw at position start + j."""
@@ -121,8 +128,12 @@ class KeyedUniforms:
 
     def at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Draws at the given (row, position) pairs only; equal to `grid(stream, w)[rows, positions]`."""
-        base = self._stream_base(stream)[rows]
-        return to_unit(splitmix64(base + (positions.astype(np.uint64) + np.uint64(1)) * _GOLDEN))
+        return to_unit(self.bits_at(stream, rows, positions))
+
+    def bits_at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Uniform 64-bit draws at (row, position) pairs; equal to `grid_bits(stream, w)[rows, positions]`."""
+        shifted = self._stream_base(stream) + _GOLDEN  # position p hashes base + (p + 1) * golden
+        return splitmix64(shifted[rows] + positions.astype(np.uint64) * _GOLDEN)
 
     def ordered(self, stream: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """One pass of draws: (B, width) uint64 bits at positions 0.. to order tokens or units, and one

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -56,17 +57,19 @@ class MaskRandomKeep:
         rows, cols = np.nonzero(selection.targets)
         per_unit = self.per == "unit" and selection.unit_index is not None
         fate_cols = selection.unit_index[rows, cols] if per_unit else cols  # type: ignore[index]
-        u = batch.draws.at(self.STREAMS[0], rows, fate_cols)
+        # one categorical draw per target (or unit), compared as 64-bit integers against the shares
+        bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols)
+        mask_below, random_below = _fate_thresholds(self.mask, self.random)
         labels = np.where(selection.targets, batch.ids, -100)
         ids = batch.ids.copy()
-        masked = u < self.mask
+        masked = bits < mask_below
         ids[rows[masked], cols[masked]] = batch.vocab.mask_id
-        swapped = ~masked & (u < self.mask + self.random)
+        swapped = ~masked & (bits < random_below)
         if swapped.any():
             if per_unit:  # tokens of one unit share a fate but each draws its own random token
                 within = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
-            else:  # given the fate, u is uniform on [mask, mask + random): rescale it, no second draw
-                within = np.minimum((u[swapped] - self.mask) / self.random, np.nextafter(1.0, 0.0))
+            else:  # given the fate, the draw is uniform on [mask, mask + random): rescale it, no second draw
+                within = (bits[swapped] - mask_below).astype(np.float64) / float(random_below - mask_below)
             ids[rows[swapped], cols[swapped]] = self._random_ids(batch, within)
         return ids, labels
 
@@ -81,6 +84,15 @@ class MaskRandomKeep:
         if cdf[-1] <= 0:
             raise ValueError("random_weights give no weight to any replaceable (non-special) token")
         return choices[np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(choices) - 1)]
+
+
+@lru_cache(maxsize=16)
+def _fate_thresholds(mask: float, random: float) -> tuple[np.uint64, np.uint64]:
+    """The fates' upper bounds on a 64-bit draw: below the first [MASK], below the second a random token."""
+    top = float(2**64)
+    mask_below = min(int(mask * top), 2**64 - 1)
+    random_below = min(int((mask + random) * top), 2**64 - 1)
+    return np.uint64(mask_below), np.uint64(random_below)
 
 
 def unigram_counts(token_id_rows: Iterable[Any], vocab_size: int) -> tuple[float, ...]:

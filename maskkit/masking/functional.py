@@ -16,9 +16,9 @@ BUDGETS = ("exact", "bernoulli")
 
 
 def probabilistic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Rounds each value down or up with the probability that keeps its expectation (fairseq, SpanBERT)."""
-    floor = np.floor(x)
-    return (floor + (u < (x - floor))).astype(np.int64)
+    """Rounds each non-negative value down or up with the probability that keeps its expectation
+    (fairseq, SpanBERT): floor(x + u) is floor(x) + 1 exactly when u >= 1 - frac(x)."""
+    return (x + u).astype(np.int64)
 
 
 def unit_starts(candidates: np.ndarray, starts_word: np.ndarray) -> np.ndarray:
@@ -43,8 +43,9 @@ def starts_from_ids(candidates: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
 
 
 def budget_counts(n_units: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray:
-    """Gives the exact number of units to select per example: rate * n, probabilistically rounded."""
-    return np.minimum(probabilistic_round(n_units * rate, u), n_units)
+    """Gives the exact number of units to select per example: rate * n, probabilistically rounded
+    (never above n, since rate <= 1 and u < 1)."""
+    return probabilistic_round(n_units * rate, u)
 
 
 def choose_smallest(

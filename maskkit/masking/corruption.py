@@ -62,15 +62,16 @@ class MaskRandomKeep:
         mask_below, random_below = _fate_thresholds(self.mask, self.random)
         labels = np.where(selection.targets, batch.ids, -100)
         ids = batch.ids.copy()
+        flat_ids, flat = ids.reshape(-1), rows * ids.shape[1] + cols
         masked = bits < mask_below
-        ids[rows[masked], cols[masked]] = batch.vocab.mask_id
+        flat_ids[flat[masked]] = batch.vocab.mask_id
         swapped = ~masked & (bits < random_below)
         if swapped.any():
             if per_unit:  # tokens of one unit share a fate but each draws its own random token
                 within = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
             else:  # given the fate, the draw is uniform on [mask, mask + random): rescale it, no second draw
                 within = (bits[swapped] - mask_below).astype(np.float64) / float(random_below - mask_below)
-            ids[rows[swapped], cols[swapped]] = self._random_ids(batch, within)
+            flat_ids[flat[swapped]] = self._random_ids(batch, within)
         return ids, labels
 
     def _random_ids(self, batch: MaskingBatch, u: np.ndarray) -> np.ndarray:

@@ -64,11 +64,11 @@ def choose_smallest(
     top = int(k.max())
     smallest = np.partition(keyed, top - 1, axis=1)[:, :top] if top < order.shape[1] else keyed.copy()
     smallest.sort(axis=1)
-    threshold = smallest[np.arange(order.shape[0]), np.maximum(k - 1, 0)]
+    threshold = np.take_along_axis(smallest, np.maximum(k - 1, 0)[:, None], axis=1)
     if tiebreak is None:
-        return eligible & (keyed <= threshold[:, None]) & (k > 0)[:, None]
-    below = eligible & (keyed < threshold[:, None])
-    tied = eligible & (keyed == threshold[:, None]) & (k > 0)[:, None]
+        return eligible & (keyed <= threshold) & (k > 0)[:, None]
+    below = eligible & (keyed < threshold)
+    tied = eligible & (keyed == threshold) & (k > 0)[:, None]
     return below | choose_smallest(tiebreak, tied, k - below.sum(axis=1))
 
 

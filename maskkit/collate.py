@@ -156,7 +156,7 @@ class MaskingCollator:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
         try:
             ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             _check_rows(rows)
         if ids.ndim != 2:
             _check_rows(rows)
@@ -173,7 +173,7 @@ class MaskingCollator:
             keys = value_keys(f[self.key_column] for f in features)
         else:
             keys = content_keys(ids, lengths, self.vocab.pad_id)
-        candidates = valid & ~self.vocab.special[ids]
+        candidates = ~self.vocab.special[ids]  # padding is a special token, so never a candidate
         if "special_tokens_mask" in features[0]:
             given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)
             candidates &= given == 0

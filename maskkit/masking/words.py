@@ -111,6 +111,7 @@ class VocabTables:
                 (special_ids if getattr(token, "special", False) else added).add(token_id)
         special[[i for i in special_ids if 0 <= i < size]] = True
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.mask_token_id
+        special[pad_id] = True  # padding is never a candidate, whatever the tokenizer lists
         backend = None
         if getattr(tokenizer, "is_fast", False):
             backend = json.loads(tokenizer.backend_tokenizer.to_str())

@@ -57,18 +57,18 @@ def choose_smallest(
     the cost is linear in the row length. Positions tied at that value are chosen by the smallest
     `tiebreak` (distinct uniform draws); without a tiebreak, `order` must have no ties (uniform draws).
     """
-    if order.shape[1] == 0 or not k.any():
+    top = int(k.max(initial=0))
+    if top == 0 or order.shape[1] == 0:
         return np.zeros(order.shape, dtype=bool)
-    keyed = order.copy()
-    keyed[~eligible] = _largest(order.dtype)
-    top = int(k.max())
+    keyed = np.where(eligible, order, _largest(order.dtype))
     smallest = np.partition(keyed, top - 1, axis=1)[:, :top] if top < order.shape[1] else keyed.copy()
     smallest.sort(axis=1)
     threshold = np.take_along_axis(smallest, np.maximum(k - 1, 0)[:, None], axis=1)
+    wanted = eligible & (k > 0)[:, None]
     if tiebreak is None:
-        return eligible & (keyed <= threshold) & (k > 0)[:, None]
-    below = eligible & (keyed < threshold)
-    tied = eligible & (keyed == threshold) & (k > 0)[:, None]
+        return wanted & (keyed <= threshold)
+    below = wanted & (keyed < threshold)
+    tied = wanted & (keyed == threshold)
     return below | choose_smallest(tiebreak, tied, k - below.sum(axis=1))
 
 

@@ -78,3 +78,18 @@ def test_transformers_collator_repeats_masks_every_epoch_with_workers(wordpiece,
     first = next(iter(loader))["labels"].tolist()
     ours.set_epoch(1)
     assert next(iter(loader))["labels"].tolist() != first
+
+
+def test_resuming_mid_epoch_gives_the_masks_of_an_uninterrupted_run(wordpiece, rows):
+    """Trainer resumes by skipping the epoch's first batches (accelerate.skip_first_batches)."""
+    from accelerate import skip_first_batches
+
+    collator = MaskingCollator(wordpiece, selector=WholeWordSelector(0.3), seed=2)
+    collator.set_epoch(1)
+    loader = DataLoader(Examples(rows), collate_fn=collator, batch_size=8)
+    full = [(b["input_ids"].tolist(), b["labels"].tolist()) for b in loader]
+    resumed = MaskingCollator(wordpiece, selector=WholeWordSelector(0.3), seed=2)  # a fresh process
+    resumed.set_epoch(1)
+    loader = DataLoader(Examples(rows), collate_fn=resumed, batch_size=8)
+    rest = [(b["input_ids"].tolist(), b["labels"].tolist()) for b in skip_first_batches(loader, 3)]
+    assert rest == full[3:]

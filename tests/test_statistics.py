@@ -124,3 +124,24 @@ def test_span_selector_budget_and_run_lengths(wordpiece):
     # merged neighbouring spans lengthen runs a little; truncation at the budget shortens the last
     assert 3.0 <= np.mean(runs) <= 5.5
     assert max(runs) <= 40
+
+
+def test_one_of_follows_its_weights(wordpiece):
+    from maskkit import OneOf
+
+    feats = [{"input_ids": wordpiece(" ".join(["dog"] * 60))["input_ids"], "k": i} for i in range(800)]
+    mixed = OneOf([TokenSelector(0.1), TokenSelector(0.9)], weights=[1, 3])
+    out = MaskingCollator(wordpiece, selector=mixed, key_column="k", return_tensors="np")(feats)
+    heavy = ((out["labels"] != -100).sum(axis=1) > 30).mean()
+    assert within_5_sigma(heavy, 0.75, len(feats))
+
+
+def test_unigram_counts_feed_frequency_weighted_replacement(wordpiece):
+    from maskkit import unigram_counts
+
+    rows = [wordpiece("the dog the dog the movie")["input_ids"]] * 10
+    counts = unigram_counts(rows, len(wordpiece))
+    assert len(counts) == len(wordpiece)
+    assert counts[wordpiece.convert_tokens_to_ids("the")] == 30
+    assert counts[wordpiece.convert_tokens_to_ids("movie")] == 10
+    MaskRandomKeep(random_weights=counts)  # accepted as one weight per vocabulary id

@@ -11,23 +11,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from maskkit.collate import MaskingCollator
-from maskkit.masking.words import word_ids_from_offsets, word_spans
+from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offsets, word_spans
 
 
 @dataclass(frozen=True)
 class Tokenize:
     """Tokenises a text column and writes `input_ids`, `attention_mask` and `word_ids` per token.
 
-    Word ids come from the fast tokenizer's own words, or, with a `segmenter` (e.g.
-    `maskkit.jieba_segmenter` for Chinese), from the segmenter's words mapped through character offsets,
-    so a Chinese word's characters are masked together.
+    Word ids come from the fast tokenizer's own words, or from a segmenter's words mapped through
+    character offsets. `segmenter="auto"` (the default) segments texts that contain CJK characters
+    with jieba, so a Chinese word's characters are masked together (a WordPiece tokenizer makes every
+    character its own word); pass a callable to segment every text, or None for the tokenizer's words.
     """
 
     tokenizer: Any
     text_column: str = "text"
     max_length: int | None = None
-    segmenter: Callable[[str], Sequence[str]] | None = None
+    segmenter: Callable[[str], Sequence[str]] | str | None = "auto"
     word_ids: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.segmenter, str) and self.segmenter != "auto":
+            raise ValueError(f"segmenter must be 'auto', None or a callable, got {self.segmenter!r}")
+
+    def segmenter_for(self, text: str) -> Callable[[str], Sequence[str]] | None:
+        if self.segmenter == "auto":
+            return jieba_segmenter if has_cjk(text) else None
+        return self.segmenter  # type: ignore[return-value]
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if self.text_column not in batch:
@@ -38,22 +48,24 @@ class Tokenize:
                 raise TypeError(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
         if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
             raise ValueError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
+        segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []
+        by_offsets = any(s is not None for s in segmenters)
         encoded = self.tokenizer(
             texts,
             truncation=self.max_length is not None,
             max_length=self.max_length,
-            return_offsets_mapping=self.segmenter is not None,
-            return_special_tokens_mask=self.segmenter is not None,
+            return_offsets_mapping=by_offsets,
+            return_special_tokens_mask=by_offsets,
         )
         out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
-        if not self.word_ids:
-            return out
-        if self.segmenter is None:
-            out["word_ids"] = [encoded.word_ids(i) for i in range(len(texts))]
-        else:
+        if self.word_ids:
             out["word_ids"] = [
-                word_ids_from_offsets(offsets, word_spans(text, self.segmenter(text)), special)
-                for text, offsets, special in zip(texts, encoded["offset_mapping"], encoded["special_tokens_mask"])
+                encoded.word_ids(i)
+                if segment is None
+                else word_ids_from_offsets(
+                    encoded["offset_mapping"][i], word_spans(text, segment(text)), encoded["special_tokens_mask"][i]
+                )
+                for i, (text, segment) in enumerate(zip(texts, segmenters))
             ]
         return out
 

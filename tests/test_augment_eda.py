@@ -1,0 +1,133 @@
+"""EDA operations: keyed, batch-first, keeping case, punctuation and negations (hypothesis and examples)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace, is_negation
+from maskkit.augment.synonyms import DictionarySynonyms, WordNetSynonyms
+from maskkit.augment.text import join_tokens, split_tokens
+from maskkit.corpora.wordnet import DEBIAN_WORDNET
+
+WORDS = ["the", "movie", "film", "isn't", "good", "great", "not", "never", "Boring", "plot", "2019", "actors"]
+TEXTS = st.lists(st.sampled_from([*WORDS, ",", ".", "!"]), min_size=0, max_size=25).map(" ".join)
+
+
+@pytest.fixture(scope="module")
+def thesaurus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("syn") / "synonyms.txt"
+    path.write_text("movie film picture\ngood fine decent\ngreat terrific\nboring dull, tedious\n电影 影片\n")
+    return DictionarySynonyms(path)
+
+
+def words_of(text):
+    return [t.text for t in split_tokens(text)[1] if t.is_word]
+
+
+def punctuation_of(text):
+    return [t.text for t in split_tokens(text)[1] if not t.is_word]
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(min_size=0, max_size=60))
+def test_tokens_join_back_to_the_text(text):
+    leading, tokens = split_tokens(text)
+    assert join_tokens(leading, tokens) == text or not text.strip()
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=TEXTS, seed=st.integers(0, 5))
+def test_swap_keeps_the_words_and_punctuation(text, seed):
+    out = RandomSwap(alpha=0.5, seed=seed)([text])[0]
+    assert sorted(w.lower() for w in words_of(out)) == sorted(w.lower() for w in words_of(text))
+    assert punctuation_of(out) == punctuation_of(text)
+    # negations never move
+    before = [w for w in words_of(text)]
+    after = [w for w in words_of(out)]
+    assert [i for i, w in enumerate(before) if is_negation(w)] == [i for i, w in enumerate(after) if is_negation(w)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=TEXTS, p=st.floats(0, 1), seed=st.integers(0, 5))
+def test_delete_never_empties_a_text_nor_drops_negations(text, p, seed):
+    out = RandomDelete(p=p, seed=seed)([text])[0]
+    if words_of(text):
+        assert words_of(out)
+    kept = words_of(out)
+    assert all(w in kept for w in words_of(text) if is_negation(w))
+    assert punctuation_of(out) == punctuation_of(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=6), k=st.integers(0, 3))
+def test_augmentations_are_keyed_not_batched(texts, k, thesaurus):
+    for op in (
+        SynonymReplace(0.3, synonyms=thesaurus),
+        RandomInsert(0.3, synonyms=thesaurus),
+        RandomSwap(0.3),
+        RandomDelete(0.3),
+    ):
+        together = op(texts, k=k)
+        assert len(together) == len(texts)
+        assert together == [op([t], k=k)[0] for t in texts]
+        assert together == op(texts, k=k)
+
+
+def test_synonym_replacement_keeps_case_contractions_and_stop_words(thesaurus):
+    text = "The MOVIE isn't good, but the plot is Boring!"
+    outs = {SynonymReplace(alpha=1.0, synonyms=thesaurus)([text], k=k)[0] for k in range(30)}
+    for out in outs:
+        assert out.startswith("The ") and "isn't" in out and out.endswith("!") and ", but the plot is " in out
+        assert re.search(r"\b(MOVIE|FILM|PICTURE)\b", out) and re.search(r"\b(Boring|Dull|Tedious)\b", out)
+    assert len(outs) > 3  # synonyms are sampled, not always the first
+
+
+def test_insertion_uses_synonyms_of_non_stop_words(thesaurus):
+    out = RandomInsert(alpha=0.5, synonyms=thesaurus)(["the movie is good"], k=1)[0]
+    added = [w for w in words_of(out)]
+    assert len(added) > 4 and set(added) - {"the", "movie", "is", "good"} <= {"film", "picture", "fine", "decent"}
+    assert not out.endswith(" ")
+    assert RandomInsert(synonyms=thesaurus)(["the is of"]) == ["the is of"]  # nothing to insert: unchanged
+
+
+def test_edge_cases_and_bad_input(thesaurus):
+    for op in (SynonymReplace(synonyms=thesaurus), RandomInsert(synonyms=thesaurus), RandomSwap(), RandomDelete()):
+        assert op(["", "   ", "wow", "!!!", "😀 电影"])[:4] == ["", "   ", "wow", "!!!"]
+        with pytest.raises(TypeError, match="text 1 is NoneType"):
+            op(["fine", None])
+        with pytest.raises(TypeError, match="list of texts"):
+            op("a single text")
+    long = " ".join(["movie good"] * 5000)
+    assert len(words_of(RandomSwap(alpha=0.1)([long])[0])) == 10000
+    with pytest.raises(ValueError, match="alpha"):
+        SynonymReplace(alpha=2)
+    with pytest.raises(ValueError, match="num_aug"):
+        EDA(num_aug=0, synonyms=thesaurus)
+
+
+def test_chinese_dictionary_synonyms(thesaurus):
+    assert thesaurus.synonyms("电影") == ("影片",)
+    assert set(thesaurus.synonyms("boring")) == {"dull", "tedious"}
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        DictionarySynonyms("/nonexistent/synonyms.txt")
+
+
+def test_eda_recipe_gives_num_aug_keyed_variants(thesaurus):
+    recipe = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, num_aug=6, synonyms=thesaurus, seed=3)
+    texts = ["The movie was not good, and the plot was boring.", "A great film."]
+    out = recipe(texts)
+    assert [len(row) for row in out] == [6, 6]
+    assert out == recipe(texts) and out[0] == recipe(texts[:1])[0]
+    assert len(set(out[0])) > 2 and all("not" in variant for variant in out[0])
+
+
+@pytest.mark.skipif(not (DEBIAN_WORDNET / "data.noun").exists(), reason="WordNet 3.0 is not installed")
+def test_wordnet_synonyms_offline():
+    synonyms = WordNetSynonyms()
+    assert {"film", "picture", "flick"} <= set(synonyms.synonyms("Movie"))
+    assert "movie" not in synonyms.synonyms("movie")
+    assert synonyms.synonyms("qwertyuiop") == ()

@@ -119,9 +119,10 @@ def test_chinese_dictionary_synonyms(thesaurus):
 def test_eda_recipe_gives_num_aug_keyed_variants(thesaurus):
     recipe = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, num_aug=6, synonyms=thesaurus, seed=3)
     texts = ["The movie was not good, and the plot was boring.", "A great film."]
-    out = recipe(texts)
+    out = recipe.generate(texts)
     assert [len(row) for row in out] == [6, 6]
-    assert out == recipe(texts) and out[0] == recipe(texts[:1])[0]
+    assert out == recipe.generate(texts) and out[0] == recipe.generate(texts[:1])[0]
+    assert [row[2] for row in out] == recipe(texts, k=2)
     assert len(set(out[0])) > 2 and all("not" in variant for variant in out[0])
 
 

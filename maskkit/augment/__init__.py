@@ -1,1 +1,23 @@
-"""Text augmentation for fine-tuning: EDA operations over words, with pluggable synonym sources."""
+"""Text augmentation for fine-tuning: EDA operations, synonym sources, combinators and dataset stages."""
+
+from maskkit.augment.compose import Compose, OneOf, SomeOf, Sometimes
+from maskkit.augment.dataset import Augment, augment_dataset
+from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
+from maskkit.augment.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
+
+__all__ = [
+    "EDA",
+    "Augment",
+    "Compose",
+    "DictionarySynonyms",
+    "OneOf",
+    "RandomDelete",
+    "RandomInsert",
+    "RandomSwap",
+    "SomeOf",
+    "Sometimes",
+    "SynonymReplace",
+    "SynonymSource",
+    "WordNetSynonyms",
+    "augment_dataset",
+]

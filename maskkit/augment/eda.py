@@ -264,8 +264,10 @@ class EDA:
             ops.append(RandomDelete(p=self.p_rd, **common))
         return ops
 
-    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
-        """Returns `num_aug` augmentations for each text (a list per text)."""
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
+        """The k-th augmentation of each text. For k < num_aug these are the paper's `num_aug`
+        augmentations (a keyed shuffle of int(num_aug / 4) + 1 candidates per operation); beyond, the
+        shuffled pool repeats with fresh draws."""
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)
         ops = self.operations
@@ -273,6 +275,14 @@ class EDA:
         pool = [(op, j) for op in ops for j in range(per_op)]
         out = []
         for text, key in zip(texts, keys):
-            order = _rng(self.seed, "eda-pool", key, 0).permutation(len(pool))[: self.num_aug]
-            out.append([pool[p][0].augment(text, _rng(self.seed, pool[p][0].NAME, key, pool[p][1])) for p in order])
+            order = _rng(self.seed, "eda-pool", key, 0).permutation(len(pool))
+            op, j = pool[order[k % len(pool)]]
+            out.append(op.augment(text, _rng(self.seed, op.NAME, key, j + per_op * (k // len(pool)))))
         return out
+
+    def generate(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
+        """Returns `num_aug` augmentations for each text (a list per text)."""
+        texts = _check_texts(texts)
+        keys = text_keys(texts) if keys is None else list(keys)
+        rounds = [self(texts, keys, k) for k in range(self.num_aug)]
+        return [[rounds[k][i] for k in range(self.num_aug)] for i in range(len(texts))]

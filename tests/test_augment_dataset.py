@@ -1,0 +1,91 @@
+"""Augmented datasets and combinators: more rows out, every column kept, provenance, keyed results."""
+
+from __future__ import annotations
+
+import pytest
+from datasets import Dataset
+
+from maskkit.augment import (
+    EDA,
+    Compose,
+    DictionarySynonyms,
+    OneOf,
+    RandomDelete,
+    RandomSwap,
+    SomeOf,
+    Sometimes,
+    SynonymReplace,
+    augment_dataset,
+)
+
+TEXTS = [
+    "The movie was not good, and the plot was boring.",
+    "A great film with great actors.",
+    "I never liked the ending.",
+    "Boring, boring, boring!",
+]
+
+
+@pytest.fixture(scope="module")
+def thesaurus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("syn") / "synonyms.txt"
+    path.write_text("movie film picture\ngood fine decent\ngreat terrific\nboring dull tedious\n")
+    return DictionarySynonyms(path)
+
+
+@pytest.fixture()
+def data():
+    return Dataset.from_dict({"text": TEXTS, "label": [0, 1, 0, 0], "id": ["a", "b", "c", "d"]})
+
+
+@pytest.mark.parametrize("num_proc", [None, 2])
+def test_augment_dataset_keeps_columns_and_adds_provenance(data, thesaurus, num_proc):
+    recipe = EDA(num_aug=3, synonyms=thesaurus, seed=1)
+    out = augment_dataset(data, recipe, n_aug=3, num_proc=num_proc, batch_size=3)
+    assert len(out) == len(data) * 4
+    assert set(out.column_names) == {"text", "label", "id", "source_row", "aug_method", "aug_index"}
+    for row in out:
+        assert row["label"] == data[row["source_row"]]["label"] and row["id"] == data[row["source_row"]]["id"]
+    originals = out.filter(lambda r: r["aug_method"] == "original")
+    assert originals["text"] == TEXTS and set(originals["aug_index"]) == {-1}
+    augmented = out.filter(lambda r: r["aug_method"] == "EDA")
+    assert sorted(set(augmented["aug_index"])) == [0, 1, 2]
+    # keyed by row and k: the same with any batch size or process count
+    again = augment_dataset(data, recipe, n_aug=3, batch_size=1)
+    assert sorted(zip(again["source_row"], again["aug_index"], again["text"])) == sorted(
+        zip(out["source_row"], out["aug_index"], out["text"])
+    )
+
+
+def test_augment_dataset_rejects_bad_input(data, thesaurus):
+    with pytest.raises(KeyError, match="no 'sentence' column"):
+        augment_dataset(data, RandomSwap(), text_column="sentence")
+    broken = Dataset.from_dict({"text": ["fine", None], "label": [0, 1]})
+    with pytest.raises(TypeError, match="row 1 of 'text' is NoneType"):
+        augment_dataset(broken, RandomSwap())
+    with pytest.raises(ValueError, match="n_aug"):
+        augment_dataset(data, RandomSwap(), n_aug=-1)
+    once = augment_dataset(data, RandomSwap())
+    with pytest.raises(ValueError, match="provenance"):
+        augment_dataset(once, RandomSwap())
+
+
+def test_combinators_are_keyed_and_do_what_they_say(thesaurus):
+    sr, rs, rd = SynonymReplace(0.5, synonyms=thesaurus), RandomSwap(0.5), RandomDelete(0.3)
+    for combinator in (
+        Compose([sr, rs]),
+        OneOf([sr, rs], weights=[1, 3]),
+        SomeOf([sr, rs, rd], n=2),
+        Sometimes([rd], p=0.5),
+    ):
+        out = combinator(TEXTS, k=1)
+        assert out == [combinator([t], k=1)[0] for t in TEXTS] and len(out) == len(TEXTS)
+    assert Compose([sr])(TEXTS) == sr(TEXTS)
+    assert Sometimes([rd], p=0.0)(TEXTS) == TEXTS
+    assert Sometimes([rd], p=1.0)(TEXTS) == rd(TEXTS)
+    picks = [OneOf([sr, rs], weights=[0, 1])(TEXTS, k=k) == rs(TEXTS, k=k) for k in range(5)]
+    assert all(picks)
+    with pytest.raises(ValueError, match="n must be"):
+        SomeOf([sr], n=2)
+    with pytest.raises(ValueError, match="weights"):
+        OneOf([sr, rs], weights=[1])

@@ -4,10 +4,13 @@ from maskkit.augment.compose import Compose, OneOf, SomeOf, Sometimes
 from maskkit.augment.dataset import Augment, augment_dataset
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
 from maskkit.augment.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
+from maskkit.augment.translate import ApertiumTranslator, BackTranslate, TranslationCache, Translator
 
 __all__ = [
     "EDA",
+    "ApertiumTranslator",
     "Augment",
+    "BackTranslate",
     "Compose",
     "DictionarySynonyms",
     "OneOf",
@@ -18,6 +21,8 @@ __all__ = [
     "Sometimes",
     "SynonymReplace",
     "SynonymSource",
+    "TranslationCache",
+    "Translator",
     "WordNetSynonyms",
     "augment_dataset",
 ]

@@ -3,7 +3,8 @@
 Every input column is kept (labels included) and provenance is added: `source_row` (the row's index
 in the input), `aug_method` ("original" or the augmenter's name) and `aug_index` (k, or -1 for the
 original). The k-th augmentation of row i is keyed by (seed inside the augmenter, i, k), so `num_proc`,
-batch size and reruns give the same rows.
+batch size and reruns give the same rows. An augmenter may return None for a text it filtered out (a
+back-translation identical to its input): no row is written for it.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Augment:
             if self.keep_original:
                 emit(row, text, "original", -1)
             for k, augmented in enumerate(rounds):
-                emit(row, augmented[row], name, k)
+                if augmented[row] is not None:  # None: the augmenter filtered this one out
+                    emit(row, augmented[row], name, k)
         return out
 
 

@@ -1,0 +1,185 @@
+"""Back-translation: a translator protocol, the offline Apertium translator, and the BackTranslate augmenter.
+
+Any object with `translate(texts, src, tgt) -> list[str]` is a translator (a neural seq2seq model,
+Apertium, or a test fake). `BackTranslate` translates to a pivot language and back, splitting long
+documents into sentences and rejoining them, caching every sentence's translation on disk by content
+hash (reruns and resumed runs never translate a sentence twice), and filtering out paraphrases that are
+identical to the input or whose length ratio falls outside bounds (those come back as None).
+
+References: Xie et al. 2020 (UDA: back-translation as augmentation); Sennrich et al. 2016.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+from maskkit.augment.eda import _check_texts
+from maskkit.rng import stable_hash64
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SPACES = re.compile(r"\s+")
+
+
+@runtime_checkable
+class Translator(Protocol):
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]: ...
+
+
+def normalise(text: str) -> str:
+    """Collapses whitespace (translators differ in spacing)."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Splits a document at sentence ends (., !, ? followed by whitespace)."""
+    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+
+
+class ApertiumTranslator:
+    """Rule-based machine translation with Debian's Apertium, offline and deterministic.
+
+    A whole batch goes through one `apertium` process per direction, one text per line. Language codes
+    are two-letter ("en", "es", "eo", "gl"); `modes` maps a (src, tgt) pair to an Apertium mode.
+    """
+
+    MODES: ClassVar[dict[tuple[str, str], str]] = {
+        ("en", "es"): "eng-spa",
+        ("es", "en"): "spa-eng",
+        ("en", "eo"): "en-eo",
+        ("en", "gl"): "en-gl",
+        ("gl", "en"): "gl-en",
+    }
+    deterministic = True
+
+    def __init__(self, binary: str = "apertium", modes: dict[tuple[str, str], str] | None = None) -> None:
+        self.binary = binary
+        self.modes = dict(self.MODES if modes is None else modes)
+
+    def __repr__(self) -> str:
+        return f"ApertiumTranslator({self.binary!r})"
+
+    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
+        if (src, tgt) not in self.modes:
+            raise ValueError(f"no Apertium mode for {src} -> {tgt}; known pairs: {sorted(self.modes)}")
+        if shutil.which(self.binary) is None:
+            raise FileNotFoundError(
+                f"{self.binary!r} is not installed: apt-get install apertium apertium-eng-spa (the Makefile does this)"
+            )
+        if not texts:
+            return []
+        lines = [_SPACES.sub(" ", t).strip() for t in texts]
+        result = subprocess.run(
+            [self.binary, "-u", self.modes[(src, tgt)]],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"apertium {self.modes[(src, tgt)]} failed: {result.stderr.strip()[:300]}")
+        out = result.stdout.split("\n")
+        if out and out[-1] == "":
+            out.pop()
+        if len(out) != len(lines):
+            raise RuntimeError(f"apertium returned {len(out)} lines for {len(lines)} texts")
+        return [normalise(line) for line in out]
+
+
+class TranslationCache:
+    """Sentence translations on disk (sqlite), keyed by a hash of (translator, direction, sentence)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS translations (key INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+
+    def get(self, keys: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        with sqlite3.connect(self.path) as db:
+            for start in range(0, len(keys), 500):
+                chunk = [k - 2**63 for k in keys[start : start + 500]]  # sqlite integers are signed
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(f"SELECT key, text FROM translations WHERE key IN ({marks})", chunk)
+                found.update((k + 2**63, text) for k, text in rows)
+        return found
+
+    def put(self, items: dict[int, str]) -> None:
+        with sqlite3.connect(self.path) as db:  # one transaction: all or nothing
+            db.executemany(
+                "INSERT OR REPLACE INTO translations VALUES (?, ?)", [(k - 2**63, v) for k, v in items.items()]
+            )
+
+
+@dataclass(frozen=True)
+class BackTranslate:
+    """Paraphrases texts by translating them to `pivot` and back to `src`.
+
+    Returns None for a text whose paraphrase is identical to it (`drop_identical`) or whose length ratio
+    (paraphrase / input, in characters) falls outside `length_ratio`; `augment_dataset` skips those.
+    A deterministic translator (Apertium) gives one paraphrase per text whatever k is.
+    """
+
+    translator: Translator
+    src: str = "en"
+    pivot: str = "es"
+    cache: str | None = None
+    drop_identical: bool = True
+    length_ratio: tuple[float, float] | None = (0.5, 2.0)
+    batch_size: int = 256
+    name: str = field(default="backtranslate", repr=False)
+
+    def __post_init__(self) -> None:
+        if not hasattr(self.translator, "translate"):
+            raise TypeError(f"translator must have translate(texts, src, tgt), got {type(self.translator).__name__}")
+        if self.length_ratio is not None and not 0 < self.length_ratio[0] <= self.length_ratio[1]:
+            raise ValueError(f"length_ratio must be (low, high) with 0 < low <= high, got {self.length_ratio!r}")
+
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
+        texts = _check_texts(texts)
+        pieces = [split_sentences(t) for t in texts]
+        flat = list(dict.fromkeys(s for sentences in pieces for s in sentences))
+        there = self._translate(flat, self.src, self.pivot)
+        back = self._translate(list(dict.fromkeys(there.values())), self.pivot, self.src)
+        out: list[str | None] = []
+        for text, sentences in zip(texts, pieces):
+            if not sentences:
+                out.append(None)
+                continue
+            paraphrase = " ".join(back[there[s]] for s in sentences)
+            out.append(paraphrase if self._keep(text, paraphrase) else None)
+        return out
+
+    def _keep(self, text: str, paraphrase: str) -> bool:
+        if self.drop_identical and normalise(paraphrase).lower() == normalise(text).lower():
+            return False
+        if self.length_ratio is not None:
+            ratio = len(paraphrase) / max(len(text), 1)
+            return self.length_ratio[0] <= ratio <= self.length_ratio[1]
+        return True
+
+    def _translate(self, sentences: list[str], src: str, tgt: str) -> dict[str, str]:
+        """Translates unique sentences in batches, reading and filling the disk cache."""
+        tag = repr(self.translator)
+        keys = {s: stable_hash64("translation", tag, src, tgt, s) for s in sentences}
+        store = TranslationCache(self.cache) if self.cache else None
+        cached = store.get(list(keys.values())) if store else {}
+        result = {s: cached[keys[s]] for s in sentences if keys[s] in cached}
+        todo = [s for s in sentences if s not in result]
+        for start in range(0, len(todo), self.batch_size):
+            batch = todo[start : start + self.batch_size]
+            translated = self.translator.translate(batch, src, tgt)
+            if len(translated) != len(batch):
+                raise RuntimeError(f"{tag} returned {len(translated)} translations for {len(batch)} texts")
+            new = dict(zip(batch, translated))
+            if store:
+                store.put({keys[s]: t for s, t in new.items()})
+            result.update(new)
+        return result

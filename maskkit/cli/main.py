@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from maskkit.cli import demo, preview
+from maskkit.cli import augment, demo, preview
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     preview.add_parser(sub)
     demo.add_parser(sub)
+    augment.add_parser(sub)
     return parser
 
 
@@ -23,7 +24,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError, TypeError) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        KeyError,
+        TypeError,
+        RuntimeError,
+    ) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"maskkit {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -1,0 +1,78 @@
+"""`maskkit augment IN OUT`: writes an augmented copy of a table (EDA or back-translation), resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "augment",
+        help="write an augmented copy of a CSV/TSV/JSONL file or a save_to_disk folder",
+        description="Reads IN, adds N augmentations of every row (every column kept, plus source_row, "
+        "aug_method and aug_index), and writes OUT in the format its name gives. A killed run resumes "
+        "when rerun with the same options.",
+    )
+    parser.add_argument("input", metavar="IN")
+    parser.add_argument("output", metavar="OUT")
+    parser.add_argument("--method", choices=["eda", "sr", "ri", "rs", "rd", "bt"], default="eda")
+    parser.add_argument("--n-aug", type=int, default=4, help="augmentations per row")
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--no-original", action="store_true", help="leave the original rows out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--alpha-sr", type=float, default=0.1)
+    parser.add_argument("--alpha-ri", type=float, default=0.1)
+    parser.add_argument("--alpha-rs", type=float, default=0.1)
+    parser.add_argument("--p-rd", type=float, default=0.1)
+    parser.add_argument("--synonyms", help="a thesaurus file (one group per line) instead of WordNet")
+    parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
+    parser.add_argument("--pivot", default="es", help="bt: pivot language (Apertium: es, eo, gl)")
+    parser.add_argument("--cache", help="bt: translation cache file (default: OUT.translations.sqlite)")
+    parser.add_argument("--shard-size", type=int, default=1000, help="rows per checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT, or an unfinished job's parts")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def build_augmenter(args: argparse.Namespace) -> Any:
+    from maskkit.augment import EDA, BackTranslate, DictionarySynonyms, WordNetSynonyms
+    from maskkit.augment.eda import RandomDelete, RandomInsert, RandomSwap, SynonymReplace
+    from maskkit.augment.translate import ApertiumTranslator
+
+    if args.method == "bt":
+        return BackTranslate(
+            ApertiumTranslator(), pivot=args.pivot, cache=args.cache or args.output + ".translations.sqlite"
+        )
+    synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
+    if args.method == "eda":
+        return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, num_aug=args.n_aug, seed=args.seed,
+                   synonyms=synonyms)  # fmt: skip
+    return {
+        "sr": lambda: SynonymReplace(args.alpha_sr, synonyms=synonyms, seed=args.seed),
+        "ri": lambda: RandomInsert(args.alpha_ri, synonyms=synonyms, seed=args.seed),
+        "rs": lambda: RandomSwap(args.alpha_rs, seed=args.seed),
+        "rd": lambda: RandomDelete(args.p_rd, seed=args.seed),
+    }[args.method]()
+
+
+def run(args: argparse.Namespace) -> int:
+    from maskkit.augment.files import read_table
+    from maskkit.augment.job import options_of, run_augment_job
+
+    if args.n_aug < 1:
+        raise ValueError(f"--n-aug must be at least 1, got {args.n_aug}")
+    dataset = read_table(args.input)
+    augmenter = build_augmenter(args)
+    options = {"method": args.method, "n_aug": args.n_aug, "text_column": args.text_column,
+               "keep_original": not args.no_original, **options_of(augmenter)}  # fmt: skip
+    summary = run_augment_job(
+        dataset, augmenter, args.output, options, n_aug=args.n_aug, text_column=args.text_column,
+        keep_original=not args.no_original, shard_size=args.shard_size, overwrite=args.overwrite,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )  # fmt: skip
+    print(f"maskkit augment: wrote {args.output}")
+    for line in summary.lines():
+        print("  " + line)
+    return 0

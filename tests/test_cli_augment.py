@@ -1,0 +1,77 @@
+"""`maskkit augment`: formats, refusing to overwrite, counted skips, and a kill-and-resume run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from maskkit.augment.files import read_table
+from maskkit.augment.job import KILL_AFTER_SHARDS
+from maskkit.cli.main import main
+
+ROWS = [("The movie was not good.", 0), ("A great film with great actors!", 1), ("", 0), ("Boring, boring plot.", 0)]
+
+
+@pytest.fixture()
+def files(tmp_path):
+    thesaurus = tmp_path / "syn.txt"
+    thesaurus.write_text("movie film picture\ngood fine decent\ngreat terrific\nboring dull tedious\n")
+    tsv = tmp_path / "in.tsv"
+    tsv.write_text("text\tlabel\n" + "".join(f"{t}\t{lab}\n" for t, lab in ROWS * 5))
+    return tmp_path, thesaurus, tsv
+
+
+def args(*extra, synonyms):
+    return ["augment", *extra, "--synonyms", str(synonyms), "--quiet"]
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".csv", ".jsonl", ""])
+def test_augment_writes_every_format_with_provenance(files, suffix, capsys):
+    tmp, thesaurus, tsv = files
+    out = tmp / f"out{suffix}"
+    assert main(args(str(tsv), str(out), "--n-aug", "2", "--shard-size", "7", synonyms=thesaurus)) == 0
+    table = read_table(out)
+    assert set(table.column_names) == {"text", "label", "source_row", "aug_method", "aug_index"}
+    assert len(table) == 20 + 15 * 2  # originals, and two augmentations of the 15 rows with text
+    report = capsys.readouterr().out
+    assert "rows without text, not augmented: 5" in report and "rows in: 20" in report
+    assert not (tmp / f"out{suffix}.parts").exists()
+    assert main(args(str(tsv), str(out), synonyms=thesaurus)) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_bad_input_gets_one_clear_line(files, capsys):
+    tmp, thesaurus, tsv = files
+    assert main(args(str(tmp / "missing.tsv"), str(tmp / "o.tsv"), synonyms=thesaurus)) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(args(str(tsv), str(tmp / "o.tsv"), "--text-column", "sentence", synonyms=thesaurus)) == 2
+    assert "no 'sentence' column" in capsys.readouterr().err
+    assert main(args(str(tsv), str(tmp / "nowhere" / "o.tsv"), synonyms=thesaurus)) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_loss_or_duplicates(files):
+    tmp, thesaurus, tsv = files
+    command = [sys.executable, "-m", "maskkit.cli.main", *args(str(tsv), "", synonyms=thesaurus)]
+
+    def run(out, kill=None, extra=()):
+        env = {**os.environ, **({KILL_AFTER_SHARDS: str(kill)} if kill else {})}
+        cmd = [*command[:4], str(tsv), str(out), *command[6:], "--shard-size", "3", *extra]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+    whole = run(tmp / "whole.jsonl")
+    assert whole.returncode == 0, whole.stderr
+    killed = run(tmp / "resumed.jsonl", kill=2)
+    assert killed.returncode == 137 and not (tmp / "resumed.jsonl").exists()
+    assert len(list((tmp / "resumed.jsonl.parts").glob("shard-*.jsonl"))) == 2
+    other = run(tmp / "resumed.jsonl", extra=["--seed", "5"])
+    assert other.returncode == 2 and "unfinished job" in other.stderr
+    resumed = run(tmp / "resumed.jsonl")
+    assert resumed.returncode == 0 and "(2 resumed from an earlier run)" in resumed.stdout
+    lines = lambda p: [json.loads(x) for x in p.read_text().splitlines()]  # noqa: E731
+    assert lines(tmp / "resumed.jsonl") == lines(tmp / "whole.jsonl")

@@ -60,6 +60,8 @@ def test_delete_never_empties_a_text_nor_drops_negations(text, p, seed):
     kept = words_of(out)
     assert all(w in kept for w in words_of(text) if is_negation(w))
     assert punctuation_of(out) == punctuation_of(text)
+    assert out == out.strip() or text != text.strip()  # no stray spaces left at the ends
+    assert "  " not in out or "  " in text
 
 
 @settings(max_examples=40, deadline=None)

@@ -224,7 +224,13 @@ class RandomDelete(WordOperation):
             drop.discard(words[rng.integers(len(words))])
         if not drop:
             return None
-        return [t for i, t in enumerate(tokens) if i not in drop]
+        kept: list[Token] = []
+        for i, token in enumerate(tokens):
+            if i not in drop:
+                kept.append(token)
+            elif kept:  # the spacing after a deleted word passes to the word before it
+                kept[-1].space = token.space
+        return kept
 
 
 @dataclass(frozen=True)

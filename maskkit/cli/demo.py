@@ -57,6 +57,27 @@ def load_texts(args: argparse.Namespace) -> tuple[list[str], str]:
     return texts[:wanted], f"WordNet 3.0 glosses ({args.wordnet})"
 
 
+def show_augmentations(texts: list[str], seed: int) -> None:
+    """Prints a few texts with their EDA augmentations and, when Apertium is installed, a back-translation."""
+    import shutil
+
+    from maskkit.augment import EDA, ApertiumTranslator, BackTranslate
+
+    print("\n2. Augmentation for fine-tuning (EDA with WordNet synonyms; back-translation through Spanish):")
+    eda = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, num_aug=2, seed=seed)
+    back = BackTranslate(ApertiumTranslator(), drop_identical=False) if shutil.which("apertium") else None
+    translated = back(texts) if back else [None] * len(texts)
+    for text, variants, paraphrase in zip(texts, eda.generate(texts), translated):
+        print(f"   original: {text}")
+        for variant in variants:
+            print(f"   eda:      {variant}")
+        print(
+            f"   back-translated: {paraphrase}"
+            if paraphrase
+            else "   (back-translation needs apt-get install apertium)"
+        )
+
+
 def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int) -> float:
     """Mean masked-LM loss over a dataset whose masks are fixed (written by maskkit.static_mask)."""
     import torch
@@ -106,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print("\n".join(preview_lines(texts[:2], preview_args, colour)))
 
+    show_augmentations(texts[:2], args.seed)
+
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     selector = selector_from_args(args.scheme, args)
     corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
@@ -125,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         )
     before = fixed_mask_loss(model, fixed, tokenizer, args.batch_size)
     print(
-        f"\n2. Further pre-training with {selector!r}, "
+        f"\n3. Further pre-training with {selector!r}, "
         f"{args.steps} steps of {args.batch_size} x <= {args.max_length} tokens"
     )
     print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")

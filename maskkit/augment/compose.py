@@ -6,11 +6,10 @@ the operations' draws, so the k-th augmentation of a text does not depend on the
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from maskkit.augment.eda import _check_texts, _rng, text_keys
 
@@ -39,7 +38,7 @@ class _Combinator:
         keys = text_keys(texts) if keys is None else list(keys)
         return [self.one(text, key, k, _rng(self.seed, type(self).__name__, key, k)) for text, key in zip(texts, keys)]
 
-    def one(self, text: str, key: int, k: int, rng: np.random.Generator) -> str:
+    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
         raise NotImplementedError
 
 
@@ -47,7 +46,7 @@ class _Combinator:
 class Compose(_Combinator):
     """Applies every augmenter in turn."""
 
-    def one(self, text: str, key: int, k: int, rng: np.random.Generator) -> str:
+    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
         for augmenter in self.augmenters:
             text = _each(augmenter, text, key, k)
         return text
@@ -66,9 +65,9 @@ class OneOf(_Combinator):
                 raise ValueError("weights must be one non-negative weight per augmenter, with a positive sum")
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
 
-    def one(self, text: str, key: int, k: int, rng: np.random.Generator) -> str:
-        p = None if self.weights is None else np.asarray(self.weights) / sum(self.weights)
-        return _each(self.augmenters[rng.choice(len(self.augmenters), p=p)], text, key, k)
+    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
+        choice = rng.choices(range(len(self.augmenters)), weights=self.weights)[0]
+        return _each(self.augmenters[choice], text, key, k)
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,8 @@ class SomeOf(_Combinator):
         if not isinstance(self.n, int) or not 1 <= self.n <= len(self.augmenters):
             raise ValueError(f"n must be between 1 and {len(self.augmenters)}, got {self.n!r}")
 
-    def one(self, text: str, key: int, k: int, rng: np.random.Generator) -> str:
-        for index in rng.permutation(len(self.augmenters))[: self.n]:
+    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
+        for index in rng.sample(range(len(self.augmenters)), self.n):
             text = _each(self.augmenters[index], text, key, k)
         return text
 
@@ -99,7 +98,7 @@ class Sometimes(_Combinator):
         if not 0.0 <= self.p <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {self.p!r}")
 
-    def one(self, text: str, key: int, k: int, rng: np.random.Generator) -> str:
+    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
         if rng.random() >= self.p:
             return text
         for augmenter in self.augmenters:

@@ -13,12 +13,11 @@ Classification Tasks).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, ClassVar
-
-import numpy as np
 
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, join_tokens, match_case, split_tokens
@@ -47,8 +46,9 @@ def text_keys(texts: Sequence[str]) -> list[int]:
     return [stable_hash64("text", t) for t in texts]
 
 
-def _rng(seed: int, name: str, key: int, k: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(stable_hash64("eda", seed, name, key, k)))
+def _rng(seed: int, name: str, key: int, k: int) -> random.Random:
+    """A generator of its own for one (seed, operation, text, k): never the global one."""
+    return random.Random(stable_hash64("eda", seed, name, key, k))
 
 
 def _check_texts(texts: Sequence[Any]) -> list[str]:
@@ -86,7 +86,7 @@ class WordOperation:
             raise ValueError(f"got {len(keys)} keys for {len(texts)} texts")
         return [self.augment(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
 
-    def augment(self, text: str, rng: np.random.Generator) -> str:
+    def augment(self, text: str, rng: random.Random) -> str:
         leading, tokens = split_tokens(text)
         words = [i for i, t in enumerate(tokens) if t.is_word]
         if not words:
@@ -94,7 +94,7 @@ class WordOperation:
         edited = self.edit(tokens, words, rng)
         return text if edited is None else join_tokens(leading, edited)
 
-    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+    def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         raise NotImplementedError
 
     def stops(self) -> frozenset[str]:
@@ -128,17 +128,15 @@ class SynonymReplace(WordOperation):
         super().__post_init__()
         _check_rate("alpha", self.alpha)
 
-    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+    def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         stops = self.stops()
         options = {i: self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops}
         options = {i: s for i, s in options.items() if s}
         if not options:
             return None
         positions = list(options)
-        chosen = rng.choice(len(positions), size=min(_count(self.alpha, len(words)), len(positions)), replace=False)
-        for c in chosen:
-            i = positions[c]
-            synonym = options[i][rng.integers(len(options[i]))]
+        for i in rng.sample(positions, min(_count(self.alpha, len(words)), len(positions))):
+            synonym = options[i][rng.randrange(len(options[i]))]
             tokens[i] = Token(match_case(synonym, tokens[i].text), tokens[i].space)
         return tokens
 
@@ -155,7 +153,7 @@ class RandomInsert(WordOperation):
         super().__post_init__()
         _check_rate("alpha", self.alpha)
 
-    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+    def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         stops = self.stops()
         sources = [
             s
@@ -165,9 +163,9 @@ class RandomInsert(WordOperation):
         if not sources:
             return None
         for _ in range(_count(self.alpha, len(words))):
-            synonyms = sources[rng.integers(len(sources))]
-            new = Token(synonyms[rng.integers(len(synonyms))], " ")
-            after = [i for i, t in enumerate(tokens) if t.is_word][rng.integers(len(words))]
+            synonyms = sources[rng.randrange(len(sources))]
+            new = Token(synonyms[rng.randrange(len(synonyms))], " ")
+            after = [i for i, t in enumerate(tokens) if t.is_word][rng.randrange(len(words))]
             new.space, tokens[after].space = tokens[after].space, " "  # the new word takes over the spacing
             tokens.insert(after + 1, new)
             words = [i for i, t in enumerate(tokens) if t.is_word]
@@ -187,13 +185,13 @@ class RandomSwap(WordOperation):
         super().__post_init__()
         _check_rate("alpha", self.alpha)
 
-    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+    def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         movable = self.movable(tokens, words)
         if len(movable) < 2:
             return None
         first = words[0]
         for _ in range(_count(self.alpha, len(words))):
-            a, b = (movable[j] for j in rng.choice(len(movable), size=2, replace=False))
+            a, b = rng.sample(movable, 2)
             text_a, text_b = tokens[a].text, tokens[b].text
             if first in (a, b) and text_a[:1].isupper() != text_b[:1].isupper():
                 leading, other = (text_a, text_b) if a == first else (text_b, text_a)
@@ -215,13 +213,13 @@ class RandomDelete(WordOperation):
         super().__post_init__()
         _check_rate("p", self.p)
 
-    def edit(self, tokens: list[Token], words: list[int], rng: np.random.Generator) -> list[Token] | None:
+    def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         movable = set(self.movable(tokens, words))
         if len(words) < 2 or not movable:
             return None
-        drop = {i for i, u in zip(words, rng.random(len(words))) if u < self.p and i in movable}
+        drop = {i for i in words if rng.random() < self.p and i in movable}
         if len(drop) == len(words):  # keep one word, as EDA does
-            drop.discard(words[rng.integers(len(words))])
+            drop.discard(words[rng.randrange(len(words))])
         if not drop:
             return None
         kept: list[Token] = []
@@ -281,7 +279,7 @@ class EDA:
         pool = [(op, j) for op in ops for j in range(per_op)]
         out = []
         for text, key in zip(texts, keys):
-            order = _rng(self.seed, "eda-pool", key, 0).permutation(len(pool))
+            order = _rng(self.seed, "eda-pool", key, 0).sample(range(len(pool)), len(pool))
             op, j = pool[order[k % len(pool)]]
             out.append(op.augment(text, _rng(self.seed, op.NAME, key, j + per_op * (k // len(pool)))))
         return out

@@ -1,4 +1,4 @@
-"""Synonym sources for EDA: WordNet 3.0 offline (nltk over Debian's files) or a user dictionary file.
+"""Synonym sources for EDA: WordNet 3.0 offline (its data files, read once) or a user dictionary file.
 
 A source answers `synonyms(word) -> tuple[str, ...]` (lower-case words, never the word itself), is
 loaded once per process and caches its answers.
@@ -7,12 +7,12 @@ loaded once per process and caches its answers.
 from __future__ import annotations
 
 import os
-import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from maskkit.corpora.wordnet import DEBIAN_WORDNET, load_wordnet
+from maskkit.corpora.wordnet import DEBIAN_WORDNET
 
 
 @runtime_checkable
@@ -20,15 +20,72 @@ class SynonymSource(Protocol):
     def synonyms(self, word: str) -> tuple[str, ...]: ...
 
 
+_POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+# WordNet's morphy: detachment rules per part of speech (morphy(7WN)); exceptions come from *.exc
+_SUFFIXES = {
+    "n": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"),
+          ("ies", "y")),
+    "v": (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", "")),
+    "a": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+    "r": (),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _WordNetTables:
+    synonyms: dict[str, dict[str, tuple[str, ...]]]  # pos -> lemma -> synonyms (lemmas of its synsets)
+    exceptions: dict[str, dict[str, tuple[str, ...]]]  # pos -> inflected form -> base forms
+
+
 @lru_cache(maxsize=4)
-def _wordnet(source: str) -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "multilingual functions are not available"
-        return load_wordnet(Path(source))
+def _wordnet_tables(source: str) -> _WordNetTables:
+    """Reads every synset's lemmas from WordNet's data files once (about a second, not nltk's 20)."""
+    root = Path(source)
+    missing = [f"data.{name}" for name in _POS_FILES.values() if not (root / f"data.{name}").exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"WordNet 3.0 is not installed at {source} (missing {missing[0]}): "
+            "apt-get install wordnet-base wordnet-sense-index (the Makefile does this)"
+        )
+    synonyms: dict[str, dict[str, tuple[str, ...]]] = {}
+    exceptions: dict[str, dict[str, tuple[str, ...]]] = {}
+    for pos, name in _POS_FILES.items():
+        table: dict[str, dict[str, None]] = {}
+        with (root / f"data.{name}").open(encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("  "):  # the licence header
+                    continue
+                fields = line.split(" ", 4 + 2 * int(line.split(" ", 4)[3], 16))
+                lemmas = [_lemma(fields[4 + 2 * i]) for i in range(int(fields[3], 16))]
+                for lemma in lemmas:
+                    table.setdefault(lemma, {}).update(dict.fromkeys(lemmas))
+        synonyms[pos] = {lemma: tuple(others) for lemma, others in table.items()}
+        with (root / f"{name}.exc").open(encoding="utf-8", errors="replace") as f:
+            exceptions[pos] = {parts[0]: tuple(parts[1:]) for parts in (line.split() for line in f) if len(parts) > 1}
+    return _WordNetTables(synonyms, exceptions)
+
+
+def _lemma(word: str) -> str:
+    """A data-file word as nltk's index has it: lower case, without an adjective marker such as (a)."""
+    return word.split("(", 1)[0].lower() if word.endswith(")") else word.lower()
+
+
+def _morphy(tables: _WordNetTables, form: str, pos: str) -> list[str]:
+    """Base forms of `form` that WordNet has for `pos` (WordNet's morphy, as nltk applies it)."""
+    known = tables.synonyms[pos]
+    if form in tables.exceptions[pos]:
+        candidates = [form, *tables.exceptions[pos][form]]
+    else:
+        candidates = [form] + [form[: -len(old)] + new for old, new in _SUFFIXES[pos] if form.endswith(old)]
+    return [c for c in dict.fromkeys(candidates) if c in known]
 
 
 class WordNetSynonyms:
-    """Synonyms from WordNet 3.0: the lemmas of every synset of the word (multi-word lemmas with spaces)."""
+    """Synonyms from WordNet 3.0, offline: every lemma of every synset of the word's base forms (all
+    parts of speech, as nltk's `wordnet.synsets(word)` finds them), multi-word lemmas with spaces.
+
+    The database is read once per process straight from its data files (the Debian `wordnet-base`
+    folder, or an nltk `corpora/wordnet` folder), so no lookup is slow."""
 
     def __init__(self, source: str | os.PathLike[str] = DEBIAN_WORDNET) -> None:
         self.source = str(source)
@@ -48,13 +105,14 @@ class WordNetSynonyms:
 
 @lru_cache(maxsize=200_000)
 def _wordnet_synonyms(source: str, word: str) -> tuple[str, ...]:
-    wordnet = _wordnet(source)
+    tables = _wordnet_tables(source)
     found: dict[str, None] = {}
-    for synset in wordnet.synsets(word):  # type: ignore[attr-defined]
-        for lemma in synset.lemma_names():
-            name = lemma.replace("_", " ").lower()
-            if name != word:
-                found[name] = None
+    for pos in _POS_FILES:
+        for base in _morphy(tables, word, pos):
+            for lemma in tables.synonyms[pos][base]:
+                name = lemma.replace("_", " ")
+                if name != word:
+                    found[name] = None
     return tuple(found)
 
 

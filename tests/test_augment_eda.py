@@ -12,6 +12,7 @@ from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, Syn
 from maskkit.augment.synonyms import DictionarySynonyms, WordNetSynonyms
 from maskkit.augment.text import join_tokens, split_tokens
 from maskkit.corpora.wordnet import DEBIAN_WORDNET
+from maskkit.masking.words import has_cjk
 
 WORDS = ["the", "movie", "film", "isn't", "good", "great", "not", "never", "Boring", "plot", "2019", "actors"]
 TEXTS = st.lists(st.sampled_from([*WORDS, ",", ".", "!"]), min_size=0, max_size=25).map(" ".join)
@@ -36,7 +37,7 @@ def punctuation_of(text):
 @given(text=st.text(min_size=0, max_size=60))
 def test_tokens_join_back_to_the_text(text):
     leading, tokens = split_tokens(text)
-    assert join_tokens(leading, tokens) == text or not text.strip()
+    assert join_tokens(leading, tokens, segmented=has_cjk(text)) == text or not text.strip()
 
 
 @settings(max_examples=60, deadline=None)
@@ -109,6 +110,20 @@ def test_edge_cases_and_bad_input(thesaurus):
         SynonymReplace(alpha=2)
     with pytest.raises(ValueError, match="num_aug"):
         EDA(num_aug=0, synonyms=thesaurus)
+
+
+def test_chinese_text_is_edited_by_jieba_words_without_spaces(thesaurus):
+    text = "这部电影的故事很好，演员也不错。"
+    words = words_of(text)
+    assert "电影" in words and "演员" in words
+    replaced = {SynonymReplace(alpha=1.0, synonyms=thesaurus)([text], k=k)[0] for k in range(5)}
+    assert any("影片" in out for out in replaced)
+    for op in (RandomSwap(0.5), RandomDelete(0.3), RandomInsert(0.5, synonyms=thesaurus)):
+        for k in range(5):
+            out = op([text], k=k)[0]
+            assert " " not in out and out.endswith("。") and "，" in out
+    swapped = RandomSwap(0.5)([text], k=3)[0]
+    assert sorted(words_of(swapped)) == sorted(words)
 
 
 def test_chinese_dictionary_synonyms(thesaurus):

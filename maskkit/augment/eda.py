@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any, ClassVar
 
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
-from maskkit.augment.text import Token, join_tokens, match_case, split_tokens
+from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
+from maskkit.masking.words import has_cjk
 from maskkit.rng import stable_hash64
 
 NEGATIONS = frozenset(
@@ -92,7 +93,7 @@ class WordOperation:
         if not words:
             return text
         edited = self.edit(tokens, words, rng)
-        return text if edited is None else join_tokens(leading, edited)
+        return text if edited is None else join_tokens(leading, edited, segmented=has_cjk(text))
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         raise NotImplementedError
@@ -166,7 +167,8 @@ class RandomInsert(WordOperation):
             synonyms = sources[rng.randrange(len(sources))]
             new = Token(synonyms[rng.randrange(len(synonyms))], " ")
             after = [i for i, t in enumerate(tokens) if t.is_word][rng.randrange(len(words))]
-            new.space, tokens[after].space = tokens[after].space, " "  # the new word takes over the spacing
+            # the new word takes over the spacing after the word it follows
+            new.space, tokens[after].space = tokens[after].space, gap(tokens[after].text, new.text)
             tokens.insert(after + 1, new)
             words = [i for i, t in enumerate(tokens) if t.is_word]
         return tokens

@@ -2,13 +2,16 @@
 
 A text splits into tokens (words, with contractions such as "isn't" kept whole, and punctuation marks),
 each with the whitespace that follows it, so an edited text joins back with its original spacing and
-punctuation instead of EDA's lower-cased, letters-only rewrite.
+punctuation instead of EDA's lower-cased, letters-only rewrite. Text with CJK characters splits into
+jieba words and joins without spaces between them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from maskkit.masking.words import has_cjk, jieba_segmenter
 
 _TOKEN = re.compile(r"(\w+(?:['’]\w+)*|[^\w\s]+)(\s*)", re.UNICODE)
 
@@ -26,17 +29,41 @@ class Token:
 def split_tokens(text: str) -> tuple[str, list[Token]]:
     """Splits a text into (leading whitespace, tokens with their trailing whitespace)."""
     leading = text[: len(text) - len(text.lstrip())]
+    if has_cjk(text):
+        return leading, _segmented(text)
     return leading, [Token(m.group(1), m.group(2)) for m in _TOKEN.finditer(text)]
 
 
-def join_tokens(leading: str, tokens: list[Token]) -> str:
-    """Joins tokens back into text; a token that lost its spacing gets one space."""
+def _segmented(text: str) -> list[Token]:
+    """Tokens from jieba's words; a whitespace segment becomes the spacing after the token before it."""
+    tokens: list[Token] = []
+    for piece in jieba_segmenter(text):
+        stripped = piece.lstrip()
+        if tokens and len(stripped) < len(piece):
+            tokens[-1].space += piece[: len(piece) - len(stripped)]
+        piece = stripped
+        if not piece:
+            continue
+        for m in _TOKEN.finditer(piece) if not has_cjk(piece) else ():
+            tokens.append(Token(m.group(1), m.group(2)))
+        if has_cjk(piece):
+            tokens.append(Token(piece, ""))
+    return tokens
+
+
+def gap(left: str, right: str) -> str:
+    """The spacing two words need side by side: none next to a CJK word, one space otherwise."""
+    return "" if has_cjk(left[-1:]) or has_cjk(right[:1]) else " "
+
+
+def join_tokens(leading: str, tokens: list[Token], segmented: bool = False) -> str:
+    """Joins tokens back into text; in unsegmented text, two words that lost their spacing get a space."""
     parts = [leading]
     for i, token in enumerate(tokens):
         parts.append(token.text)
         if i < len(tokens) - 1:
-            needs_space = tokens[i + 1].is_word and token.is_word
-            parts.append(token.space or (" " if needs_space else ""))
+            needs_space = tokens[i + 1].is_word and token.is_word and not segmented
+            parts.append(token.space or (gap(token.text, tokens[i + 1].text) if needs_space else ""))
         else:
             parts.append(token.space)
     return "".join(parts)

@@ -3,6 +3,7 @@
 from maskkit.augment.compose import Compose, OneOf, SomeOf, Sometimes
 from maskkit.augment.dataset import Augment, augment_dataset
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
+from maskkit.augment.neural import Seq2SeqTranslator
 from maskkit.augment.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
 from maskkit.augment.translate import ApertiumTranslator, BackTranslate, TranslationCache, Translator
 
@@ -17,6 +18,7 @@ __all__ = [
     "RandomDelete",
     "RandomInsert",
     "RandomSwap",
+    "Seq2SeqTranslator",
     "SomeOf",
     "Sometimes",
     "SynonymReplace",

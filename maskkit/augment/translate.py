@@ -124,7 +124,8 @@ class BackTranslate:
 
     Returns None for a text whose paraphrase is identical to it (`drop_identical`) or whose length ratio
     (paraphrase / input, in characters) falls outside `length_ratio`; `augment_dataset` skips those.
-    A deterministic translator (Apertium) gives one paraphrase per text whatever k is.
+    A deterministic translator (Apertium) gives one paraphrase per text whatever k is; a sampling one
+    (`Seq2SeqTranslator`) gives a different, fixed paraphrase for each k.
     """
 
     translator: Translator
@@ -146,8 +147,8 @@ class BackTranslate:
         texts = _check_texts(texts)
         pieces = [split_sentences(t) for t in texts]
         flat = list(dict.fromkeys(s for sentences in pieces for s in sentences))
-        there = self._translate(flat, self.src, self.pivot)
-        back = self._translate(list(dict.fromkeys(there.values())), self.pivot, self.src)
+        there = self._translate(flat, self.src, self.pivot, k)
+        back = self._translate(list(dict.fromkeys(there.values())), self.pivot, self.src, k)
         out: list[str | None] = []
         for text, sentences in zip(texts, pieces):
             if not sentences:
@@ -165,17 +166,26 @@ class BackTranslate:
             return self.length_ratio[0] <= ratio <= self.length_ratio[1]
         return True
 
-    def _translate(self, sentences: list[str], src: str, tgt: str) -> dict[str, str]:
-        """Translates unique sentences in batches, reading and filling the disk cache."""
+    def _translate(self, sentences: list[str], src: str, tgt: str, k: int) -> dict[str, str]:
+        """Translates unique sentences in batches, reading and filling the disk cache.
+
+        A sampling translator gets one seed per (sentence, k), so the k-th paraphrase is fixed and the
+        cache keeps each k apart; a deterministic one is asked once per sentence whatever k is."""
         tag = repr(self.translator)
-        keys = {s: stable_hash64("translation", tag, src, tgt, s) for s in sentences}
+        sampling = not getattr(self.translator, "deterministic", True)
+        draw = k if sampling else 0
+        keys = {s: stable_hash64("translation", tag, src, tgt, s, draw) for s in sentences}
         store = TranslationCache(self.cache) if self.cache else None
         cached = store.get(list(keys.values())) if store else {}
         result = {s: cached[keys[s]] for s in sentences if keys[s] in cached}
         todo = [s for s in sentences if s not in result]
         for start in range(0, len(todo), self.batch_size):
             batch = todo[start : start + self.batch_size]
-            translated = self.translator.translate(batch, src, tgt)
+            if sampling:
+                seeds = [stable_hash64("seed", s, draw) for s in batch]
+                translated = self.translator.translate(batch, src, tgt, seeds=seeds)  # type: ignore[call-arg]
+            else:
+                translated = self.translator.translate(batch, src, tgt)
             if len(translated) != len(batch):
                 raise RuntimeError(f"{tag} returned {len(translated)} translations for {len(batch)} texts")
             new = dict(zip(batch, translated))

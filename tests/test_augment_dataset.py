@@ -70,6 +70,22 @@ def test_augment_dataset_rejects_bad_input(data, thesaurus):
         augment_dataset(once, RandomSwap())
 
 
+def test_label_consistency_drops_augmentations_a_classifier_relabels(data, thesaurus):
+    from maskkit.augment import LabelConsistency
+
+    def classify(texts):  # a stand-in classifier: positive exactly when it sees "great"
+        return [int("great" in t.lower().split()) for t in texts]
+
+    data = data.map(lambda r: {"label": classify([r["text"]])[0]})
+    recipe = EDA(alpha_sr=0.9, alpha_ri=0.0, alpha_rs=0.0, p_rd=0.0, num_aug=4, synonyms=thesaurus)
+    out = augment_dataset(data, recipe, n_aug=4, consistency=LabelConsistency(classify, "label"))
+    augmented = out.filter(lambda r: r["aug_method"] != "original")
+    assert all(classify([r["text"]])[0] == r["label"] for r in augmented)
+    assert len(augmented) < 4 * len(data)  # "great" replaced by "terrific" relabels, so those were dropped
+    with pytest.raises(KeyError, match="no 'sentiment' column"):
+        augment_dataset(data, recipe, consistency=LabelConsistency(classify, "sentiment"))
+
+
 def test_combinators_are_keyed_and_do_what_they_say(thesaurus):
     sr, rs, rd = SynonymReplace(0.5, synonyms=thesaurus), RandomSwap(0.5), RandomDelete(0.3)
     for combinator in (

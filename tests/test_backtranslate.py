@@ -88,3 +88,20 @@ def test_apertium_round_trip_is_real_translation(tmp_path):
 def test_missing_apertium_binary_says_how_to_install():
     with pytest.raises(FileNotFoundError, match="apt-get install apertium"):
         ApertiumTranslator(binary="apertium-not-here").translate(["x"], "en", "es")
+
+
+def test_a_translator_failing_midway_loses_nothing_already_translated(tmp_path):
+    class FailsOnSecondBatch(Swapper):
+        def translate(self, texts, src, tgt):
+            if self.calls == 1:
+                raise RuntimeError("connection lost")
+            return super().translate(texts, src, tgt)
+
+    cache = str(tmp_path / "cache.sqlite")
+    texts = ["A good movie.", "A good plot.", "A good cast.", "A good score."]
+    with pytest.raises(RuntimeError, match="connection lost"):
+        BackTranslate(FailsOnSecondBatch(), cache=cache, batch_size=2)(texts)
+    rerun = Swapper()
+    out = BackTranslate(rerun, cache=cache, batch_size=2)(texts)
+    assert out == ["a fine movie.", "a fine plot.", "a fine cast.", "a fine score."]
+    assert rerun.sentences == 2 + 4  # the first batch came from the cache; the rest was translated now

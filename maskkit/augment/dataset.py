@@ -9,6 +9,7 @@ back-translation identical to its input): no row is written for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,20 @@ def augmenter_name(augmenter: Any) -> str:
 
 
 @dataclass(frozen=True)
+class LabelConsistency:
+    """Keeps an augmented text only if `classify(texts) -> labels` gives it its row's label."""
+
+    classify: Callable[[Sequence[str]], Sequence[Any]]
+    label_column: str = "label"
+
+    def keep(self, texts: list[str], labels: list[Any]) -> list[bool]:
+        predicted = list(self.classify(texts))
+        if len(predicted) != len(texts):
+            raise ValueError(f"the classifier gave {len(predicted)} labels for {len(texts)} texts")
+        return [p == label for p, label in zip(predicted, labels)]
+
+
+@dataclass(frozen=True)
 class Augment:
     """Adds `n_aug` augmented copies of each row (and the row itself with `keep_original`)."""
 
@@ -30,6 +45,7 @@ class Augment:
     text_column: str = "text"
     keep_original: bool = True
     key_column: str | None = None
+    consistency: LabelConsistency | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.augmenter):
@@ -62,7 +78,9 @@ class Augment:
             out["aug_method"].append(method)
             out["aug_index"].append(k)
 
-        rounds = [self.augmenter(texts, keys, k) for k in range(self.n_aug)]
+        rounds = [list(self.augmenter(texts, keys, k)) for k in range(self.n_aug)]
+        if self.consistency is not None:
+            self._drop_inconsistent(rounds, batch)
         for row, text in enumerate(texts):
             if self.keep_original:
                 emit(row, text, "original", -1)
@@ -70,6 +88,17 @@ class Augment:
                 if augmented[row] is not None:  # None: the augmenter filtered this one out
                     emit(row, augmented[row], name, k)
         return out
+
+    def _drop_inconsistent(self, rounds: list[list[str | None]], batch: dict[str, list[Any]]) -> None:
+        column = self.consistency.label_column  # type: ignore[union-attr]
+        if column not in batch:
+            raise KeyError(f"no {column!r} column for the label-consistency filter (columns: {sorted(batch)})")
+        for augmented in rounds:
+            rows = [i for i, text in enumerate(augmented) if text is not None]
+            kept = self.consistency.keep([augmented[i] for i in rows], [batch[column][i] for i in rows])  # type: ignore[union-attr,misc]
+            for i, keep in zip(rows, kept):
+                if not keep:
+                    augmented[i] = None
 
 
 def augment_dataset(
@@ -79,9 +108,13 @@ def augment_dataset(
     text_column: str = "text",
     keep_original: bool = True,
     key_column: str | None = None,
+    consistency: LabelConsistency | None = None,
     **map_kwargs: Any,
 ) -> Any:
-    """Returns `dataset` with `n_aug` augmented copies of every row, every column kept, plus provenance."""
+    """Returns `dataset` with `n_aug` augmented copies of every row, every column kept, plus provenance.
+
+    With `consistency`, augmented rows that a classifier labels differently from their source are
+    dropped (an augmented row may be missing; `aug_index` tells which survived)."""
     if text_column not in dataset.column_names:
         raise KeyError(f"no {text_column!r} column to augment (columns: {dataset.column_names})")
     clash = [c for c in PROVENANCE if c in dataset.column_names]
@@ -89,5 +122,5 @@ def augment_dataset(
         raise ValueError(f"the dataset already has provenance columns {clash}; augmenting twice is not supported")
     map_kwargs.setdefault("batched", True)
     map_kwargs.setdefault("desc", f"augmenting x{n_aug}")
-    stage = Augment(augmenter, n_aug, text_column, keep_original, key_column)
+    stage = Augment(augmenter, n_aug, text_column, keep_original, key_column, consistency)
     return dataset.map(stage, with_indices=True, **map_kwargs)

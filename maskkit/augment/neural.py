@@ -129,7 +129,8 @@ class Seq2SeqTranslator:
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             batch = tokenizer([texts[i] for i in rows], return_tensors="pt", padding=True, truncation=True)
-            batch = {k: v.to(model.device) for k, v in batch.items()}
+            # seq2seq models take ids and mask only (a BERT-style tokenizer adds token_type_ids)
+            batch = {k: batch[k].to(model.device) for k in ("input_ids", "attention_mask") if k in batch}
             limit = self.max_new_tokens or int(batch["input_ids"].shape[1] * 1.5) + 10
             extra: dict[str, Any] = {}
             if self.sample:

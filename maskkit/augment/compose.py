@@ -33,6 +33,11 @@ class _Combinator:
             if not callable(a):
                 raise TypeError(f"{type(self).__name__} takes augmenters (callables), got {type(a).__name__}")
 
+    def prepare(self) -> None:
+        for augmenter in self.augmenters:
+            if hasattr(augmenter, "prepare"):
+                augmenter.prepare()
+
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)

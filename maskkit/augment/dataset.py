@@ -122,5 +122,7 @@ def augment_dataset(
         raise ValueError(f"the dataset already has provenance columns {clash}; augmenting twice is not supported")
     map_kwargs.setdefault("batched", True)
     map_kwargs.setdefault("desc", f"augmenting x{n_aug}")
+    if hasattr(augmenter, "prepare"):  # load synonym tables once, before num_proc workers fork
+        augmenter.prepare()
     stage = Augment(augmenter, n_aug, text_column, keep_original, key_column, consistency)
     return dataset.map(stage, with_indices=True, **map_kwargs)

@@ -98,6 +98,13 @@ class WordOperation:
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Loads what the operation reads (stop words, synonyms) before worker processes fork."""
+        default_stop_words()
+        synonyms = getattr(self, "synonyms", None)
+        if hasattr(synonyms, "prepare"):
+            synonyms.prepare()  # type: ignore[union-attr]
+
     def stops(self) -> frozenset[str]:
         return default_stop_words() if self.stop_words is None else self.stop_words
 
@@ -255,6 +262,10 @@ class EDA:
             raise ValueError(f"num_aug must be a positive integer, got {self.num_aug!r}")
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise ValueError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
+
+    def prepare(self) -> None:
+        for op in self.operations:
+            op.prepare()
 
     @property
     def operations(self) -> list[WordOperation]:

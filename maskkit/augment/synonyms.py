@@ -102,6 +102,10 @@ class WordNetSynonyms:
     def synonyms(self, word: str) -> tuple[str, ...]:
         return _wordnet_synonyms(self.source, word.lower())
 
+    def prepare(self) -> None:
+        """Reads the database now (worker processes forked afterwards share it)."""
+        _wordnet_tables(self.source)
+
 
 @lru_cache(maxsize=200_000)
 def _wordnet_synonyms(source: str, word: str) -> tuple[str, ...]:

@@ -44,6 +44,19 @@ def test_augment_writes_every_format_with_provenance(files, suffix, capsys):
     assert "--overwrite" in capsys.readouterr().err
 
 
+def test_back_translation_with_local_seq2seq_models(files, tmp_path):
+    from tests.test_neural_translate import tiny_marian_folder
+
+    tmp, _, tsv = files
+    model = tiny_marian_folder(tmp_path / "marian")
+    out = tmp / "bt.jsonl"
+    assert main(["augment", str(tsv), str(out), "--method", "bt", "--n-aug", "2", "--pivot", "de",
+                 "--bt-models", model, model, "--quiet"]) == 0  # fmt: skip
+    table = read_table(out)
+    assert set(table["aug_method"]) <= {"original", "backtranslate", "no text"}
+    assert (tmp / "bt.jsonl.translations.sqlite").exists()
+
+
 def test_bad_input_gets_one_clear_line(files, capsys):
     tmp, thesaurus, tsv = files
     assert main(args(str(tmp / "missing.tsv"), str(tmp / "o.tsv"), synonyms=thesaurus)) == 2

@@ -11,8 +11,8 @@ from maskkit.augment.neural import gumbel_noise
 from tests.conftest import SENTENCES, build_wordpiece_tokenizer
 
 
-@pytest.fixture(scope="module")
-def tiny_marian(tmp_path_factory):
+def tiny_marian_folder(folder):
+    """Saves a tiny random Marian model with the test WordPiece tokenizer; returns the folder."""
     from transformers import MarianConfig, MarianMTModel
 
     tokenizer = build_wordpiece_tokenizer()
@@ -23,10 +23,14 @@ def tiny_marian(tmp_path_factory):
         decoder_start_token_id=tokenizer.pad_token_id, forced_eos_token_id=tokenizer.sep_token_id,
     )  # fmt: skip
     torch.random.manual_seed(0)  # the model's random initialisation, in the test only
-    folder = tmp_path_factory.mktemp("marian")
     MarianMTModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_marian(tmp_path_factory):
+    return tiny_marian_folder(tmp_path_factory.mktemp("marian"))
 
 
 def test_gumbel_noise_is_keyed_and_gumbel_distributed():

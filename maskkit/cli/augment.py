@@ -29,6 +29,13 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--synonyms", help="a thesaurus file (one group per line) instead of WordNet")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
     parser.add_argument("--pivot", default="es", help="bt: pivot language (Apertium: es, eo, gl)")
+    parser.add_argument(
+        "--bt-models",
+        nargs=2,
+        metavar=("TO_PIVOT", "FROM_PIVOT"),
+        help="bt: two local seq2seq model folders (e.g. opus-mt-en-de, opus-mt-de-en) instead of Apertium; "
+        "samples with temperature 0.8, a different paraphrase for each of the --n-aug",
+    )
     parser.add_argument("--cache", help="bt: translation cache file (default: OUT.translations.sqlite)")
     parser.add_argument("--shard-size", type=int, default=1000, help="rows per checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT, or an unfinished job's parts")
@@ -37,14 +44,16 @@ def add_parser(sub: Any) -> None:
 
 
 def build_augmenter(args: argparse.Namespace) -> Any:
-    from maskkit.augment import EDA, BackTranslate, DictionarySynonyms, WordNetSynonyms
+    from maskkit.augment import EDA, BackTranslate, DictionarySynonyms, Seq2SeqTranslator, WordNetSynonyms
     from maskkit.augment.eda import RandomDelete, RandomInsert, RandomSwap, SynonymReplace
     from maskkit.augment.translate import ApertiumTranslator
 
     if args.method == "bt":
-        return BackTranslate(
-            ApertiumTranslator(), pivot=args.pivot, cache=args.cache or args.output + ".translations.sqlite"
-        )
+        translator: Any = ApertiumTranslator()
+        if args.bt_models:
+            to_pivot, from_pivot = args.bt_models
+            translator = Seq2SeqTranslator({("en", args.pivot): to_pivot, (args.pivot, "en"): from_pivot})
+        return BackTranslate(translator, pivot=args.pivot, cache=args.cache or args.output + ".translations.sqlite")
     synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
     if args.method == "eda":
         return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, num_aug=args.n_aug, seed=args.seed,

@@ -103,5 +103,24 @@ def test_combinators_are_keyed_and_do_what_they_say(thesaurus):
     assert all(picks)
     with pytest.raises(ValueError, match="n must be"):
         SomeOf([sr], n=2)
+
+
+def test_combinators_call_each_augmenter_once_per_batch(thesaurus):
+    calls = []
+
+    class Counting:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, texts, keys=None, k=0):
+            calls.append(len(texts))
+            return self.inner(texts, keys, k)
+
+    sr, rs = Counting(SynonymReplace(0.5, synonyms=thesaurus)), Counting(RandomSwap(0.5))
+    texts = [f"{t} ({i})" for i, t in enumerate(TEXTS * 10)]  # distinct, so choices vary
+    out = OneOf([sr, rs])(texts, k=2)
+    assert len(calls) == 2 and sum(calls) == len(texts)  # one call per augmenter, not per text
+    calls.clear()
+    assert out == [OneOf([sr, rs])([t], k=2)[0] for t in texts]
     with pytest.raises(ValueError, match="weights"):
         OneOf([sr, rs], weights=[1])

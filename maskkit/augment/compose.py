@@ -1,23 +1,20 @@
 """Combinators over augmenters: apply in sequence, one of, some of, or sometimes.
 
-Every augmenter takes `(texts, keys=None, k=0) -> list[str]`; a combinator's choices are keyed like
-the operations' draws, so the k-th augmentation of a text does not depend on the batch.
+Every augmenter takes `(texts, keys=None, k=0) -> list[str | None]`. A combinator draws, per text and k,
+a plan (which augmenters, in which order), keyed like the operations' draws, then runs the plans stage by
+stage so that each augmenter sees all its texts in one call (one translation batch, not one per text).
+Augmenters are keyed per text, so the result equals running each text alone. A None (filtered out)
+ends that text's plan.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.augment.eda import _check_texts, _rng, text_keys
-
-Augmenter = Callable[..., list[str]]
-
-
-def _each(augmenter: Augmenter, text: str, key: int, k: int) -> str:
-    return augmenter([text], [key], k)[0]
 
 
 @dataclass(frozen=True)
@@ -38,23 +35,33 @@ class _Combinator:
             if hasattr(augmenter, "prepare"):
                 augmenter.prepare()
 
-    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
+    def plan(self, rng: random.Random) -> list[int]:
+        """The augmenters (by index, in order) that one text goes through."""
+        raise NotImplementedError
+
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)
-        return [self.one(text, key, k, _rng(self.seed, type(self).__name__, key, k)) for text, key in zip(texts, keys)]
-
-    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
-        raise NotImplementedError
+        plans = [self.plan(_rng(self.seed, type(self).__name__, key, k)) for key in keys]
+        current: list[str | None] = list(texts)
+        for stage in range(max((len(p) for p in plans), default=0)):
+            groups: dict[int, list[int]] = {}
+            for i, plan in enumerate(plans):
+                if stage < len(plan) and current[i] is not None:
+                    groups.setdefault(plan[stage], []).append(i)
+            for index, rows in groups.items():
+                out = self.augmenters[index]([current[i] for i in rows], [keys[i] for i in rows], k)
+                for i, text in zip(rows, out):
+                    current[i] = text
+        return current
 
 
 @dataclass(frozen=True)
 class Compose(_Combinator):
     """Applies every augmenter in turn."""
 
-    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
-        for augmenter in self.augmenters:
-            text = _each(augmenter, text, key, k)
-        return text
+    def plan(self, rng: random.Random) -> list[int]:
+        return list(range(len(self.augmenters)))
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,8 @@ class OneOf(_Combinator):
                 raise ValueError("weights must be one non-negative weight per augmenter, with a positive sum")
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
 
-    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
-        choice = rng.choices(range(len(self.augmenters)), weights=self.weights)[0]
-        return _each(self.augmenters[choice], text, key, k)
+    def plan(self, rng: random.Random) -> list[int]:
+        return rng.choices(range(len(self.augmenters)), weights=self.weights)
 
 
 @dataclass(frozen=True)
@@ -86,10 +92,8 @@ class SomeOf(_Combinator):
         if not isinstance(self.n, int) or not 1 <= self.n <= len(self.augmenters):
             raise ValueError(f"n must be between 1 and {len(self.augmenters)}, got {self.n!r}")
 
-    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
-        for index in rng.sample(range(len(self.augmenters)), self.n):
-            text = _each(self.augmenters[index], text, key, k)
-        return text
+    def plan(self, rng: random.Random) -> list[int]:
+        return rng.sample(range(len(self.augmenters)), self.n)
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,5 @@ class Sometimes(_Combinator):
         if not 0.0 <= self.p <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {self.p!r}")
 
-    def one(self, text: str, key: int, k: int, rng: random.Random) -> str:
-        if rng.random() >= self.p:
-            return text
-        for augmenter in self.augmenters:
-            text = _each(augmenter, text, key, k)
-        return text
+    def plan(self, rng: random.Random) -> list[int]:
+        return list(range(len(self.augmenters))) if rng.random() < self.p else []

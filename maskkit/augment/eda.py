@@ -125,16 +125,22 @@ def _check_rate(name: str, value: float) -> None:
 
 
 @dataclass(frozen=True)
-class SynonymReplace(WordOperation):
-    """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
+class _AlphaOperation(WordOperation):
+    """An operation whose strength `alpha` is the share of words it changes (at least one)."""
 
     alpha: float = 0.1
-    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
-    NAME: ClassVar[str] = "sr"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_rate("alpha", self.alpha)
+
+
+@dataclass(frozen=True)
+class SynonymReplace(_AlphaOperation):
+    """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
+
+    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
+    NAME: ClassVar[str] = "sr"
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         stops = self.stops()
@@ -150,16 +156,11 @@ class SynonymReplace(WordOperation):
 
 
 @dataclass(frozen=True)
-class RandomInsert(WordOperation):
+class RandomInsert(_AlphaOperation):
     """Inserts max(1, alpha * n_words) times a synonym of a random non-stop word after a random word."""
 
-    alpha: float = 0.1
     synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
     NAME: ClassVar[str] = "ri"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_rate("alpha", self.alpha)
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         stops = self.stops()
@@ -182,17 +183,12 @@ class RandomInsert(WordOperation):
 
 
 @dataclass(frozen=True)
-class RandomSwap(WordOperation):
+class RandomSwap(_AlphaOperation):
     """Swaps two random words, max(1, alpha * n_words) times; negations stay in place by default.
 
     A swap into the first word's place takes over its capitalisation."""
 
-    alpha: float = 0.1
     NAME: ClassVar[str] = "rs"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _check_rate("alpha", self.alpha)
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         movable = self.movable(tokens, words)

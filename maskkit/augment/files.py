@@ -58,7 +58,7 @@ def read_table(path: str | os.PathLike[str]) -> Any:
 def write_table(dataset: Any, path: str | os.PathLike[str]) -> None:
     """Writes a dataset in the format its path names, atomically."""
     p = Path(path)
-    kind = table_format(p) if p.suffix else "dataset"
+    kind = table_format(p)
     tmp = p.with_name(p.name + ".tmp")
     if tmp.is_dir():
         shutil.rmtree(tmp)

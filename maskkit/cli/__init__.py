@@ -1,0 +1,1 @@
+"""The `maskkit` command line: thin subcommands over the public API."""

@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -38,15 +38,7 @@ def has_cjk(text: str) -> bool:
 
 def is_cjk_char(ch: str) -> bool:
     """Tells whether a character is a CJK ideograph (the ranges BERT's tokenizer splits one per token)."""
-    cp = ord(ch)
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
+    return _CJK.fullmatch(ch) is not None
 
 
 def _walk(component: Any) -> Iterable[dict[str, Any]]:
@@ -100,7 +92,6 @@ class VocabTables:
     added: frozenset[int] = frozenset()
     backend: dict[str, Any] | None = None
     tokenizer_name: str = ""
-    _token_index: dict[str, int] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> VocabTables:
@@ -172,11 +163,6 @@ class VocabTables:
     def cjk(self) -> np.ndarray:
         """Whether each id is a single CJK character (with or without a continuation prefix)."""
         return np.array([len(t.lstrip("#")) == 1 and is_cjk_char(t.lstrip("#")) for t in self.tokens], dtype=bool)
-
-    def token_id(self, token: str) -> int | None:
-        if not self._token_index:
-            self._token_index.update((t, i) for i, t in enumerate(self.tokens))
-        return self._token_index.get(token)
 
 
 def jieba_segmenter(text: str) -> list[str]:

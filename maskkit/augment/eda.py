@@ -136,16 +136,26 @@ class _AlphaOperation(WordOperation):
 
 
 @dataclass(frozen=True)
-class SynonymReplace(_AlphaOperation):
-    """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
+class _SynonymOperation(_AlphaOperation):
+    """An operation that draws on the synonyms of a text's non-stop words."""
 
     synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
+
+    def synonym_options(self, tokens: list[Token], words: list[int]) -> dict[int, tuple[str, ...]]:
+        """Synonyms per word position, for non-stop words that have any."""
+        stops = self.stops()
+        found = {i: self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops}
+        return {i: options for i, options in found.items() if options}
+
+
+@dataclass(frozen=True)
+class SynonymReplace(_SynonymOperation):
+    """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
+
     NAME: ClassVar[str] = "sr"
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
-        stops = self.stops()
-        options = {i: self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops}
-        options = {i: s for i, s in options.items() if s}
+        options = self.synonym_options(tokens, words)
         if not options:
             return None
         positions = list(options)
@@ -156,19 +166,13 @@ class SynonymReplace(_AlphaOperation):
 
 
 @dataclass(frozen=True)
-class RandomInsert(_AlphaOperation):
+class RandomInsert(_SynonymOperation):
     """Inserts max(1, alpha * n_words) times a synonym of a random non-stop word after a random word."""
 
-    synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
     NAME: ClassVar[str] = "ri"
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
-        stops = self.stops()
-        sources = [
-            s
-            for s in (self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops)
-            if s
-        ]
+        sources = list(self.synonym_options(tokens, words).values())
         if not sources:
             return None
         for _ in range(_count(self.alpha, len(words))):

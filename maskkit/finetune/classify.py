@@ -1,0 +1,222 @@
+"""Classifier fine-tuning on Trainer with the known recipes (Sun et al. 2019, "How to Fine-Tune BERT").
+
+AdamW with warmup and linear decay (defaults lr 2e-5, batch 32, 3 epochs), layer-wise learning-rate
+decay, head/tail/head+tail truncation, pooling from the pooler, [CLS], the mean, or the concatenated
+[CLS] of the last k layers, an MLP head with its own learning rate over an optionally frozen encoder,
+early stopping on a dev set, accuracy and macro-F1, bf16/fp16 on a GPU. The saved folder reloads with
+`from_pretrained` (a custom head is a `PooledClassifier`).
+
+References: Sun et al. 2019, How to Fine-Tune BERT for Text Classification?
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from transformers import Trainer
+
+from maskkit.finetune.data import prepare_classification
+from maskkit.finetune.encode import EncodeForClassification
+from maskkit.finetune.heads import POOLINGS, PooledClassifier
+from maskkit.finetune.loading import precision_flags, resolve_model_dir
+from maskkit.finetune.optim import parameter_groups
+from maskkit.finetune.pretrain import write_json
+
+
+@dataclass
+class FinetuneConfig:
+    """One fine-tuning run. `pooling="pooler"` is the stock transformers head; others use PooledClassifier."""
+
+    output_dir: str
+    text_column: str = "text"
+    pair_column: str | None = None
+    label_column: str = "label"
+    max_length: int = 128
+    truncation: str = "head"
+    head_tokens: int = 128
+    lr: float = 2e-5
+    batch_size: int = 32
+    epochs: float = 3.0
+    max_steps: int = -1
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    llrd: float | None = None
+    pooling: str = "pooler"
+    last_k: int = 4
+    head_hidden: tuple[int, ...] = ()
+    head_dropout: float = 0.1
+    head_lr: float | None = None
+    freeze_base: bool = False
+    early_stopping_patience: int | None = None
+    metric: str = "macro_f1"
+    seed: int = 42
+    precision: str = "auto"
+    gradient_accumulation_steps: int = 1
+    eval_batch_size: int = 64
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("pooler", *POOLINGS):
+            raise ValueError(f"pooling must be pooler, {', '.join(POOLINGS)}; got {self.pooling!r}")
+        if self.metric not in ("accuracy", "macro_f1"):
+            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+        if self.lr <= 0 or (self.head_lr is not None and self.head_lr <= 0):
+            raise ValueError("lr and head_lr must be > 0")
+        if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
+            raise ValueError("batch_size and gradient_accumulation_steps must be >= 1")
+        if self.freeze_base and self.pooling == "pooler" and not self.head_hidden:
+            pass  # a linear probe on the pooler is a valid frozen-base setup
+        self.head_hidden = tuple(int(h) for h in self.head_hidden)
+        EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
+                                head_tokens=self.head_tokens, pair_column=self.pair_column)  # fmt: skip
+
+
+@dataclass
+class FinetuneResult:
+    output_dir: str
+    label_names: list[str]
+    dev: dict[str, float]
+    test: dict[str, float]
+    steps: int
+    seconds: float
+
+
+def classification_metrics(eval_pred: Any) -> dict[str, float]:
+    """Accuracy and macro-F1 (scikit-learn) from Trainer's predictions."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+
+    logits, labels = eval_pred
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    predicted = np.asarray(logits).argmax(-1)
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(f1_score(labels, predicted, average="macro")),
+    }
+
+
+class ClassifierTrainer(Trainer):
+    """Trainer whose AdamW groups carry layer-wise decayed learning rates and the head's own rate."""
+
+    def __init__(self, *args: Any, llrd: float | None = None, head_lr: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.llrd, self.head_lr = llrd, head_lr
+
+    def create_optimizer(self, model: Any = None) -> Any:
+        if self.optimizer is None:
+            target = self.model if model is None else model
+            groups = parameter_groups(
+                target, self.args.learning_rate, self.llrd, self.head_lr, self.args.weight_decay,
+                set(self.get_decay_parameter_names(target)),
+            )  # fmt: skip
+            optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, target)
+            kwargs.pop("lr", None)
+            self.optimizer = optimizer_cls(groups, **kwargs)
+        return self.optimizer
+
+
+def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig) -> Any:
+    """A classifier from a local folder (stock head for `pooler`, PooledClassifier otherwise), base frozen if asked."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    id2label = dict(enumerate(label_names))
+    label2id = {name: i for i, name in id2label.items()}
+    if not isinstance(model, (str, os.PathLike)) and model is not None:
+        loaded = model
+    else:
+        folder = resolve_model_dir(model)
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            if config.pooling == "pooler" and not config.head_hidden:
+                loaded = AutoModelForSequenceClassification.from_pretrained(
+                    folder, num_labels=len(label_names), id2label=id2label, label2id=label2id
+                )
+            else:
+                loaded = PooledClassifier.from_encoder(
+                    folder, num_labels=len(label_names), id2label=id2label, label2id=label2id,
+                    pooling="cls" if config.pooling == "pooler" else config.pooling, last_k=config.last_k,
+                    head_hidden=config.head_hidden, head_dropout=config.head_dropout,
+                )  # fmt: skip
+        finally:
+            hf_logging.set_verbosity(verbosity)
+    if loaded.config.num_labels != len(label_names):
+        raise ValueError(f"the model predicts {loaded.config.num_labels} labels but the data has {len(label_names)}")
+    if config.freeze_base:
+        for param in loaded.base_model.parameters():
+            param.requires_grad_(False)
+    return loaded
+
+
+def training_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    evaluate = "epoch" if has_dev else "no"
+    return TrainingArguments(
+        output_dir=os.path.join(config.output_dir, "checkpoints"), learning_rate=config.lr,
+        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
+        num_train_epochs=config.epochs, max_steps=config.max_steps, warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay, lr_scheduler_type="linear", seed=config.seed,
+        gradient_accumulation_steps=config.gradient_accumulation_steps, eval_strategy=evaluate,
+        save_strategy=evaluate if has_dev else "epoch", save_total_limit=2, load_best_model_at_end=has_dev,
+        metric_for_best_model=config.metric if has_dev else None, greater_is_better=True,
+        logging_steps=50, report_to=[], disable_tqdm=not config.progress,
+        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
+    )  # fmt: skip
+
+
+def finetune_classifier(
+    model: Any, tokenizer: Any, train: Any, config: FinetuneConfig, dev: Any = None, test: Any = None,
+    trainer_class: type[ClassifierTrainer] = ClassifierTrainer, trainer_kwargs: dict[str, Any] | None = None,
+) -> FinetuneResult:  # fmt: skip
+    """Fine-tunes a classifier on `train` (evaluating on `dev` each epoch) and saves it to `config.output_dir`.
+
+    `model`: a local folder (None: the embedded MiniLM) or a loaded model. Data: a `datasets.Dataset`, a
+    list of row dicts or a dict of columns, with `text_column` (and `pair_column`) and `label_column`.
+    Everything is checked before training starts. A rerun resumes from the newest checkpoint.
+    """
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+    from transformers.trainer_utils import get_last_checkpoint
+
+    started = time.time()
+    splits, label_names = prepare_classification(
+        {"train": train, "dev": dev, "test": test},
+        tokenizer,
+        config,
+        extra_columns=(trainer_kwargs or {}).get("keep", ()),
+    )
+    classifier = build_classifier(model, label_names, config)
+    callbacks = []
+    if config.early_stopping_patience is not None:
+        if "dev" not in splits:
+            raise ValueError("early stopping needs a dev set")
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = trainer_class(
+        model=classifier, args=training_arguments(config, "dev" in splits), train_dataset=splits["train"],
+        eval_dataset=splits.get("dev"), data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=classification_metrics, callbacks=callbacks, llrd=config.llrd, head_lr=config.head_lr,
+        **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
+    )  # fmt: skip
+    checkpoints = trainer.args.output_dir
+    resume = get_last_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+    output = trainer.train(resume_from_checkpoint=resume)
+    scores = {
+        name: {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate(splits[name]).items()
+               if k in ("eval_accuracy", "eval_macro_f1", "eval_loss")}
+        for name in ("dev", "test") if name in splits
+    }  # fmt: skip
+    trainer.save_model(config.output_dir)
+    tokenizer.save_pretrained(config.output_dir)
+    result = FinetuneResult(
+        output_dir=config.output_dir, label_names=label_names, dev=scores.get("dev", {}), test=scores.get("test", {}),
+        steps=int(output.global_step), seconds=time.time() - started,
+    )  # fmt: skip
+    write_json(os.path.join(config.output_dir, "run_config.json"), asdict(config))
+    write_json(os.path.join(config.output_dir, "metrics.json"), asdict(result))
+    return result

@@ -1,0 +1,102 @@
+"""Labelled data for classification: checked whole before any training starts, then encoded.
+
+Every problem is reported with the split, the column and the first offending row: a missing or
+non-text text column, missing labels, labels outside the label set, an empty split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from maskkit.finetune.encode import EncodeForClassification
+
+
+def as_dataset(data: Any, split: str) -> Any:
+    """A `datasets.Dataset` from a Dataset, a list of row dicts or a dict of columns."""
+    from datasets import Dataset
+
+    if hasattr(data, "column_names") and hasattr(data, "map"):
+        dataset = data
+    elif isinstance(data, Mapping):
+        dataset = Dataset.from_dict(dict(data))
+    elif isinstance(data, Sequence) and not isinstance(data, str):
+        if not all(isinstance(row, Mapping) for row in data):
+            raise TypeError(f"the {split} split must be a list of row dicts, a dict of columns or a Dataset")
+        dataset = Dataset.from_list(list(data))
+    else:
+        raise TypeError(f"the {split} split must be a datasets.Dataset, a list of row dicts or a dict of columns")
+    if len(dataset) == 0:
+        raise ValueError(f"the {split} split is empty")
+    return dataset
+
+
+def check_text(dataset: Any, column: str, split: str) -> None:
+    if column not in dataset.column_names:
+        raise KeyError(f"the {split} split has no text column {column!r} (columns: {dataset.column_names})")
+    for i, value in enumerate(dataset[column]):
+        if not isinstance(value, str):
+            raise TypeError(f"row {i} of the {split} split: {column!r} is {type(value).__name__} ({value!r}), not text")
+
+
+def label_values(dataset: Any, column: str, split: str) -> list[Any]:
+    if column not in dataset.column_names:
+        raise KeyError(f"the {split} split has no label column {column!r} (columns: {dataset.column_names})")
+    values = dataset[column]
+    missing = [i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())]
+    if missing:
+        raise ValueError(f"{len(missing)} rows of the {split} split have no {column!r} (first: row {missing[0]})")
+    kinds = {"int" if isinstance(v, int) and not isinstance(v, bool) else type(v).__name__ for v in values}
+    if kinds - {"int", "str"} or len(kinds) > 1:
+        raise TypeError(f"labels of the {split} split must be all integers or all strings, found {sorted(kinds)}")
+    return values
+
+
+def label_names_from(values: list[Any]) -> list[str]:
+    """Integer labels 0..max name themselves; string labels sort into ids."""
+    if isinstance(values[0], int):
+        if min(values) < 0:
+            raise ValueError(f"integer labels must be >= 0, found {min(values)}")
+        return [str(i) for i in range(max(values) + 1)]
+    return sorted(set(values))
+
+
+def prepare_classification(
+    splits: Mapping[str, Any], tokenizer: Any, config: Any, extra_columns: Sequence[str] = ()
+) -> tuple[dict[str, Any], list[str]]:
+    """Checks and encodes the given splits (None splits are left out); returns them and the label names.
+
+    Encoded splits hold the tokenizer's columns, an integer `label` and the `extra_columns` asked for.
+    """
+    datasets = {name: as_dataset(data, name) for name, data in splits.items() if data is not None}
+    if "train" not in datasets:
+        raise ValueError("a training split is needed")
+    values = {}
+    for name, dataset in datasets.items():
+        check_text(dataset, config.text_column, name)
+        if config.pair_column is not None:
+            check_text(dataset, config.pair_column, name)
+        values[name] = label_values(dataset, config.label_column, name)
+    label_names = label_names_from(values["train"])
+    if len(set(values["train"])) < 2:
+        raise ValueError(f"the train split has a single label ({values['train'][0]!r}); a classifier needs two or more")
+    label_ids = {name: i for i, name in enumerate(label_names)}
+    encode = EncodeForClassification(
+        tokenizer, config.text_column, config.pair_column, config.max_length, config.truncation, config.head_tokens
+    )
+    encoded = {}
+    for name, dataset in datasets.items():
+        keys = [str(v) for v in values[name]]
+        unknown = sorted(set(keys) - set(label_ids))
+        if unknown:
+            raise ValueError(f"the {name} split has labels outside the training label set {label_names}: {unknown[:5]}")
+        for column in extra_columns:
+            if column not in dataset.column_names:
+                raise KeyError(f"the {name} split has no {column!r} column (columns: {dataset.column_names})")
+        keep = [config.text_column, config.pair_column, *extra_columns]
+        ids = [label_ids[k] for k in keys]
+        dataset = dataset.remove_columns([c for c in dataset.column_names if c not in keep])
+        dataset = dataset.map(encode, batched=True, desc=f"encode {name}")
+        dataset = dataset.remove_columns([c for c in (config.text_column, config.pair_column) if c is not None])
+        encoded[name] = dataset.add_column("label", ids)
+    return encoded, label_names

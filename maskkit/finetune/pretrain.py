@@ -1,0 +1,223 @@
+"""Further pre-training: masked-LM training on unlabelled text with any maskkit collator, in stages.
+
+The seeds' recipe is general pre-training -> in-domain text -> the task's own text -> fine-tuning;
+each stage is one `further_pretrain` call whose saved folder is the next stage's model. Progress is
+Trainer's; checkpoints resume; a finished stage (its metrics.json written) is skipped on a rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from maskkit.finetune.loading import load_masked_lm, precision_flags
+from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
+
+
+@dataclass
+class PretrainConfig:
+    """Settings of one further pre-training stage (Trainer's AdamW with warmup and linear decay)."""
+
+    output_dir: str
+    max_steps: int = -1
+    epochs: float = 1.0
+    batch_size: int = 32
+    lr: float = 5e-5
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 128
+    seed: int = 0
+    sparse_head: bool = True
+    head_warmup_steps: int = 0
+    head_warmup_lr: float = 1e-3
+    gradient_accumulation_steps: int = 1
+    precision: str = "auto"
+    logging_steps: int = 50
+    save_steps: int = 500
+    dataloader_num_workers: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_length", "gradient_accumulation_steps", "logging_steps", "save_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or self.head_warmup_lr <= 0:
+            raise ValueError("lr and head_warmup_lr must be > 0")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.head_warmup_steps < 0:
+            raise ValueError(f"head_warmup_steps must be >= 0, got {self.head_warmup_steps}")
+
+
+@dataclass
+class PretrainResult:
+    output_dir: str
+    steps: int
+    train_loss: float | None
+    eval_loss_before: float | None = None
+    eval_loss_after: float | None = None
+    head_was_new: bool = False
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def perplexity_after(self) -> float | None:
+        return None if self.eval_loss_after is None else perplexity(self.eval_loss_after)
+
+
+def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
+    """Texts (a list, or a Dataset with a `text` column) -> a tokenised Dataset; tokenised data passes."""
+    from datasets import Dataset
+
+    from maskkit.stages import Tokenize
+
+    if isinstance(data, (list, tuple)):
+        texts = [t for t in data if isinstance(t, str) and t.strip()]
+        if len(texts) != len(data):
+            raise ValueError(f"{what}: {len(data) - len(texts)} of {len(data)} items are empty or not text")
+        data = Dataset.from_dict({"text": texts})
+    if not hasattr(data, "column_names"):
+        raise TypeError(f"{what} must be a list of texts or a datasets.Dataset, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ValueError(f"{what} is empty")
+    if "input_ids" in data.column_names:
+        return data
+    if "text" not in data.column_names:
+        raise KeyError(f"{what} has neither a 'text' nor an 'input_ids' column (columns: {data.column_names})")
+    return data.map(
+        Tokenize(tokenizer, max_length=max_length), batched=True, remove_columns=data.column_names, desc="tokenise"
+    )
+
+
+def fixed_masks(data: Any, tokenizer: Any, collator: Any, max_length: int) -> Any:
+    """An evaluation set with fixed masks, drawn by the training collator's scheme under its own salt."""
+    from maskkit.collate import MaskingCollator
+    from maskkit.stages import static_mask
+
+    tokenized = as_tokenized(data, tokenizer, max_length, "the evaluation set")
+    if "labels" in tokenized.column_names:
+        return tokenized
+    eval_collator = MaskingCollator(
+        tokenizer, collator.selector, collator.corruption, seed=collator.seed, salt=f"{collator.salt}/eval"
+    )
+    return static_mask(tokenized, eval_collator)
+
+
+def training_arguments(config: PretrainConfig, output_dir: str, max_steps: int, lr: float) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=output_dir, max_steps=max_steps, num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size, learning_rate=lr, warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay, gradient_accumulation_steps=config.gradient_accumulation_steps,
+        logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
+        report_to=[], disable_tqdm=not config.progress, dataloader_num_workers=config.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
+    )  # fmt: skip
+
+
+def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) -> float | None:
+    """Trains only the MLM head (encoder frozen) so a new head's first gradients do not hit the encoder."""
+    encoder = model.base_model
+    flags = {id(p): p.requires_grad for p in encoder.parameters()}
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    try:
+        args = training_arguments(config, os.path.join(config.output_dir, "head-warmup"), config.head_warmup_steps,
+                                  config.head_warmup_lr)  # fmt: skip
+        args.save_strategy = "no"
+        trainer = MaskedLMTrainer(model=model, args=args, train_dataset=train, data_collator=collator)
+        return float(trainer.train().training_loss)
+    finally:
+        for p in encoder.parameters():
+            p.requires_grad_(flags[id(p)])
+
+
+def further_pretrain(
+    model: Any,
+    tokenizer: Any,
+    train: Any,
+    collator: Any,
+    config: PretrainConfig,
+    eval_data: Any = None,
+    callbacks: Sequence[Any] = (),
+) -> PretrainResult:
+    """Further pre-trains `model` (a folder or a loaded masked-LM) on `train` texts with `collator`'s masks.
+
+    Saves the model and tokenizer to `config.output_dir` and returns the held-out fixed-mask loss before
+    and after (when `eval_data` is given). A rerun resumes from the newest checkpoint in the folder.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from maskkit.trainer import EpochCallback
+
+    started = time.time()
+    head_new = False
+    if model is None or isinstance(model, (str, os.PathLike)):
+        model, head_new = load_masked_lm(model)
+    train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
+    fixed = None if eval_data is None else fixed_masks(eval_data, tokenizer, collator, config.max_length)
+    before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
+    os.makedirs(config.output_dir, exist_ok=True)
+    checkpoints = os.path.join(config.output_dir, "checkpoints")
+    resume = get_last_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+    warmup_loss = None
+    if config.head_warmup_steps and resume is None:
+        warmup_loss = warm_up_head(model, train_set, collator, config)
+    trainer = MaskedLMTrainer(
+        model=model, args=training_arguments(config, checkpoints, config.max_steps, config.lr),
+        train_dataset=train_set, data_collator=collator, callbacks=[EpochCallback(collator), *callbacks],
+        sparse_head=config.sparse_head,
+    )  # fmt: skip
+    output = trainer.train(resume_from_checkpoint=resume)
+    after = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
+    trainer.save_model(config.output_dir)
+    tokenizer.save_pretrained(config.output_dir)
+    result = PretrainResult(
+        output_dir=config.output_dir, steps=int(output.global_step), train_loss=float(output.training_loss),
+        eval_loss_before=before, eval_loss_after=after, head_was_new=head_new, seconds=time.time() - started,
+        extra={"head_warmup_loss": warmup_loss, "selector": repr(collator.selector), "config": asdict(config)},
+    )  # fmt: skip
+    write_json(
+        os.path.join(config.output_dir, "metrics.json"), {**asdict(result), "perplexity_after": result.perplexity_after}
+    )
+    return result
+
+
+def further_pretrain_stages(
+    model: Any, tokenizer: Any, stages: Sequence[tuple[str, Any]], collator: Any, config: PretrainConfig,
+    eval_data: Any = None,
+) -> list[PretrainResult]:  # fmt: skip
+    """Runs stages in order (e.g. [("domain", texts), ("task", texts)]), each from the previous stage's model.
+
+    Stage s writes to `config.output_dir/s`; a stage whose metrics.json exists is finished and skipped.
+    """
+    from dataclasses import replace
+
+    results = []
+    for name, texts in stages:
+        stage = replace(config, output_dir=os.path.join(config.output_dir, name))
+        done = os.path.join(stage.output_dir, "metrics.json")
+        if os.path.isfile(done):
+            with open(done, encoding="utf-8") as f:
+                saved = json.load(f)
+            saved.pop("perplexity_after", None)
+            results.append(PretrainResult(**saved))
+        else:
+            results.append(further_pretrain(model, tokenizer, texts, collator, stage, eval_data))
+        model = stage.output_dir
+    return results
+
+
+def write_json(path: str, value: Any) -> None:
+    """Writes JSON atomically (a temporary file renamed into place)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, default=str)
+        f.write("\n")
+    os.replace(tmp, path)

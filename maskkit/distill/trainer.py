@@ -1,0 +1,187 @@
+"""Distillation on Trainer: the student learns from soft labels in a column (offline), a live teacher, or a
+self-ensemble of itself; and born-again generations, where generation k teaches generation k + 1.
+
+Trainer's default `remove_unused_columns=True` drops columns the model's forward() does not take; the
+distillation trainer declares the soft-label columns as its own, so they reach the loss with default
+TrainingArguments.
+
+References: Furlanello et al. 2018, Born-Again Neural Networks; Xu et al. 2020, Improving BERT
+Fine-Tuning via Self-Ensemble and Self-Distillation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from maskkit.distill.loss import check_distillation, distillation_loss
+from maskkit.distill.soft_labels import SOFT_LABEL_IDS, SOFT_LABELS, TEACHER_LOGITS, dense_soft_labels
+from maskkit.distill.teachers import SelfEnsembleTeacher
+from maskkit.finetune.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
+
+SOFT_COLUMNS = (SOFT_LABELS, SOFT_LABEL_IDS, TEACHER_LOGITS)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """alpha weighs the soft term; temperature softens both sides; kind "kl" (Hinton) or "mse" (logits)."""
+
+    alpha: float = 0.5
+    temperature: float = 2.0
+    kind: str = "kl"
+    self_ensemble: str | None = None  # "ema" or "average": the student's own running teacher
+    ema_decay: float = 0.99
+    average_k: int = 5
+    average_interval: int = 50
+
+    def __post_init__(self) -> None:
+        check_distillation(self.alpha, self.temperature, self.kind)
+        if self.self_ensemble not in (None, "ema", "average"):
+            raise ValueError(f"self_ensemble must be None, 'ema' or 'average', got {self.self_ensemble!r}")
+
+
+class DistillationTrainer(ClassifierTrainer):
+    """ClassifierTrainer whose loss mixes the hard labels with a teacher's soft ones (see DistillConfig)."""
+
+    def __init__(
+        self, *args: Any, distill: DistillConfig = DistillConfig(), teacher: Any = None, **kwargs: Any
+    ) -> None:  # fmt: skip
+        self.distill = distill
+        self.teacher = teacher
+        self.ensemble = None
+        if distill.self_ensemble is not None:
+            self.ensemble = SelfEnsembleTeacher(
+                distill.self_ensemble, distill.ema_decay, distill.average_k, distill.average_interval
+            )
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), self.ensemble]
+        super().__init__(*args, **kwargs)
+        self.loss_is_scaled_for_ga = False
+        if teacher is not None:
+            teacher.to(self.args.device).eval()
+
+    def _set_signature_columns_if_needed(self) -> None:
+        super()._set_signature_columns_if_needed()
+        if self._signature_columns is not None:
+            self._signature_columns += [c for c in SOFT_COLUMNS if c not in self._signature_columns]
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        inputs = dict(inputs)
+        probs, ids, logits = (inputs.pop(c, None) for c in SOFT_COLUMNS)
+        labels = inputs.pop("labels", None)
+        outputs = model(**inputs)
+        num_labels = outputs.logits.shape[-1]
+        if not model.training and labels is not None:  # evaluation scores the hard labels
+            import torch.nn.functional as F
+
+            loss = F.cross_entropy(outputs.logits.float(), labels)
+            return (loss, outputs) if return_outputs else loss
+        if probs is not None:
+            probs = dense_soft_labels(probs, ids, num_labels)
+        elif logits is None:
+            if self.ensemble is not None:
+                logits = self.ensemble.logits(inputs)
+            elif self.teacher is not None:
+                import torch
+
+                with torch.no_grad():
+                    logits = self.teacher(**inputs).logits
+            else:
+                raise ValueError(
+                    "distillation needs a teacher: a soft_labels column (generate_soft_labels), a live teacher "
+                    "model, or self_ensemble='ema'|'average'"
+                )
+        d = self.distill
+        loss = distillation_loss(outputs.logits, labels, d.alpha, d.temperature, d.kind, probs, logits)
+        return (loss, outputs) if return_outputs else loss
+
+
+def check_teacher(teacher: Any, label_names: list[str]) -> None:
+    """The teacher must predict the student's label set, in the same order."""
+    id2label = getattr(teacher.config, "id2label", None) or {}
+    theirs = [str(id2label[i]) for i in sorted(id2label)]
+    if len(theirs) != len(label_names):
+        raise ValueError(f"the teacher predicts {len(theirs)} labels {theirs} but the data has {label_names}")
+    generic = all(name == f"LABEL_{i}" for i, name in enumerate(theirs))
+    if not generic and theirs != label_names:
+        raise ValueError(f"the teacher's labels {theirs} differ from the student's {label_names}")
+
+
+def check_soft_columns(train: Any, num_labels: int) -> tuple[str, ...]:
+    """The soft-label columns present in `train`, after checking their width against the label count."""
+    columns = getattr(train, "column_names", None) or (list(train[0]) if isinstance(train, list) else list(train))
+    present = tuple(c for c in SOFT_COLUMNS if c in columns)
+    first = train[0] if not isinstance(train, dict) else {c: train[c][0] for c in present}
+    for column in (SOFT_LABELS, TEACHER_LOGITS):
+        if column in present and SOFT_LABEL_IDS not in present and len(first[column]) != num_labels:
+            raise ValueError(f"{column!r} has width {len(first[column])} but the data has {num_labels} labels")
+    return present
+
+
+def distill_classifier(
+    model: Any, tokenizer: Any, train: Any, config: FinetuneConfig, distill: DistillConfig = DistillConfig(),
+    dev: Any = None, test: Any = None, teacher: Any = None,
+) -> FinetuneResult:  # fmt: skip
+    """Fine-tunes a student with the distillation loss; the teacher is a soft-label column of `train`, a live
+    `teacher` model (or folder), or a self-ensemble (`distill.self_ensemble`). Checked before training."""
+    from maskkit.finetune.data import as_dataset, label_names_from, label_values
+
+    train = as_dataset(train, "train")
+    label_names = label_names_from(label_values(train, config.label_column, "train"))
+    soft = check_soft_columns(train, len(label_names))
+    if isinstance(teacher, (str, os.PathLike)):
+        from transformers import AutoModelForSequenceClassification
+
+        from maskkit.finetune.loading import resolve_model_dir
+
+        teacher = AutoModelForSequenceClassification.from_pretrained(resolve_model_dir(teacher))
+    if teacher is not None:
+        check_teacher(teacher, label_names)
+    if not soft and teacher is None and distill.self_ensemble is None:
+        raise ValueError("no teacher: give a soft_labels column, a teacher model or folder, or a self_ensemble")
+    if distill.kind == "mse" and SOFT_LABELS in soft and TEACHER_LOGITS not in soft:
+        raise ValueError("the MSE loss needs teacher logits: generate_soft_labels(..., keep_logits=True)")
+    return finetune_classifier(
+        model, tokenizer, train, config, dev=dev, test=test, trainer_class=DistillationTrainer,
+        trainer_kwargs={"distill": distill, "teacher": teacher, "keep": soft},
+    )  # fmt: skip
+
+
+def born_again(
+    model: Any, tokenizer: Any, train: Any, config: FinetuneConfig, generations: int = 2,
+    distill: DistillConfig = DistillConfig(), dev: Any = None, test: Any = None,
+) -> list[FinetuneResult]:  # fmt: skip
+    """Born-again networks: generation 0 learns the hard labels; generation k + 1 starts again from `model`
+    and learns from generation k's soft labels. Generation g lives in `config.output_dir/gen-g`; a
+    finished generation (metrics.json present) is reused."""
+    import json
+
+    from transformers import AutoModelForSequenceClassification
+
+    from maskkit.distill.soft_labels import generate_soft_labels
+    from maskkit.finetune.data import as_dataset, prepare_classification
+
+    if generations < 1:
+        raise ValueError(f"generations must be >= 1, got {generations}")
+    results: list[FinetuneResult] = []
+    train = as_dataset(train, "train")
+    for g in range(generations + 1):
+        stage = replace(config, output_dir=os.path.join(config.output_dir, f"gen-{g}"))
+        done = os.path.join(stage.output_dir, "metrics.json")
+        if os.path.isfile(done):
+            with open(done, encoding="utf-8") as f:
+                results.append(FinetuneResult(**json.load(f)))
+            continue
+        if g == 0:
+            results.append(finetune_classifier(model, tokenizer, train, stage, dev=dev, test=test))
+            continue
+        teacher = AutoModelForSequenceClassification.from_pretrained(results[-1].output_dir)
+        encoded, _ = prepare_classification({"train": train}, tokenizer, stage)
+        probs = generate_soft_labels(
+            teacher, encoded["train"], tokenizer, distill.temperature, progress=config.progress
+        )
+        labelled = train.add_column(SOFT_LABELS, probs[SOFT_LABELS])
+        results.append(distill_classifier(model, tokenizer, labelled, stage, distill, dev=dev, test=test))
+    return results

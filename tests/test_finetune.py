@@ -1,0 +1,173 @@
+"""Training loops: the sparse MLM head, further pre-training stages, and classifier fine-tuning recipes."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from maskkit import MaskingCollator, WholeWordSelector
+from maskkit.finetune.classify import FinetuneConfig, build_classifier, finetune_classifier
+from maskkit.finetune.encode import EncodeForClassification, cut
+from maskkit.finetune.mlm import sparse_mlm_loss
+from maskkit.finetune.optim import parameter_groups
+from maskkit.finetune.pretrain import PretrainConfig, further_pretrain, further_pretrain_stages, warm_up_head
+from tests.conftest import LABELLED, SENTENCES, tiny_mlm
+
+
+def random_mlm_batch(vocab: int, generator: torch.Generator, targets: float = 0.2) -> dict[str, torch.Tensor]:
+    ids = torch.randint(5, vocab, (4, 12), generator=generator)
+    labels = torch.where(torch.rand(4, 12, generator=generator) < targets, ids, torch.full_like(ids, -100))
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def test_sparse_head_gives_the_dense_loss_and_gradients(wordpiece):
+    model = tiny_mlm(len(wordpiece)).eval()
+    batch = random_mlm_batch(len(wordpiece), torch.Generator().manual_seed(0))
+    assert (batch["labels"] != -100).any()
+    dense = model(**batch).loss
+    dense.backward()
+    dense_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    sparse = sparse_mlm_loss(model, batch)
+    sparse.backward()
+    assert torch.allclose(sparse, dense, atol=1e-5)
+    for a, p in zip(dense_grads, model.parameters()):
+        assert torch.allclose(a, p.grad, atol=1e-5)
+
+
+def test_sparse_head_without_targets_is_zero_and_differentiable(wordpiece):
+    model = tiny_mlm(len(wordpiece))
+    batch = random_mlm_batch(len(wordpiece), torch.Generator().manual_seed(1), targets=0.0)
+    loss = sparse_mlm_loss(model, batch)
+    loss.backward()
+    assert float(loss.detach()) == 0.0
+
+
+def test_llrd_groups_decay_per_layer_downward(wordpiece):
+    model = AutoModelForSequenceClassification.from_config(tiny_mlm(len(wordpiece)).config)
+    groups = parameter_groups(model, lr=1e-3, llrd=0.5, head_lr=7e-3)
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["bert.encoder.layer.1.attention.self.query.weight"])] == pytest.approx(1e-3)
+    assert rate[id(named["bert.encoder.layer.0.attention.self.query.weight"])] == pytest.approx(5e-4)
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)
+    assert rate[id(named["classifier.weight"])] == pytest.approx(7e-3)
+    assert sum(len(g["params"]) for g in groups) == len(named)
+
+
+@pytest.mark.parametrize(
+    ("truncation", "expected"),
+    [("head", list(range(10))), ("tail", list(range(20, 30))), ("head_tail", [0, 1, 2, *range(23, 30)])],
+)
+def test_cut_keeps_the_right_tokens(truncation, expected):
+    assert cut(list(range(30)), 10, truncation, head_tokens=3) == expected
+    assert cut(list(range(5)), 10, truncation, head_tokens=3) == list(range(5))
+
+
+def test_head_tail_encoding_frames_the_kept_tokens(wordpiece):
+    text = " ".join(["good"] * 5 + ["movie"] * 20 + ["bad"] * 5)
+    encoded = EncodeForClassification(wordpiece, max_length=12, truncation="head_tail", head_tokens=4)({"text": [text]})
+    tokens = wordpiece.convert_ids_to_tokens(encoded["input_ids"][0])
+    assert tokens == ["[CLS]", *["good"] * 4, "movie", *["bad"] * 5, "[SEP]"]
+    assert len(encoded["attention_mask"][0]) == 12
+
+
+def test_frozen_base_stays_frozen(tiny_model_dir, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = FinetuneConfig(
+        output_dir=str(tmp_path), pooling="mean", head_hidden=(16,), freeze_base=True, head_lr=1e-2, max_steps=2,
+        batch_size=4, progress=False,
+    )  # fmt: skip
+    model = build_classifier(tiny_model_dir, ["0", "1"], config)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    finetune_classifier(model, tokenizer, LABELLED, config)
+    after = dict(model.named_parameters())
+    assert all(torch.equal(before[n], after[n]) for n in before if n.startswith("encoder."))
+    assert any(not torch.equal(before[n], after[n]) for n in before if n.startswith("head."))
+
+
+@pytest.mark.parametrize("pooling", ["pooler", "concat_cls"])
+def test_finetune_saves_a_model_that_reloads_with_from_pretrained(tiny_model_dir, tmp_path, pooling):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = FinetuneConfig(
+        output_dir=str(tmp_path), pooling=pooling, last_k=2, llrd=0.95, max_steps=2, batch_size=4, progress=False
+    )
+    result = finetune_classifier(tiny_model_dir, tokenizer, LABELLED, config, dev=LABELLED[:8], test=LABELLED[8:16])
+    assert set(result.dev) >= {"accuracy", "macro_f1"} and 0 <= result.test["accuracy"] <= 1
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["steps"] == 2 and saved["label_names"] == ["0", "1"]
+    reloaded = AutoModelForSequenceClassification.from_pretrained(str(tmp_path)).eval()
+    batch = tokenizer(SENTENCES[:3], padding=True, return_tensors="pt")
+    trained = build_classifier(str(tmp_path), ["0", "1"], config).eval() if pooling == "pooler" else reloaded
+    with torch.no_grad():
+        assert torch.allclose(reloaded(**batch).logits, trained(**batch).logits)
+    assert reloaded.config.id2label == {0: "0", 1: "1"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "dev", "message"),
+    [
+        ([], None, "the train split is empty"),
+        ([{"text": "a", "label": None}, {"text": "b", "label": 1}], None, "rows of the train split have no 'label'"),
+        ([{"text": 3, "label": 0}, {"text": "b", "label": 1}], None, "column .text. of the train split mixes int .row 0. and str"),
+        ([{"text": "a", "label": 0}, {"text": "b", "label": 0}], None, "single label"),
+        (LABELLED, [{"text": "a", "label": 5}], "labels outside the training label set"),
+        ([{"words": "a", "label": 0}], None, "no text column 'text'"),
+    ],
+)
+def test_bad_data_is_refused_before_training(tiny_model_dir, tmp_path, rows, dev, message):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = FinetuneConfig(output_dir=str(tmp_path), max_steps=1, progress=False)
+    with pytest.raises((ValueError, TypeError, KeyError), match=message):
+        finetune_classifier(tiny_model_dir, tokenizer, rows, config, dev=dev)
+    assert not os.path.exists(tmp_path / "checkpoints")
+
+
+def test_missing_model_folder_says_what_was_tried(wordpiece, tmp_path):
+    config = FinetuneConfig(output_dir=str(tmp_path), max_steps=1, progress=False)
+    with pytest.raises(FileNotFoundError, match="never downloads from a hub"):
+        finetune_classifier("bert-base-uncased", wordpiece, LABELLED, config)
+
+
+def test_further_pretrain_stages_resume_and_skip(tiny_model_dir, tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    collator = MaskingCollator(tokenizer, WholeWordSelector(rate=0.3), seed=0)
+    config = PretrainConfig(output_dir=str(tmp_path), max_steps=2, batch_size=4, save_steps=1, progress=False)
+    first = further_pretrain(tiny_model_dir, tokenizer, SENTENCES, collator, config, eval_data=SENTENCES[:4])
+    assert first.steps == 2 and first.eval_loss_before is not None and first.eval_loss_after is not None
+    resumed = further_pretrain(
+        tiny_model_dir, tokenizer, SENTENCES, collator, PretrainConfig(**{**config.__dict__, "max_steps": 3})
+    )
+    assert resumed.steps == 3  # continued from checkpoint-2 rather than starting over
+    results = further_pretrain_stages(
+        tiny_model_dir, tokenizer, [("domain", SENTENCES), ("task", SENTENCES[:4])], collator,
+        PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
+    )  # fmt: skip
+    assert [r.steps for r in results] == [1, 1]
+    assert os.path.isfile(tmp_path / "stages" / "task" / "model.safetensors")
+    mtime = os.path.getmtime(tmp_path / "stages" / "domain" / "metrics.json")
+    again = further_pretrain_stages(
+        tiny_model_dir, tokenizer, [("domain", SENTENCES)], collator,
+        PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
+    )  # fmt: skip
+    assert again[0].steps == 1 and os.path.getmtime(tmp_path / "stages" / "domain" / "metrics.json") == mtime
+
+
+def test_head_warm_up_trains_the_head_only(tiny_model_dir, tmp_path):
+    from maskkit.finetune.pretrain import as_tokenized
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = tiny_mlm(len(tokenizer))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    config = PretrainConfig(output_dir=str(tmp_path), head_warmup_steps=2, batch_size=4, progress=False)
+    data = as_tokenized(SENTENCES, tokenizer, 32, "texts")
+    warm_up_head(model, data, MaskingCollator(tokenizer, seed=0), config)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+    assert changed and all(n.startswith("cls.") for n in changed)
+    assert all(p.requires_grad for p in model.parameters())

@@ -12,7 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from maskkit.distill.loss import distillation_loss
 from maskkit.distill.soft_labels import dense_soft_labels, generate_soft_labels
 from maskkit.distill.teachers import SelfEnsembleTeacher
-from maskkit.distill.trainer import DistillConfig, DistillationTrainer, born_again, distill_classifier
+from maskkit.distill.trainer import DistillationTrainer, DistillConfig, born_again, distill_classifier
 from maskkit.finetune.classify import FinetuneConfig
 from maskkit.finetune.data import prepare_classification
 from tests.conftest import LABELLED

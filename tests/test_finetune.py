@@ -115,7 +115,11 @@ def test_finetune_saves_a_model_that_reloads_with_from_pretrained(tiny_model_dir
     [
         ([], None, "the train split is empty"),
         ([{"text": "a", "label": None}, {"text": "b", "label": 1}], None, "rows of the train split have no 'label'"),
-        ([{"text": 3, "label": 0}, {"text": "b", "label": 1}], None, "column .text. of the train split mixes int .row 0. and str"),
+        (
+            [{"text": 3, "label": 0}, {"text": "b", "label": 1}],
+            None,
+            "column .text. of the train split mixes int .row 0. and str",
+        ),
         ([{"text": "a", "label": 0}, {"text": "b", "label": 0}], None, "single label"),
         (LABELLED, [{"text": "a", "label": 5}], "labels outside the training label set"),
         ([{"words": "a", "label": 0}], None, "no text column 'text'"),

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from maskkit.cli import augment, demo, preview
+from maskkit.cli import augment, demo, preview, report, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_parser(sub)
     demo.add_parser(sub)
     augment.add_parser(sub)
+    train.add_parsers(sub)
+    report.add_parser(sub)
     return parser
 
 

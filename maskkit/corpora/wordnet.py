@@ -91,3 +91,35 @@ def wordnet_glosses(
             if examples:
                 rows.extend({"text": e, "label": label, "synset": name} for e in synset.examples())
     return rows
+
+
+def wordnet_classification(
+    source: Path = DEBIAN_WORDNET, classes: int = 8, sizes: tuple[int, int, int] = (200, 50, 50), pos: str = "noun"
+) -> dict[str, list[dict[str, str]]]:
+    """The default classification task: glosses labelled by lexicographer file (noun.animal, ...).
+
+    Takes the `classes` most frequent lexicographer files of `pos` and, for each, `sizes` glosses for
+    train / dev / test, chosen by a stable hash of the synset name (the same on every machine). The
+    `unlabelled` split holds every other gloss of WordNet: in-domain text for further pre-training.
+    """
+    import hashlib
+    from collections import Counter
+
+    if classes < 2:
+        raise ValueError(f"classes must be >= 2, got {classes}")
+    rows = wordnet_glosses(source, examples=False)
+    counts = Counter(r["label"] for r in rows if r["label"].startswith(pos + "."))
+    chosen = [label for label, _ in counts.most_common(classes)]
+    order = sorted(range(len(rows)), key=lambda i: hashlib.blake2b(rows[i]["synset"].encode(), digest_size=8).digest())
+    splits: dict[str, list[dict[str, str]]] = {"train": [], "dev": [], "test": [], "unlabelled": []}
+    taken: Counter[tuple[str, str]] = Counter()
+    for i in order:
+        row = rows[i]
+        for name, size in zip(("train", "dev", "test"), sizes):
+            if row["label"] in chosen and taken[(name, row["label"])] < size:
+                taken[(name, row["label"])] += 1
+                splits[name].append({"text": row["text"], "label": row["label"]})
+                break
+        else:
+            splits["unlabelled"].append({"text": row["text"], "label": row["label"]})
+    return splits

@@ -82,7 +82,8 @@ def prepare_classification(
 ) -> tuple[dict[str, Any], list[str]]:
     """Checks and encodes the given splits (None splits are left out); returns them and the label names.
 
-    Encoded splits hold the tokenizer's columns, an integer `label`, and the training split the `extra_columns` asked for.
+    Encoded splits hold the tokenizer's columns and an integer `label`; the training split also keeps
+    the `extra_columns` asked for.
     """
     datasets = {name: as_dataset(data, name) for name, data in splits.items() if data is not None}
     if "train" not in datasets:

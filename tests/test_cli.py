@@ -39,10 +39,13 @@ def test_demo_runs_and_the_loss_goes_down(tmp_path, capsys):
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(f"the {w} sat on the mat and looked at the {w}." for w in ["cat", "dog", "bird"] * 40))
     args = ["demo", "--texts", str(texts), "--steps", "12", "--batch-size", "8", "--max-length", "24", "--lr", "1e-3",
-            "--train-size", "100", "--eval-size", "16", "--log-every", "4", "--output-dir", str(tmp_path)]  # fmt: skip
+            "--train-size", "100", "--eval-size", "16", "--log-every", "4", "--output-dir", str(tmp_path),
+            "--finetune-epochs", "0.25", "--classes", "2"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
     before = float(out.split("before: ")[1].split()[0])
     after = float(out.split("after:  ")[1].split()[0])
     assert after < before
     assert "no pretrained MLM head" in out and "step   12/12" in out
+    assert "4. Fine-tuning on the default task" in out and "test: accuracy" in out
+    assert (tmp_path / "classifier" / "metrics.json").is_file()

@@ -31,8 +31,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--train-size", type=int, default=4000, help="texts to train on")
     parser.add_argument("--eval-size", type=int, default=128, help="held-out texts with fixed masks")
     parser.add_argument("--log-every", type=int, default=10)
-    parser.add_argument("--output-dir", default="runs/demo", help="where the trained model is saved with --save")
-    parser.add_argument("--save", action="store_true", help="save the further pre-trained model")
+    parser.add_argument("--output-dir", default="runs/demo", help="where the trained models are saved")
+    parser.add_argument("--finetune-epochs", type=float, default=2.0, help="0 skips fine-tuning")
+    parser.add_argument("--classes", type=int, default=8, help="noun lexicographer files to classify")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     add_scheme_options(parser)
     parser.set_defaults(run=run)
@@ -78,39 +79,37 @@ def show_augmentations(texts: list[str], seed: int) -> None:
         )
 
 
-def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int) -> float:
-    """Mean masked-LM loss over a dataset whose masks are fixed (written by maskkit.static_mask)."""
-    import torch
-    from torch.utils.data import DataLoader
-    from transformers import DataCollatorForTokenClassification
+def finetune_default_task(args: argparse.Namespace, model_dir: str, tokenizer: Any) -> None:
+    """Fine-tunes the further pre-trained model on WordNet glosses labelled by lexicographer file."""
+    from pathlib import Path
 
-    pad = DataCollatorForTokenClassification(tokenizer)
-    loader = DataLoader(
-        dataset.select_columns(["input_ids", "attention_mask", "labels"]),
-        batch_size=batch_size,
-        collate_fn=pad,
+    from maskkit.corpora.wordnet import wordnet_classification
+    from maskkit.finetune.classify import FinetuneConfig, finetune_classifier
+
+    splits = wordnet_classification(Path(args.wordnet), classes=args.classes)
+    print(
+        f"\n4. Fine-tuning on the default task: {len(splits['train'])} WordNet glosses in {args.classes} noun "
+        f"lexicographer files (noun.artifact, noun.person, ...), {args.finetune_epochs:g} epochs"
     )
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for batch in loader:
-            batch = {k: v.to(model.device) for k, v in batch.items()}
-            n = int((batch["labels"] != -100).sum())
-            if n:
-                total += float(model(**batch).loss) * n
-                count += n
-    model.train()
-    return total / max(count, 1)
+    config = FinetuneConfig(
+        output_dir=os.path.join(args.output_dir, "classifier"), epochs=args.finetune_epochs, lr=1e-4,
+        max_length=args.max_length, seed=args.seed, progress=False,
+    )  # fmt: skip
+    result = finetune_classifier(model_dir, tokenizer, splits["train"], config, splits["dev"], splits["test"])
+    for name, scores in (("dev", result.dev), ("test", result.test)):
+        print(f"   {name}: accuracy {100 * scores['accuracy']:.1f}%  macro-F1 {100 * scores['macro_f1']:.1f}%")
+    print(f"   chance: {100 / args.classes:.1f}%; saved to {config.output_dir}")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+    from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainerCallback, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
     from maskkit import EpochCallback, MaskingCollator, MaskRandomKeep, Tokenize, static_mask
+    from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss
 
     hf_logging.set_verbosity_error()
     started = time.time()
@@ -167,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         report_to=[], disable_tqdm=True, seed=args.seed, dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
     )  # fmt: skip
-    trainer = Trainer(
+    trainer = MaskedLMTrainer(  # the loss with the sparse MLM head: vocabulary logits at targets only
         model=model, args=training_args, train_dataset=train, data_collator=collator,
         callbacks=[EpochCallback(collator), PrintLoss()],
     )  # fmt: skip
@@ -175,9 +174,11 @@ def run(args: argparse.Namespace) -> int:
     trainer.train()
     after = fixed_mask_loss(model, fixed, tokenizer, args.batch_size)
     print(f"   held-out loss on fixed masks after:  {after:.3f} (perplexity {math.exp(after):.0f})")
-    if args.save:
-        trainer.save_model(args.output_dir)
-        tokenizer.save_pretrained(args.output_dir)
-        print(f"   saved to {args.output_dir}")
+    pretrained = os.path.join(args.output_dir, "pretrained")
+    trainer.save_model(pretrained)
+    tokenizer.save_pretrained(pretrained)
+    print(f"   saved to {pretrained}")
+    if args.finetune_epochs > 0:
+        finetune_default_task(args, pretrained, tokenizer)
     print(f"\ndone in {time.time() - started:.0f} s")
     return 0

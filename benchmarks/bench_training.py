@@ -123,12 +123,13 @@ def soft_labels_worker(out: str, count: int) -> None:
     from maskkit.finetune.loading import default_model_dir
 
     torch.manual_seed(0)  # the same random head in every process
-    state = PartialState()
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())
     model = AutoModelForSequenceClassification.from_pretrained(default_model_dir(), num_labels=2)
     data = generate_soft_labels(model, encoded_sentences(tokenizer, count), tokenizer, progress=False)
+    state = PartialState()  # the state generate_soft_labels set up
     if state.is_main_process:
-        Path(out).write_text(json.dumps(data["soft_labels"]))
+        print("processes", state.num_processes, flush=True)
+        Path(out).write_text(json.dumps(list(data["soft_labels"])))
 
 
 def two_process_soft_labels(count: int) -> dict:

@@ -147,3 +147,48 @@ def test_two_step_distillation_runs(tiny_model_dir, tmp_path, ensemble):
             tiny_model_dir, tokenizer, LABELLED, config, DistillConfig(self_ensemble="ema"), dev=LABELLED[:8]
         )
         assert result.steps == 2 and 0 <= result.dev["accuracy"] <= 1
+
+
+WORKER = """
+import json, sys
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from maskkit.distill.soft_labels import generate_soft_labels
+from maskkit.finetune.classify import FinetuneConfig
+from maskkit.finetune.data import prepare_classification
+from accelerate import PartialState
+folder, out, rows = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+tokenizer = AutoTokenizer.from_pretrained(folder)
+model = AutoModelForSequenceClassification.from_pretrained(folder)
+splits, _ = prepare_classification({"train": rows}, tokenizer, FinetuneConfig(output_dir="unused"))
+data = generate_soft_labels(model, splits["train"], tokenizer, temperature=2.0, progress=False)
+state = PartialState()
+with open(f"{out}.{state.process_index}", "w") as f:
+    json.dump({"processes": state.num_processes, "soft": list(data["soft_labels"])}, f)
+"""
+
+
+@pytest.mark.slow
+def test_soft_labels_from_two_processes_equal_one_process(tiny_model_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path / "teacher"
+    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    out = tmp_path / "soft"
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(script), str(folder), str(out),
+         json.dumps(LABELLED[:11])],
+        check=True, capture_output=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    ranks = [json.loads((tmp_path / f"soft.{r}").read_text()) for r in (0, 1)]
+    assert [r["processes"] for r in ranks] == [2, 2]
+    assert ranks[0]["soft"] == ranks[1]["soft"]  # every process gets the whole column
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    splits, _ = prepare_classification({"train": LABELLED[:11]}, tokenizer, FinetuneConfig(output_dir="unused"))
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    alone = generate_soft_labels(model, splits["train"], tokenizer, temperature=2.0, progress=False)
+    assert np.allclose(np.array(ranks[0]["soft"]), np.array(alone["soft_labels"]), atol=1e-5)

@@ -175,3 +175,22 @@ def test_head_warm_up_trains_the_head_only(tiny_model_dir, tmp_path):
     changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
     assert changed and all(n.startswith("cls.") for n in changed)
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_sentence_pairs_are_encoded_as_two_segments(tiny_model_dir, minilm_tokenizer, tmp_path):
+    rows = [{"premise": r["text"], "hypothesis": SENTENCES[0], "label": r["label"]} for r in LABELLED]
+    encoded = EncodeForClassification(minilm_tokenizer, "premise", "hypothesis", max_length=16)(
+        {"premise": [rows[1]["premise"]], "hypothesis": [rows[1]["hypothesis"]]}
+    )
+    tokens = minilm_tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+    assert len(tokens) == 16 and tokens.count("[SEP]") == 2 and tokens[-1] == "[SEP]"
+    assert encoded["token_type_ids"][0][-1] == 1 and encoded["token_type_ids"][0][1] == 0
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = FinetuneConfig(
+        output_dir=str(tmp_path), text_column="premise", pair_column="hypothesis", max_steps=2, batch_size=4,
+        progress=False, early_stopping_patience=1,
+    )  # fmt: skip
+    result = finetune_classifier(tiny_model_dir, tokenizer, rows, config, dev=rows[:8])
+    assert result.steps == 2 and "macro_f1" in result.dev
+    with pytest.raises(ValueError, match="longest-first"):
+        FinetuneConfig(output_dir=str(tmp_path), pair_column="hypothesis", truncation="head_tail")

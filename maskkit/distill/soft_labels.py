@@ -85,7 +85,7 @@ def generate_soft_labels(
         raise KeyError("soft labels need an encoded dataset (input_ids); encode it as for fine-tuning first")
     if len(dataset) == 0:
         raise ValueError("the dataset to label is empty")
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # cpu=True: torchrun on CPU uses gloo
     with state.split_between_processes(list(range(len(dataset)))) as mine:
         rows = dataset.select(mine).to_list() if mine else []
         logits = teacher_logits(model, rows, batch_size, tokenizer, progress and state.is_main_process)

@@ -194,3 +194,26 @@ def test_sentence_pairs_are_encoded_as_two_segments(tiny_model_dir, minilm_token
     assert result.steps == 2 and "macro_f1" in result.dev
     with pytest.raises(ValueError, match="longest-first"):
         FinetuneConfig(output_dir=str(tmp_path), pair_column="hypothesis", truncation="head_tail")
+
+
+def test_gradient_accumulation_equals_one_big_batch(tmp_path, wordpiece):
+    """Two micro-batches of 4 accumulate to exactly one batch of 8 (plain SGD, no dropout, one step)."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    folder = tmp_path / "model"
+    config = BertConfig(
+        vocab_size=len(wordpiece), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )  # fmt: skip
+    BertForMaskedLM(config).save_pretrained(folder)
+    wordpiece.save_pretrained(folder)
+    trained = {}
+    for batch, accumulate in ((8, 1), (4, 2)):
+        settings = FinetuneConfig(
+            output_dir=str(tmp_path / f"run{accumulate}"), batch_size=batch, gradient_accumulation_steps=accumulate,
+            max_steps=1, lr=0.5, optim="sgd", warmup_ratio=0.0, seed=3, progress=False,
+        )  # fmt: skip
+        finetune_classifier(str(folder), wordpiece, LABELLED, settings)
+        trained[accumulate] = AutoModelForSequenceClassification.from_pretrained(settings.output_dir).state_dict()
+    for name, value in trained[1].items():
+        assert torch.allclose(value, trained[2][name], atol=1e-6), name

@@ -21,7 +21,7 @@ from transformers import Trainer
 from maskkit.finetune.data import prepare_classification
 from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
-from maskkit.finetune.loading import precision_flags, resolve_model_dir
+from maskkit.finetune.loading import precision_flags, resolve_model_dir, seeded_init
 from maskkit.finetune.optim import parameter_groups
 from maskkit.finetune.pretrain import write_json
 
@@ -43,6 +43,7 @@ class FinetuneConfig:
     max_steps: int = -1
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
+    optim: str = "adamw_torch"  # any TrainingArguments.optim name ("sgd", "adafactor", ...)
     llrd: float | None = None
     pooling: str = "pooler"
     last_k: int = 4
@@ -105,6 +106,11 @@ class ClassifierTrainer(Trainer):
     def __init__(self, *args: Any, llrd: float | None = None, head_lr: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.llrd, self.head_lr = llrd, head_lr
+        # transformers 5.23 takes a forward(**kwargs) as "normalises by num_items_in_batch", but its sequence
+        # classifiers return a per-batch mean: Trainer then skips the division for gradient accumulation and
+        # multiplies by the process count under DDP (2x the gradient on two processes). The mean is what
+        # they return, so Trainer is told so.
+        self.model_accepts_loss_kwargs = False
 
     def create_optimizer(self, model: Any = None) -> Any:
         if self.optimizer is None:
@@ -162,7 +168,7 @@ def training_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
         output_dir=os.path.join(config.output_dir, "checkpoints"), learning_rate=config.lr,
         per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
         num_train_epochs=config.epochs, max_steps=config.max_steps, warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay, lr_scheduler_type="linear", seed=config.seed,
+        weight_decay=config.weight_decay, optim=config.optim, lr_scheduler_type="linear", seed=config.seed,
         gradient_accumulation_steps=config.gradient_accumulation_steps, eval_strategy=evaluate,
         save_strategy=evaluate if has_dev else "epoch", save_total_limit=2, load_best_model_at_end=has_dev,
         metric_for_best_model=config.metric if has_dev else None, greater_is_better=True,
@@ -191,7 +197,8 @@ def finetune_classifier(
         config,
         extra_columns=(trainer_kwargs or {}).get("keep", ()),
     )
-    classifier = build_classifier(model, label_names, config)
+    with seeded_init(config.seed):  # a new head's initial weights are part of the run
+        classifier = build_classifier(model, label_names, config)
     callbacks = []
     if config.early_stopping_patience is not None:
         if "dev" not in splits:
@@ -212,11 +219,13 @@ def finetune_classifier(
         for name in ("dev", "test") if name in splits
     }  # fmt: skip
     trainer.save_model(config.output_dir)
-    tokenizer.save_pretrained(config.output_dir)
     result = FinetuneResult(
         output_dir=config.output_dir, label_names=label_names, dev=scores.get("dev", {}), test=scores.get("test", {}),
         steps=int(output.global_step), seconds=time.time() - started,
     )  # fmt: skip
-    write_json(os.path.join(config.output_dir, "run_config.json"), asdict(config))
-    write_json(os.path.join(config.output_dir, "metrics.json"), asdict(result))
+    if trainer.is_world_process_zero():  # one writer under torchrun
+        tokenizer.save_pretrained(config.output_dir)
+        write_json(os.path.join(config.output_dir, "run_config.json"), asdict(config))
+        write_json(os.path.join(config.output_dir, "metrics.json"), asdict(result))
+    trainer.accelerator.wait_for_everyone()
     return result

@@ -65,6 +65,7 @@ class PooledClassifier(PreTrainedModel):
 
     config_class = PooledClassifierConfig
     base_model_prefix = "encoder"
+    accepts_loss_kwargs = False  # the loss is a per-batch mean: Trainer must scale it for accumulation
 
     def __init__(self, config: PooledClassifierConfig) -> None:
         super().__init__(config)

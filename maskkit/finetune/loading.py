@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+
+@contextmanager
+def seeded_init(seed: int) -> Iterator[None]:
+    """Makes new weights (a new classifier or MLM head) a function of `seed` without touching the caller's
+    random state: torch's global generator is forked, seeded inside the block, and restored after."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.random.manual_seed(seed)
+        yield
 
 
 def default_model_dir() -> str:
@@ -65,7 +78,11 @@ def load_masked_lm(path: str | os.PathLike[str] | None, log: Any = print) -> tup
 
 
 def precision_flags(precision: str = "auto") -> dict[str, Any]:
-    """TrainingArguments flags: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on CPU."""
+    """TrainingArguments flags: "auto" is bf16 on a GPU that has it, fp16 on other GPUs, fp32 on CPU.
+
+    Without a GPU it also sets `use_cpu`, which is what makes a `torchrun` launch on CPU train as one
+    data-parallel job over gloo (otherwise every process trains alone).
+    """
     import torch
 
     if precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -75,4 +92,4 @@ def precision_flags(precision: str = "auto") -> dict[str, Any]:
         raise ValueError(f"precision {precision} needs a CUDA GPU; none is visible (use auto or fp32)")
     if precision == "auto":
         precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not cuda}

@@ -23,9 +23,14 @@ IGNORE = -100
 
 @contextmanager
 def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
-    """While active, the model's encoder returns only the hidden states at `targets` (as a batch of one)."""
-    encoder = model.base_model
-    if encoder is model:
+    """While active, the model's encoder returns only the hidden states at `targets` (as a batch of one).
+
+    `model` may be wrapped (DistributedDataParallel keeps the model as `.module`): the hook goes on the
+    inner model's encoder while the forward still runs through the wrapper.
+    """
+    inner = getattr(model, "module", model)
+    encoder = inner.base_model
+    if encoder is inner:
         raise TypeError(
             f"{type(model).__name__} has no separate encoder (base_model is the model itself), "
             "so the sparse MLM head cannot gather before it; use sparse_head=False"
@@ -45,40 +50,59 @@ def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
         handle.remove()
 
 
-def sparse_mlm_loss(model: Any, inputs: Mapping[str, torch.Tensor], reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy of the MLM head at the target positions only (labels != -100).
+def mlm_loss(
+    model: Any, inputs: Mapping[str, torch.Tensor], sparse: bool = True, reduction: str = "mean"
+) -> torch.Tensor:
+    """Cross-entropy of the MLM head over the targets (labels != -100), mean or sum.
 
-    Equal to `model(**inputs).loss` (the dense head's mean over targets); `reduction="sum"` gives the
-    sum over targets. A batch without targets gives a zero loss that still has a gradient graph.
+    `sparse=True` runs the head at the target positions only; `sparse=False` is transformers' dense head.
+    Both give the same value. A batch without targets gives a zero loss that still has a gradient graph.
     """
     if "labels" not in inputs:
-        raise KeyError("sparse_mlm_loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
+        raise KeyError("the MLM loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
     labels = inputs["labels"]
     targets = labels != IGNORE
     forward = {k: v for k, v in inputs.items() if k != "labels"}
-    with hidden_states_at(model, targets):
-        logits = model(**forward).logits[0]
+    if sparse:
+        with hidden_states_at(model, targets):
+            logits = model(**forward).logits[0]
+    else:
+        logits = model(**forward).logits[targets]
     picked = labels[targets]
     if picked.numel() == 0:
         return logits.sum() * 0.0
     return F.cross_entropy(logits.float(), picked, reduction=reduction)
 
 
+def sparse_mlm_loss(model: Any, inputs: Mapping[str, torch.Tensor], reduction: str = "mean") -> torch.Tensor:
+    """The MLM loss with the head at target positions only; equal to `model(**inputs).loss`."""
+    return mlm_loss(model, inputs, sparse=True, reduction=reduction)
+
+
 class MaskedLMTrainer(Trainer):
-    """Trainer whose loss is the MLM loss, computed with the sparse head (`sparse_head=False`: the model's own)."""
+    """Trainer whose loss is the MLM loss with the sparse head (`sparse_head=False`: the dense one).
+
+    The loss is the mean over every target of the optimizer step: summed per micro-batch and divided by
+    the targets of all accumulated micro-batches on all processes (Trainer's `num_items_in_batch`), so
+    gradient accumulation and data-parallel runs weigh every target alike, as one big batch does.
+    """
 
     def __init__(self, *args: Any, sparse_head: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sparse_head = sparse_head
-        self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides it for gradient accumulation
+        self.model_accepts_loss_kwargs = True  # makes Trainer count the targets of each optimizer step
 
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
     ) -> Any:
-        if not self.sparse_head:
-            outputs = model(**inputs)
-            return (outputs.loss, outputs) if return_outputs else outputs.loss
-        loss = sparse_mlm_loss(model, inputs)
+        if num_items_in_batch is None:
+            self.loss_is_scaled_for_ga = False  # a per-batch mean: Trainer divides it for accumulation
+            loss = mlm_loss(model, inputs, self.sparse_head)
+        else:
+            self.loss_is_scaled_for_ga = True
+            loss = mlm_loss(model, inputs, self.sparse_head, reduction="sum") / num_items_in_batch
+            if self.args.average_tokens_across_devices and self.accelerator.num_processes > 1:
+                loss = loss * self.accelerator.num_processes  # DDP averages gradients over processes
         return (loss, {"loss": loss}) if return_outputs else loss
 
 

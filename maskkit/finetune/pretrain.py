@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from maskkit.finetune.loading import load_masked_lm, precision_flags
+from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
 from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
 
 
@@ -29,6 +29,7 @@ class PretrainConfig:
     lr: float = 5e-5
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
+    optim: str = "adamw_torch"  # any TrainingArguments.optim name ("sgd", "adafactor", ...)
     max_length: int = 128
     seed: int = 0
     sparse_head: bool = True
@@ -114,7 +115,8 @@ def training_arguments(config: PretrainConfig, output_dir: str, max_steps: int, 
     return TrainingArguments(
         output_dir=output_dir, max_steps=max_steps, num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size, learning_rate=lr, warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay, gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay, optim=config.optim,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
         logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
         report_to=[], disable_tqdm=not config.progress, dataloader_num_workers=config.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
@@ -159,7 +161,8 @@ def further_pretrain(
     started = time.time()
     head_new = False
     if model is None or isinstance(model, (str, os.PathLike)):
-        model, head_new = load_masked_lm(model)
+        with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
+            model, head_new = load_masked_lm(model)
     train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
     fixed = None if eval_data is None else fixed_masks(eval_data, tokenizer, collator, config.max_length)
     before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
@@ -177,15 +180,18 @@ def further_pretrain(
     output = trainer.train(resume_from_checkpoint=resume)
     after = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     trainer.save_model(config.output_dir)
-    tokenizer.save_pretrained(config.output_dir)
     result = PretrainResult(
         output_dir=config.output_dir, steps=int(output.global_step), train_loss=float(output.training_loss),
         eval_loss_before=before, eval_loss_after=after, head_was_new=head_new, seconds=time.time() - started,
         extra={"head_warmup_loss": warmup_loss, "selector": repr(collator.selector), "config": asdict(config)},
     )  # fmt: skip
-    write_json(
-        os.path.join(config.output_dir, "metrics.json"), {**asdict(result), "perplexity_after": result.perplexity_after}
-    )
+    if trainer.is_world_process_zero():  # one writer under torchrun
+        tokenizer.save_pretrained(config.output_dir)
+        write_json(
+            os.path.join(config.output_dir, "metrics.json"),
+            {**asdict(result), "perplexity_after": result.perplexity_after},
+        )
+    trainer.accelerator.wait_for_everyone()
     return result
 
 

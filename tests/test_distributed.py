@@ -1,0 +1,79 @@
+"""Data-parallel runs: `maskkit pretrain` and `maskkit finetune` under torchrun with two CPU processes
+(gloo) end with the same weights as one process with the same global batch. Plain SGD, because Adam
+divides each gradient by its own size and so magnifies summation-order noise in gradients that are
+mathematically zero (e.g. along the softmax's shift invariance in attention keys) to a full step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import LABELLED, SENTENCES
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def no_dropout_model(tmp_path_factory, wordpiece):
+    from transformers import BertConfig, BertForMaskedLM
+
+    folder = tmp_path_factory.mktemp("tiny-bert-no-dropout")
+    config = BertConfig(
+        vocab_size=len(wordpiece), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertForMaskedLM(config).save_pretrained(folder)
+    wordpiece.save_pretrained(folder)
+    return str(folder)
+
+
+def launch(processes: int, argv: list[str]) -> None:
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}", "--standalone",
+               "-m", "maskkit.cli.main", *argv]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def weights(folder) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(os.path.join(folder, "model.safetensors"))
+
+
+def assert_same_weights(a, b, start) -> None:
+    """Equal up to float summation order, while training moved the weights by far more."""
+    wa, wb, w0 = weights(a), weights(b), weights(start)
+    assert wa.keys() == wb.keys()
+    moved = max(float((wa[k] - w0[k]).abs().max()) for k in wa if k in w0)
+    assert moved > 1e-3
+    for key in wa:
+        assert float((wa[key] - wb[key]).abs().max()) < 1e-6, key
+
+
+def test_finetune_on_two_processes_equals_one(no_dropout_model, tmp_path):
+    train = tmp_path / "train.tsv"
+    train.write_text("text\tlabel\n" + "".join(f"{r['text']}\t{r['label']}\n" for r in LABELLED))
+    common = ["finetune", "--model", no_dropout_model, "--train", str(train), "--max-steps", "3", "--lr", "0.5",
+              "--optim", "sgd", "--warmup-ratio", "0", "--no-progress", "--seeds", "7"]  # fmt: skip
+    launch(1, [*common, "--batch-size", "8", "--run-dir", str(tmp_path / "one")])
+    launch(2, [*common, "--batch-size", "4", "--run-dir", str(tmp_path / "two")])
+    assert_same_weights(tmp_path / "one" / "seed-7", tmp_path / "two" / "seed-7", no_dropout_model)
+    changed = weights(tmp_path / "one" / "seed-7")["classifier.weight"]
+    assert changed.abs().sum() > 0
+
+
+def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path):
+    texts = tmp_path / "domain.txt"
+    texts.write_text("\n".join(SENTENCES * 3) + "\n")
+    common = ["pretrain", "--model", no_dropout_model, "--texts", str(texts), "--max-steps", "3", "--lr", "0.5",
+              "--optim", "sgd", "--warmup-ratio", "0", "--scheme", "word", "--rate", "0.3",
+              "--no-progress"]  # fmt: skip
+    launch(1, [*common, "--batch-size", "8", "--run-dir", str(tmp_path / "one")])
+    launch(2, [*common, "--batch-size", "4", "--run-dir", str(tmp_path / "two")])
+    assert_same_weights(tmp_path / "one" / "domain", tmp_path / "two" / "domain", no_dropout_model)

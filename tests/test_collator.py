@@ -134,6 +134,23 @@ def test_scored_selector_takes_the_top_scores_and_skips_excluded_words(wordpiece
     assert {tokens[p] for p in np.flatnonzero(out["labels"][0] != -100)} == {"great", "boring", "the"}
 
 
+def test_matched_random_control_takes_as_many_targets_as_top_scores(wordpiece):
+    rows = []
+    for i, text in enumerate(SENTENCES):
+        ids = wordpiece(text)["input_ids"]
+        rows.append({"input_ids": ids, "importance": [float((i + j) % 4 == 0) for j in range(len(ids))]})
+    counts = {}
+    for mode in ("top", "matched_random"):
+        selector = ScoredSelector(rate=0.4, min_score=0.5, mode=mode, exclude_words=("the",))
+        out = MaskingCollator(wordpiece, selector=selector, return_tensors="np", seed=1)(rows)
+        counts[mode] = (out["labels"] != -100).sum(axis=1)
+        if mode == "matched_random":
+            picked = [int(score) for row, labels in zip(rows, out["labels"]) for score, lab in
+                      zip(row["importance"], labels) if lab != -100]  # fmt: skip
+            assert 0 < sum(picked) < len(picked)  # important and unimportant tokens alike
+    assert counts["top"].sum() > 0 and np.array_equal(counts["top"], counts["matched_random"])
+
+
 def test_unit_selector_masks_lexicon_phrases_and_column_units_whole(wordpiece):
     ids = wordpiece("the quick brown fox jumps over the lazy dog")["input_ids"]
     selector = UnitSelector(rate=1.0, column=None, lexicon=("quick brown fox",), others="none")

@@ -27,8 +27,9 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
         elif kind in SCALARS:
             group.add_argument(flag, type=SCALARS[kind], default=None, metavar=kind.upper())
-        elif kind.startswith("tuple[int"):
-            group.add_argument(flag, type=int, nargs="*", default=None, metavar="INT")
+        elif kind.startswith(("tuple[int", "tuple[float")):
+            item = int if kind.startswith("tuple[int") else float
+            group.add_argument(flag, type=item, nargs="*", default=None, metavar=item.__name__.upper())
         else:
             continue
         names.append(field.name)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from maskkit.cli import augment, demo, preview, report, train
+from maskkit.cli import augment, demo, preview, report, selective, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     augment.add_parser(sub)
     train.add_parsers(sub)
     report.add_parser(sub)
+    selective.add_parser(sub)
     return parser
 
 

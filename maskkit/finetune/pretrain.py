@@ -119,7 +119,8 @@ def training_arguments(config: PretrainConfig, output_dir: str, max_steps: int, 
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
         report_to=[], disable_tqdm=not config.progress, dataloader_num_workers=config.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
+        dataloader_pin_memory=torch.cuda.is_available(), remove_unused_columns=False,
+        **precision_flags(config.precision),
     )  # fmt: skip
 
 
@@ -156,7 +157,7 @@ def further_pretrain(
     """
     from transformers.trainer_utils import get_last_checkpoint
 
-    from maskkit.trainer import EpochCallback
+    from maskkit.trainer import EpochCallback, keep_columns
 
     started = time.time()
     head_new = False
@@ -164,6 +165,9 @@ def further_pretrain(
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
             model, head_new = load_masked_lm(model)
     train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
+    # Trainer's remove_unused_columns would drop what only the collator reads (importance scores, word
+    # ids); the columns neither the model nor the collator reads are dropped here instead.
+    train_set = keep_columns(train_set, collator, model)
     fixed = None if eval_data is None else fixed_masks(eval_data, tokenizer, collator, config.max_length)
     before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     os.makedirs(config.output_dir, exist_ok=True)

@@ -265,6 +265,8 @@ class ScoredSelector:
     `mode="top"` takes the highest-scored tokens (ties broken at random); `mode="sample"` samples
     without replacement in proportion to the scores (which must be >= 0). Tokens scoring at or below
     `min_score`, and vocabulary tokens of `exclude_words` (e.g. stop words), are never selected.
+    `mode="matched_random"` is the ablation control: exactly as many targets per example as "top"
+    takes, drawn uniformly from the candidates that are not excluded words, whatever their scores.
 
     References: Gu et al. 2020 (Train No Evil: selective masking for task-guided pre-training).
     """
@@ -279,8 +281,8 @@ class ScoredSelector:
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
-        if self.mode not in ("top", "sample"):
-            raise ValueError(f"mode must be 'top' or 'sample', got {self.mode!r}")
+        if self.mode not in ("top", "sample", "matched_random"):
+            raise ValueError(f"mode must be 'top', 'sample' or 'matched_random', got {self.mode!r}")
         if isinstance(self.exclude_words, str):
             raise ValueError("exclude_words must be a sequence of words, not one string")
         object.__setattr__(self, "exclude_words", tuple(self.exclude_words))
@@ -311,6 +313,9 @@ class ScoredSelector:
         k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
         if self.mode == "top":
             targets = F.choose_smallest(-scores, eligible, k, tiebreak=order)
+        elif self.mode == "matched_random":
+            allowed = batch.candidates & ~np.isin(batch.ids, np.fromiter(self.exclude_ids, dtype=np.int64))
+            targets = F.choose_smallest(order, allowed, np.minimum(k, eligible.sum(axis=1)))
         else:
             if (scores[eligible] < 0).any():
                 raise ValueError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")

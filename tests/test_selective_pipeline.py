@@ -67,3 +67,16 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
 def test_bad_configs_are_refused(values, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         SelectiveConfig.from_dict(values)
+
+
+def test_preview_shows_importance_scores(tiny_model_dir, tmp_path, capsys):
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    folder = tmp_path / "classifier"
+    AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=2).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    assert main(["preview", "--text", "the movie was great", "--importance", str(folder), "--color", "never"]) == 0
+    line = capsys.readouterr().out.strip()
+    cells = line.split()
+    assert [c.split("[")[0] for c in cells] == ["the", "movie", "was", "great"]
+    assert all(0 <= float(c.split("[")[1].rstrip("]")) <= 1 for c in cells)

@@ -29,6 +29,11 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--epoch", type=int, default=0)
     parser.add_argument("--limit", type=int, default=5, help="examples to show from --file")
     parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.add_argument(
+        "--importance",
+        metavar="CLASSIFIER",
+        help="a token-importance classifier folder (maskkit selective): show P(important) over each token",
+    )
     add_scheme_options(parser)
     parser.set_defaults(run=run)
 
@@ -96,7 +101,36 @@ def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> l
     return lines
 
 
+def importance_lines(texts: list[str], folder: str, colour: bool) -> list[str]:
+    """Each text's tokens with the classifier's P(important) (bold when > 0.5 in a terminal)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.selective.classifier import predict_importance
+
+    folder = resolve_model_dir(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForTokenClassification.from_pretrained(folder)
+    encoded = tokenizer(texts)
+    scores = predict_importance(model, dict(encoded), tokenizer.pad_token_id or 0)
+    special = set(tokenizer.all_special_ids)
+    lines = []
+    for ids, row in zip(encoded["input_ids"], scores):
+        cells = []
+        for token, p in zip(tokenizer.convert_ids_to_tokens(ids), row):
+            if tokenizer.convert_tokens_to_ids(token) in special:
+                continue
+            cell = f"{token}[{p:.2f}]"
+            cells.append(f"\033[1;31m{cell}{_RESET}" if colour and p > 0.5 else cell)
+        lines.append(" ".join(cells))
+    return lines
+
+
 def run(args: argparse.Namespace) -> int:
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    print("\n".join(preview_lines(read_texts(args), args, colour)))
+    texts = read_texts(args)
+    if args.importance:
+        print("\n".join(importance_lines(texts, args.importance, colour)))
+        return 0
+    print("\n".join(preview_lines(texts, args, colour)))
     return 0

@@ -127,7 +127,7 @@ def run_distill(args: argparse.Namespace) -> int:
     from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier
     from maskkit.finetune.classify import FinetuneConfig
     from maskkit.finetune.data import as_dataset, prepare_classification
-    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.finetune.loading import on_best_device, resolve_model_dir
 
     values = settings(args, ("teacher", "live_teacher", "generations", "soft_top_k"))
     run_dir = values.get("run_dir") or "runs/distill"
@@ -154,6 +154,7 @@ def run_distill(args: argparse.Namespace) -> int:
         if teacher_dir is not None:
             teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
             if not values.get("live_teacher"):
+                teacher = on_best_device(teacher)
                 encoded, _ = prepare_classification({"train": train}, tokenizer, config)
                 labelled = generate_soft_labels(
                     teacher, encoded["train"], tokenizer, distill.temperature, top_k=values.get("soft_top_k"),

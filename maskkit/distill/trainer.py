@@ -162,6 +162,7 @@ def born_again(
 
     from maskkit.distill.soft_labels import generate_soft_labels
     from maskkit.finetune.data import as_dataset, prepare_classification
+    from maskkit.finetune.loading import on_best_device
 
     if generations < 1:
         raise ValueError(f"generations must be >= 1, got {generations}")
@@ -177,7 +178,7 @@ def born_again(
         if g == 0:
             results.append(finetune_classifier(model, tokenizer, train, stage, dev=dev, test=test))
             continue
-        teacher = AutoModelForSequenceClassification.from_pretrained(results[-1].output_dir)
+        teacher = on_best_device(AutoModelForSequenceClassification.from_pretrained(results[-1].output_dir))
         encoded, _ = prepare_classification({"train": train}, tokenizer, stage)
         probs = generate_soft_labels(
             teacher, encoded["train"], tokenizer, distill.temperature, progress=config.progress

@@ -93,3 +93,10 @@ def precision_flags(precision: str = "auto") -> dict[str, Any]:
     if precision == "auto":
         precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
     return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not cuda}
+
+
+def on_best_device(model: Any) -> Any:
+    """The model on the GPU when one is visible (inference stages: scoring, soft labels), else as it is."""
+    import torch
+
+    return model.to("cuda") if torch.cuda.is_available() else model

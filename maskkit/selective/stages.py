@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from maskkit.finetune.loading import on_best_device
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
 
 
@@ -93,6 +94,7 @@ class Pipeline(Run):
         c = self.config
         names = self.results("task_model")["label_names"]
         model = AutoModelForSequenceClassification.from_pretrained(os.path.join(self.folder("task_model"), "model"))
+        model = on_best_device(model)
         train = as_dataset(self.task_data["train"], "train")
         rows = train.select(range(min(c.scoring_limit, len(train))))
         label_ids = {name: i for i, name in enumerate(names)}
@@ -154,8 +156,8 @@ class Pipeline(Run):
 
         c = self.config
         folder = self.folder("in_domain")
-        classifier = AutoModelForTokenClassification.from_pretrained(
-            os.path.join(self.folder("importance_classifier"), "model")
+        classifier = on_best_device(
+            AutoModelForTokenClassification.from_pretrained(os.path.join(self.folder("importance_classifier"), "model"))
         )
         started = time.time()
         result = score_in_domain(classifier, self.tokenizer, self.in_domain_texts(), folder, c.max_length,

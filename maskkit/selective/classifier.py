@@ -96,10 +96,17 @@ def train_importance_classifier(
     if len(examples) < 2:
         raise ValueError(f"the importance classifier needs at least 2 scored sentences, got {len(examples)}")
     split = examples.train_test_split(test_size=heldout, seed=seed)
-    with seeded_init(seed):
-        model = AutoModelForTokenClassification.from_pretrained(
-            base_model, num_labels=2, id2label={0: "other", 1: "important"}, label2id={"other": 0, "important": 1}
-        )
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the new token head is expected, not news
+    try:
+        with seeded_init(seed):
+            model = AutoModelForTokenClassification.from_pretrained(
+                base_model, num_labels=2, id2label={0: "other", 1: "important"}, label2id={"other": 0, "important": 1}
+            )
+    finally:
+        hf_logging.set_verbosity(verbosity)
     args = TrainingArguments(
         output_dir=os.path.join(output_dir, "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
         learning_rate=lr, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,

@@ -32,6 +32,22 @@ _EXPORTS = {
     "as_features": "maskkit.stages",
     "EpochCallback": "maskkit.trainer",
     "keep_columns": "maskkit.trainer",
+    "PretrainConfig": "maskkit.finetune.pretrain",
+    "further_pretrain": "maskkit.finetune.pretrain",
+    "further_pretrain_stages": "maskkit.finetune.pretrain",
+    "sparse_mlm_loss": "maskkit.finetune.mlm",
+    "MaskedLMTrainer": "maskkit.finetune.mlm",
+    "FinetuneConfig": "maskkit.finetune.classify",
+    "finetune_classifier": "maskkit.finetune.classify",
+    "PooledClassifier": "maskkit.finetune.heads",
+    "DistillConfig": "maskkit.distill.trainer",
+    "DistillationTrainer": "maskkit.distill.trainer",
+    "distill_classifier": "maskkit.distill.trainer",
+    "born_again": "maskkit.distill.trainer",
+    "generate_soft_labels": "maskkit.distill.soft_labels",
+    "score_importance": "maskkit.selective.importance",
+    "SelectiveConfig": "maskkit.selective.pipeline",
+    "run_pipeline": "maskkit.selective.stages",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -65,7 +65,7 @@ def add_parsers(sub: Any) -> None:
     distill.set_defaults(run=run_distill, names=names)
 
 
-SKIPPED = {"output_dir", "seed", "extra"}
+SKIPPED = {"output_dir", "seed"}
 
 
 def settings(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> dict[str, Any]:

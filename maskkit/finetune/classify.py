@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from transformers import Trainer
@@ -21,7 +21,7 @@ from transformers import Trainer
 from maskkit.finetune.data import prepare_classification
 from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
-from maskkit.finetune.loading import precision_flags, resolve_model_dir, seeded_init
+from maskkit.finetune.loading import precision_flags, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.finetune.optim import parameter_groups
 from maskkit.finetune.pretrain import write_json
 
@@ -58,7 +58,6 @@ class FinetuneConfig:
     gradient_accumulation_steps: int = 1
     eval_batch_size: int = 64
     progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.pooling not in ("pooler", *POOLINGS):
@@ -69,8 +68,6 @@ class FinetuneConfig:
             raise ValueError("lr and head_lr must be > 0")
         if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError("batch_size and gradient_accumulation_steps must be >= 1")
-        if self.freeze_base and self.pooling == "pooler" and not self.head_hidden:
-            pass  # a linear probe on the pooler is a valid frozen-base setup
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
                                 head_tokens=self.head_tokens, pair_column=self.pair_column)  # fmt: skip
@@ -128,7 +125,6 @@ class ClassifierTrainer(Trainer):
 def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig) -> Any:
     """A classifier from a local folder (stock head for `pooler`, PooledClassifier otherwise), base frozen if asked."""
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
     id2label = dict(enumerate(label_names))
     label2id = {name: i for i, name in id2label.items()}
@@ -136,9 +132,7 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
         loaded = model
     else:
         folder = resolve_model_dir(model)
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
+        with quiet_loading():  # a new classification head is expected
             if config.pooling == "pooler" and not config.head_hidden:
                 loaded = AutoModelForSequenceClassification.from_pretrained(
                     folder, num_labels=len(label_names), id2label=id2label, label2id=label2id
@@ -149,8 +143,6 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
                     pooling="cls" if config.pooling == "pooler" else config.pooling, last_k=config.last_k,
                     head_hidden=config.head_hidden, head_dropout=config.head_dropout,
                 )  # fmt: skip
-        finally:
-            hf_logging.set_verbosity(verbosity)
     if loaded.config.num_labels != len(label_names):
         raise ValueError(f"the model predicts {loaded.config.num_labels} labels but the data has {len(label_names)}")
     if config.freeze_base:

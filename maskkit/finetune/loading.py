@@ -50,6 +50,19 @@ def resolve_model_dir(path: str | os.PathLike[str] | None) -> str:
     return full
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Silences transformers' load report while a model with an expected new head loads."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
 def load_masked_lm(path: str | os.PathLike[str] | None, log: Any = print) -> tuple[Any, bool]:
     """Loads a masked-LM model from a local folder; returns (model, head_is_new).
 
@@ -57,15 +70,10 @@ def load_masked_lm(path: str | os.PathLike[str] | None, log: Any = print) -> tup
     a newly initialised head; this is said in the load output, since its loss starts near ln(vocab).
     """
     from transformers import AutoModelForMaskedLM
-    from transformers.utils import logging as hf_logging
 
     folder = resolve_model_dir(path)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the missing-keys report is replaced by the line below
-    try:
+    with quiet_loading():  # the missing-keys report is replaced by the note below
         model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
-    finally:
-        hf_logging.set_verbosity(verbosity)
     prefix = model.base_model_prefix
     new = sorted(k for k in info["missing_keys"] if not k.startswith(prefix + "."))
     if new:

@@ -87,7 +87,7 @@ def train_importance_classifier(
     """Trains the token-importance classifier from `base_model` (a local folder) and scores a held-out part."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, TrainingArguments
 
-    from maskkit.finetune.loading import precision_flags, seeded_init
+    from maskkit.finetune.loading import precision_flags, quiet_loading, seeded_init
 
     if len(class_weights) != 2 or min(class_weights) <= 0:
         raise ValueError(f"class_weights must be two positive numbers, got {tuple(class_weights)}")
@@ -96,17 +96,10 @@ def train_importance_classifier(
     if len(examples) < 2:
         raise ValueError(f"the importance classifier needs at least 2 scored sentences, got {len(examples)}")
     split = examples.train_test_split(test_size=heldout, seed=seed)
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the new token head is expected, not news
-    try:
-        with seeded_init(seed):
-            model = AutoModelForTokenClassification.from_pretrained(
-                base_model, num_labels=2, id2label={0: "other", 1: "important"}, label2id={"other": 0, "important": 1}
-            )
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    with seeded_init(seed), quiet_loading():  # the new token head is expected, not news
+        model = AutoModelForTokenClassification.from_pretrained(
+            base_model, num_labels=2, id2label={0: "other", 1: "important"}, label2id={"other": 0, "important": 1}
+        )
     args = TrainingArguments(
         output_dir=os.path.join(output_dir, "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
         learning_rate=lr, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,

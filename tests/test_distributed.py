@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,3 +78,44 @@ def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path):
     launch(1, [*common, "--batch-size", "8", "--run-dir", str(tmp_path / "one")])
     launch(2, [*common, "--batch-size", "4", "--run-dir", str(tmp_path / "two")])
     assert_same_weights(tmp_path / "one" / "domain", tmp_path / "two" / "domain", no_dropout_model)
+
+
+IN_DOMAIN_WORKER = """
+import json, sys
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+from accelerate import PartialState
+from maskkit.selective.in_domain import score_in_domain
+folder, out, texts = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+tokenizer = AutoTokenizer.from_pretrained(folder)
+model = AutoModelForTokenClassification.from_pretrained(folder)
+result = score_in_domain(model, tokenizer, texts, out, max_length=32, shard_size=3, progress=False)
+if PartialState().is_main_process:
+    with open(out + "/scores.json", "w") as f:
+        json.dump({"processes": PartialState().num_processes, "importance": list(result.dataset["importance"])}, f)
+"""
+
+
+def test_in_domain_scoring_over_two_processes_equals_one(no_dropout_model, tmp_path):
+    import json
+
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    folder = tmp_path / "classifier"
+    AutoModelForTokenClassification.from_pretrained(no_dropout_model, num_labels=2).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(no_dropout_model).save_pretrained(folder)
+    script = tmp_path / "worker.py"
+    script.write_text(IN_DOMAIN_WORKER)
+    texts = json.dumps([*SENTENCES, *SENTENCES[:3]])
+    results = {}
+    for processes in (1, 2):
+        out = tmp_path / f"out{processes}"
+        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}", "--standalone",
+                   str(script), str(folder), str(out), texts]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[processes] = json.loads((out / "scores.json").read_text())
+        assert len(list((out / "shards").iterdir())) == 4  # 11 texts in shards of 3
+    assert results[2]["processes"] == 2 and len(results[2]["importance"]) == 11
+    for a, b in zip(results[1]["importance"], results[2]["importance"]):
+        assert np.allclose(a, b, atol=1e-6)

@@ -112,11 +112,17 @@ class Pipeline(Run):
         threshold = c.importance_threshold()
         flags = [s > threshold for row in scored.scores for s in row]
         no_important = sum(not any(s > threshold for s in row) for row in scored.scores)
+        stop_ids = self.stop_word_ids() if c.exclude_stop_words else set()
+        only_stop = sum(
+            any(s > threshold for s in row) and all(t in stop_ids for t, s in zip(ids, row) if s > threshold)
+            for ids, row in zip(scored.token_ids, scored.scores)
+        )
         self.log(f"[scoring] {len(scored.rows)} of {len(rows)} sentences kept; {scored.wrong} misclassified, "
-                 f"{scored.empty} empty, {scored.truncated} truncated left out or cut; {no_important} with no "
-                 f"important token")  # fmt: skip
+                 f"{scored.empty} empty, {scored.truncated} cut to max_length; {no_important} with no important "
+                 f"token, {only_stop} whose important tokens are all stop words (never masked)")  # fmt: skip
         return {"method": c.method, "sentences": len(rows), "kept": len(scored.rows), "misclassified": scored.wrong,
                 "empty": scored.empty, "truncated": scored.truncated, "without_important_token": no_important,
+                "only_stop_words_important": only_stop,
                 "important_share": sum(flags) / max(len(flags), 1), "sentences_per_s": len(rows) / seconds}  # fmt: skip
 
     def stage_importance_classifier(self) -> dict[str, Any]:
@@ -166,6 +172,13 @@ class Pipeline(Run):
         result.dataset.save_to_disk(os.path.join(folder, "dataset"))
         self.log(f"[in_domain] {result.rows} texts scored ({result.empty_skipped} empty lines skipped)")
         return {"rows": result.rows, "empty_skipped": result.empty_skipped, "texts_per_s": result.rows / seconds}
+
+    def stop_word_ids(self) -> set[int]:
+        """Vocabulary ids of the stop words ScoredSelector leaves unmasked (the same lookup it makes)."""
+        from maskkit.augment.eda import default_stop_words
+        from maskkit.masking.selectors import ScoredSelector
+
+        return set(ScoredSelector(exclude_words=tuple(sorted(default_stop_words()))).bind(self.tokenizer).exclude_ids)
 
     def pretrain(self, stage: str, mode: str) -> dict[str, Any]:
         from datasets import load_from_disk

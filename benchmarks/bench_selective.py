@@ -14,20 +14,16 @@ import argparse
 import csv
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_file, machine
 
 
 def labelled(limit: int) -> list[dict]:
-    data = Path(os.environ.get("MASKKIT_DATA", ROOT.parent / "shared" / "data"))
-    path = data / "mr" / "train.tsv"
-    if not path.exists():
-        raise SystemExit(f"no MR data at {path}: set MASKKIT_DATA")
+    path = data_file("mr", "train.tsv")
     with path.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     rows = rows[::2][: limit // 2] + rows[1::2][-(limit - limit // 2) :]  # both labels (the file is sorted)
@@ -54,17 +50,7 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(args.threads)
-    print(
-        json.dumps(
-            {
-                "machine": platform.processor() or platform.machine(),
-                "cpus": os.cpu_count(),
-                "threads": args.threads,
-                "torch": torch.__version__,
-                "cuda": torch.cuda.is_available(),
-            }
-        )
-    )
+    print(json.dumps(machine(args.threads)))
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())
     with tempfile.TemporaryDirectory() as tmp:
         config = FinetuneConfig(output_dir=tmp, max_steps=args.train_steps, lr=5e-5, progress=False, batch_size=16)

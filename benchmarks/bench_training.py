@@ -12,22 +12,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import data_file, machine
 
 
 def sentences(limit: int) -> list[str]:
-    data = Path(os.environ.get("MASKKIT_DATA", ROOT.parent / "shared" / "data"))
-    path = data / "movie_reviews_unlabeled" / "sentences.txt"
-    if not path.exists():
-        raise SystemExit(f"no movie-review sentences at {path}: set MASKKIT_DATA")
+    path = data_file("movie_reviews_unlabeled", "sentences.txt")
     with path.open(encoding="utf-8") as f:
         return [line.strip() for _, line in zip(range(limit), f) if line.strip()]
 
@@ -185,17 +181,7 @@ def main() -> None:
         soft_labels_worker(args.worker, args.sentences)
         return
     torch.set_num_threads(args.threads)
-    print(
-        json.dumps(
-            {
-                "machine": platform.processor() or platform.machine(),
-                "cpus": os.cpu_count(),
-                "threads": args.threads,
-                "torch": torch.__version__,
-                "cuda": torch.cuda.is_available(),
-            }
-        )
-    )
+    print(json.dumps(machine(args.threads)))
     print(json.dumps(head_step_times(args.steps, args.batch, args.length)), flush=True)
     print(json.dumps(soft_label_throughput(args.sentences)), flush=True)
     print(json.dumps(two_process_soft_labels(args.sentences // 4)), flush=True)

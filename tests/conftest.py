@@ -184,3 +184,24 @@ def tiny_model_dir(tmp_path_factory, wordpiece):
     tiny_mlm(len(wordpiece)).save_pretrained(folder)
     wordpiece.save_pretrained(folder)
     return str(folder)
+
+
+def torchrun(processes: int, arguments: list[str], timeout: int = 400) -> None:
+    """Runs `python -m torch.distributed.run --standalone --nproc_per_node=N ARGUMENTS` (CPU, gloo)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               *arguments]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def model_folder(model_class, source: str, folder: Path, **options) -> Path:
+    """Saves `model_class.from_pretrained(source, **options)` with the source's tokenizer into `folder`."""
+    from transformers import AutoTokenizer
+
+    model_class.from_pretrained(source, **options).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder

@@ -15,7 +15,7 @@ from maskkit.distill.teachers import SelfEnsembleTeacher
 from maskkit.distill.trainer import DistillationTrainer, DistillConfig, born_again, distill_classifier
 from maskkit.finetune.classify import FinetuneConfig
 from maskkit.finetune.data import prepare_classification
-from tests.conftest import LABELLED
+from tests.conftest import LABELLED, model_folder, torchrun
 
 
 def softmax(x):
@@ -170,20 +170,12 @@ with open(f"{out}.{state.process_index}", "w") as f:
 @pytest.mark.slow
 def test_soft_labels_from_two_processes_equal_one_process(tiny_model_dir, tmp_path):
     import json
-    import subprocess
-    import sys
 
-    folder = tmp_path / "teacher"
-    AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    folder = model_folder(AutoModelForSequenceClassification, tiny_model_dir, tmp_path / "teacher", num_labels=2)
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     out = tmp_path / "soft"
-    subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(script), str(folder), str(out),
-         json.dumps(LABELLED[:11])],
-        check=True, capture_output=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
-    )  # fmt: skip
+    torchrun(2, [str(script), str(folder), str(out), json.dumps(LABELLED[:11])], timeout=300)
     ranks = [json.loads((tmp_path / f"soft.{r}").read_text()) for r in (0, 1)]
     assert [r["processes"] for r in ranks] == [2, 2]
     assert ranks[0]["soft"] == ranks[1]["soft"]  # every process gets the whole column

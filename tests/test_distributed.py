@@ -6,14 +6,12 @@ mathematically zero (e.g. along the softmax's shift invariance in attention keys
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import LABELLED, SENTENCES
+from tests.conftest import LABELLED, SENTENCES, model_folder, torchrun
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +32,7 @@ def no_dropout_model(tmp_path_factory, wordpiece):
 
 
 def launch(processes: int, argv: list[str]) -> None:
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}", "--standalone",
-               "-m", "maskkit.cli.main", *argv]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
+    torchrun(processes, ["-m", "maskkit.cli.main", *argv])
 
 
 def weights(folder) -> dict[str, torch.Tensor]:
@@ -98,22 +92,16 @@ if PartialState().is_main_process:
 def test_in_domain_scoring_over_two_processes_equals_one(no_dropout_model, tmp_path):
     import json
 
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    folder = tmp_path / "classifier"
-    AutoModelForTokenClassification.from_pretrained(no_dropout_model, num_labels=2).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(no_dropout_model).save_pretrained(folder)
+    folder = model_folder(AutoModelForTokenClassification, no_dropout_model, tmp_path / "classifier", num_labels=2)
     script = tmp_path / "worker.py"
     script.write_text(IN_DOMAIN_WORKER)
     texts = json.dumps([*SENTENCES, *SENTENCES[:3]])
     results = {}
     for processes in (1, 2):
         out = tmp_path / f"out{processes}"
-        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={processes}", "--standalone",
-                   str(script), str(folder), str(out), texts]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                              env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
-        assert done.returncode == 0, done.stderr[-3000:]
+        torchrun(processes, [str(script), str(folder), str(out), texts], timeout=300)
         results[processes] = json.loads((out / "scores.json").read_text())
         assert len(list((out / "shards").iterdir())) == 4  # 11 texts in shards of 3
     assert results[2]["processes"] == 2 and len(results[2]["importance"]) == 11

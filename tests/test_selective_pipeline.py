@@ -9,7 +9,7 @@ import pytest
 
 from maskkit.cli.main import main
 from maskkit.selective.pipeline import SelectiveConfig
-from tests.conftest import LABELLED, SENTENCES
+from tests.conftest import LABELLED, SENTENCES, model_folder
 
 
 @pytest.fixture
@@ -71,11 +71,9 @@ def test_bad_configs_are_refused(values, message):
 
 
 def test_preview_shows_importance_scores(tiny_model_dir, tmp_path, capsys):
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    folder = tmp_path / "classifier"
-    AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=2).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    folder = model_folder(AutoModelForTokenClassification, tiny_model_dir, tmp_path / "classifier", num_labels=2)
     assert main(["preview", "--text", "the movie was great", "--importance", str(folder), "--color", "never"]) == 0
     line = capsys.readouterr().out.strip()
     cells = line.split()

@@ -51,9 +51,18 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
     assert capsys.readouterr().out.count("finished earlier, skipped") == 7
     (run / "finetune" / "manifest.json").unlink()  # as if killed during fine-tuning
     (run / "finetune" / "selective" / "seed-2" / "metrics.json").unlink()
+    kept = run / "finetune" / "none" / "seed-1" / "metrics.json"
+    before = kept.stat().st_mtime_ns
+    assert main(["selective", "run", "--config", str(config), "--method", "prob_drop"]) == 0
+    assert capsys.readouterr().out.count("finished earlier, skipped") == 6
+    assert kept.stat().st_mtime_ns == before  # finished seeds are reused on resume
+    assert (run / "finetune" / "selective" / "seed-2" / "metrics.json").is_file()
+
+    # a changed setting reruns its stage and everything downstream, from scratch
     assert main(["selective", "run", "--config", str(config), "--method", "prob_drop", "--rate", "0.3"]) == 0
     out = capsys.readouterr().out
     assert out.count("finished earlier, skipped") == 4 and "[pretrain_selective] running" in out
+    assert kept.stat().st_mtime_ns != before
 
 
 @pytest.mark.parametrize(

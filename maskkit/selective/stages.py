@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.finetune.loading import on_best_device
+from maskkit.finetune.pretrain import write_json
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
 
 
@@ -67,13 +68,31 @@ class Pipeline(Run):
                 self.log(f"[{stage}] finished earlier, skipped")
             else:
                 self.log(f"[{stage}] running")
-                os.makedirs(self.folder(stage), exist_ok=True)
+                self.prepare_folder(stage)
                 started = time.time()
                 results = getattr(self, f"stage_{stage}")()
                 results["seconds"] = round(time.time() - started, 1)
                 self.finish(stage, results)
             figures[stage] = self.results(stage)
         return figures
+
+    def prepare_folder(self, stage: str) -> None:
+        """Keeps a stage's partial artefacts when they came from the same settings and inputs (a resume),
+        and clears them when they did not (a changed setting must not reuse stale checkpoints or seeds)."""
+        import shutil
+
+        folder, digest = self.folder(stage), self.manifest(stage)["digest"]
+        marker = os.path.join(folder, "started.json")
+        if os.path.isdir(folder):
+            previous = None
+            if os.path.isfile(marker):
+                with open(marker, encoding="utf-8") as f:
+                    previous = json.load(f).get("digest")
+            if previous != digest:
+                shutil.rmtree(folder)
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.isfile(marker):
+            write_json(marker, {"digest": digest})
 
     def stage_task_model(self) -> dict[str, Any]:
         from maskkit.finetune.classify import finetune_classifier

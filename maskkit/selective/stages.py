@@ -115,7 +115,8 @@ class Pipeline(Run):
         model = AutoModelForSequenceClassification.from_pretrained(os.path.join(self.folder("task_model"), "model"))
         model = on_best_device(model)
         train = as_dataset(self.task_data["train"], "train")
-        rows = train.select(range(min(c.scoring_limit, len(train))))
+        # a sample across the whole set (files are often sorted by label), the same for a given seed
+        rows = train.shuffle(seed=c.seeds[0]).select(range(min(c.scoring_limit, len(train))))
         label_ids = {name: i for i, name in enumerate(names)}
         gold = [label_ids[str(v)] for v in rows[c.label_column]]
         started = time.time()
@@ -242,6 +243,7 @@ class Pipeline(Run):
                 finetune_classifier(start[arm], self.tokenizer, data["train"], config, data.get("dev"),
                                     data.get("test"))  # fmt: skip
         groups = collect_runs([os.path.join(self.folder("finetune"), arm) for arm in ARMS])
+        groups = {os.path.basename(name): runs for name, runs in groups.items()}  # none / random / selective
         table = markdown_table(groups)
         Path(self.folder("finetune"), "report.md").write_text(table + "\n", encoding="utf-8")
         plot(groups, os.path.join(self.folder("finetune"), "report.png"))

@@ -14,7 +14,7 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 .PHONY: demo test lint bench system venv clean
 
 # The main job: a preview of the masking schemes and augmentations with a short MLM run, then the
-# selective-masking pipeline at small scale on the embedded default (about 10 minutes on 2 CPU cores).
+# selective-masking pipeline at small scale on the embedded default (about 12 minutes on 2 CPU cores).
 demo: system venv
 	$(BIN)/maskkit demo --finetune-epochs 0
 	$(BIN)/maskkit selective run --run-dir runs/selective

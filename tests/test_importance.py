@@ -105,3 +105,16 @@ def test_bad_arguments(sensitive_bert, wordpiece, kwargs, message):
     arguments = {"texts": ["good movie"], "labels": [0], **kwargs}
     with pytest.raises(ValueError, match=message):
         score_importance(sensitive_bert, wordpiece, **arguments)
+
+
+def test_importance_counts_name_sentences_that_selective_masking_cannot_use():
+    from maskkit.selective.importance import ScoredSentences, importance_counts
+
+    scored = ScoredSentences(
+        token_ids=[[1, 2, 3], [1, 4], [5, 6]],
+        scores=[[0.0, 1.0, 0.0], [1.0, 0.0], [0.0, 0.0]],  # 2 is content; 1 is a stop word; none in the third
+    )
+    counts = importance_counts(scored, threshold=0.5, stop_ids={1})
+    assert counts == {"important_share": pytest.approx(2 / 7), "without_important_token": 1,
+                      "only_stop_words_important": 1}  # fmt: skip
+    assert importance_counts(scored, 0.5, set())["only_stop_words_important"] == 0

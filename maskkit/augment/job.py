@@ -17,6 +17,7 @@ from typing import Any
 
 from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name
 from maskkit.augment.files import write_table
+from maskkit.runfiles import write_json
 
 KILL_AFTER_SHARDS = "MASKKIT_KILL_AFTER_SHARDS"  # tests simulate a kill between shards with this
 
@@ -116,9 +117,7 @@ def _open_parts(parts: Path, manifest: dict[str, Any], overwrite: bool) -> None:
             )
         shutil.rmtree(parts)
     parts.mkdir(parents=True)
-    tmp = manifest_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1, default=str))
-    os.replace(tmp, manifest_file)
+    write_json(manifest_file, manifest, indent=1)
 
 
 def _augment_shard(shard: Any, start: int, stage: Augment) -> list[dict[str, Any]]:

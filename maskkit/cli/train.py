@@ -73,14 +73,9 @@ def settings(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> dict[str,
 
 
 def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:
-    from maskkit.augment.files import read_table
+    from maskkit.finetune.data import labelled_splits as load
 
-    if values.get("train"):
-        return {name: read_table(values[name]) if values.get(name) else None for name in ("train", "dev", "test")}
-    from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_classification
-
-    print("data: WordNet 3.0 glosses labelled by lexicographer file (8 noun classes; the embedded default)")
-    splits = wordnet_classification(Path(values.get("wordnet") or DEBIAN_WORDNET))
+    splits = load(values.get("train"), values.get("dev"), values.get("test"), values.get("wordnet"))
     return {name: splits[name] for name in ("train", "dev", "test")}
 
 

@@ -19,6 +19,7 @@ from maskkit.distill.loss import check_distillation, distillation_loss
 from maskkit.distill.soft_labels import SOFT_LABEL_IDS, SOFT_LABELS, TEACHER_LOGITS, dense_soft_labels
 from maskkit.distill.teachers import SelfEnsembleTeacher
 from maskkit.finetune.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
+from maskkit.runfiles import read_json
 
 SOFT_COLUMNS = (SOFT_LABELS, SOFT_LABEL_IDS, TEACHER_LOGITS)
 
@@ -110,10 +111,9 @@ def check_teacher(teacher: Any, label_names: list[str]) -> None:
 
 
 def check_soft_columns(train: Any, num_labels: int) -> tuple[str, ...]:
-    """The soft-label columns present in `train`, after checking their width against the label count."""
-    columns = getattr(train, "column_names", None) or (list(train[0]) if isinstance(train, list) else list(train))
-    present = tuple(c for c in SOFT_COLUMNS if c in columns)
-    first = train[0] if not isinstance(train, dict) else {c: train[c][0] for c in present}
+    """The soft-label columns present in the `train` Dataset, after checking their width against the labels."""
+    present = tuple(c for c in SOFT_COLUMNS if c in train.column_names)
+    first = train[0]
     for column in (SOFT_LABELS, TEACHER_LOGITS):
         if column in present and SOFT_LABEL_IDS not in present and len(first[column]) != num_labels:
             raise ValueError(f"{column!r} has width {len(first[column])} but the data has {num_labels} labels")
@@ -156,8 +156,6 @@ def born_again(
     """Born-again networks: generation 0 learns the hard labels; generation k + 1 starts again from `model`
     and learns from generation k's soft labels. Generation g lives in `config.output_dir/gen-g`; a
     finished generation (metrics.json present) is reused."""
-    import json
-
     from transformers import AutoModelForSequenceClassification
 
     from maskkit.distill.soft_labels import generate_soft_labels
@@ -170,10 +168,9 @@ def born_again(
     train = as_dataset(train, "train")
     for g in range(generations + 1):
         stage = replace(config, output_dir=os.path.join(config.output_dir, f"gen-{g}"))
-        done = os.path.join(stage.output_dir, "metrics.json")
-        if os.path.isfile(done):
-            with open(done, encoding="utf-8") as f:
-                results.append(FinetuneResult(**json.load(f)))
+        saved = read_json(os.path.join(stage.output_dir, "metrics.json"))
+        if saved is not None:  # finished earlier
+            results.append(FinetuneResult(**saved))
             continue
         if g == 0:
             results.append(finetune_classifier(model, tokenizer, train, stage, dev=dev, test=test))

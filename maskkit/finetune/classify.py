@@ -23,7 +23,7 @@ from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
 from maskkit.finetune.loading import precision_flags, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.finetune.optim import parameter_groups
-from maskkit.finetune.pretrain import write_json
+from maskkit.runfiles import write_json
 
 
 @dataclass

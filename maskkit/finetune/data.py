@@ -32,6 +32,27 @@ def as_dataset(data: Any, split: str) -> Any:
     return dataset
 
 
+def labelled_splits(
+    train: str | None = None, dev: str | None = None, test: str | None = None,
+    wordnet: str | None = None, classes: int = 8, log: Any = print,
+) -> dict[str, Any]:  # fmt: skip
+    """Labelled data from table files (CSV, TSV, JSONL, a save_to_disk folder), or without `train` the
+    embedded default: WordNet glosses labelled by lexicographer file, plus its `unlabelled` glosses."""
+    if train:
+        from maskkit.augment.files import read_table
+
+        return {"train": read_table(train), "dev": read_table(dev) if dev else None,
+                "test": read_table(test) if test else None}  # fmt: skip
+    if dev or test:
+        raise ValueError("dev/test files need a train file too")
+    from pathlib import Path
+
+    from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_classification
+
+    log(f"data: WordNet 3.0 glosses labelled by lexicographer file ({classes} noun classes; the embedded default)")
+    return wordnet_classification(Path(wordnet) if wordnet else DEBIAN_WORDNET, classes=classes)
+
+
 def check_column_types(rows: Sequence[Mapping[str, Any]], split: str) -> None:
     """A column of row dicts must hold one type (None aside), or it cannot become a table."""
     seen: dict[str, tuple[str, int]] = {}

@@ -7,7 +7,6 @@ Trainer's; checkpoints resume; a finished stage (its metrics.json written) is sk
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
 from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
+from maskkit.runfiles import read_json, write_json
 
 
 @dataclass
@@ -212,22 +212,11 @@ def further_pretrain_stages(
     results = []
     for name, texts in stages:
         stage = replace(config, output_dir=os.path.join(config.output_dir, name))
-        done = os.path.join(stage.output_dir, "metrics.json")
-        if os.path.isfile(done):
-            with open(done, encoding="utf-8") as f:
-                saved = json.load(f)
+        saved = read_json(os.path.join(stage.output_dir, "metrics.json"))
+        if saved is not None:  # finished earlier
             saved.pop("perplexity_after", None)
             results.append(PretrainResult(**saved))
         else:
             results.append(further_pretrain(model, tokenizer, texts, collator, stage, eval_data))
         model = stage.output_dir
     return results
-
-
-def write_json(path: str, value: Any) -> None:
-    """Writes JSON atomically (a temporary file renamed into place)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)

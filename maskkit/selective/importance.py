@@ -184,3 +184,16 @@ def score_importance(
     result.token_ids = [result.token_ids[k] for k in order]
     result.scores = [result.scores[k] for k in order]
     return result
+
+
+def importance_counts(scored: ScoredSentences, threshold: float, stop_ids: set[int]) -> dict[str, int | float]:
+    """How the scored sentences feed selective masking: the share of important tokens, the sentences with
+    none, and those whose important tokens are all stop words (ScoredSelector never masks those)."""
+    flags = [s > threshold for row in scored.scores for s in row]
+    none = only_stop = 0
+    for ids, row in zip(scored.token_ids, scored.scores):
+        important = [t for t, s in zip(ids, row) if s > threshold]
+        none += not important
+        only_stop += bool(important) and all(t in stop_ids for t in important)
+    share = sum(flags) / len(flags) if flags else 0.0
+    return {"important_share": share, "without_important_token": none, "only_stop_words_important": only_stop}

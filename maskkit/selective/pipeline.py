@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maskkit.finetune.pretrain import write_json
+from maskkit.runfiles import read_json, write_json
 
 STAGES = ("task_model", "scoring", "importance_classifier", "in_domain", "pretrain_selective", "pretrain_random",
           "finetune")  # fmt: skip
@@ -78,6 +78,8 @@ class SelectiveConfig:
                 raise FileNotFoundError(f"{name} path {path!r} does not exist")
         if self.train is None and (self.dev or self.test):
             raise ValueError("dev/test files need a train file too")
+        if self.train is not None and self.in_domain is None:
+            raise ValueError("with your own train file, give in_domain: a text file of in-domain sentences")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "class_weights", tuple(float(w) for w in self.class_weights))
 
@@ -147,11 +149,7 @@ class Run:
         return {**body, "digest": digest, "versions": versions}
 
     def read_manifest(self, stage: str) -> dict[str, Any]:
-        path = os.path.join(self.folder(stage), "manifest.json")
-        if not os.path.isfile(path):
-            return {}
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return read_json(os.path.join(self.folder(stage), "manifest.json")) or {}
 
     def done(self, stage: str) -> bool:
         return self.read_manifest(stage).get("digest") == self.manifest(stage)["digest"]
@@ -161,5 +159,4 @@ class Run:
         write_json(os.path.join(self.folder(stage), "manifest.json"), self.manifest(stage))
 
     def results(self, stage: str) -> dict[str, Any]:
-        with open(os.path.join(self.folder(stage), "results.json"), encoding="utf-8") as f:
-            return json.load(f)
+        return read_json(os.path.join(self.folder(stage), "results.json"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.finetune.loading import on_best_device
-from maskkit.finetune.pretrain import write_json
+from maskkit.runfiles import write_json
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
 
 
@@ -33,17 +33,10 @@ class Pipeline(Run):
 
     @cached_property
     def task_data(self) -> dict[str, Any]:
+        from maskkit.finetune.data import labelled_splits
+
         c = self.config
-        if c.train:
-            from maskkit.augment.files import read_table
-
-            return {"train": read_table(c.train), "dev": read_table(c.dev) if c.dev else None,
-                    "test": read_table(c.test) if c.test else None}  # fmt: skip
-        from maskkit.corpora.wordnet import wordnet_classification
-
-        splits = wordnet_classification(Path(c.wordnet), classes=c.classes)
-        self.log(f"data: WordNet glosses in {c.classes} noun lexicographer files (the embedded default)")
-        return splits
+        return labelled_splits(c.train, c.dev, c.test, c.wordnet, c.classes, self.log)
 
     def finetune_config(self, output_dir: str, epochs: float, lr: float, seed: int) -> Any:
         from maskkit.finetune.classify import FinetuneConfig
@@ -108,7 +101,7 @@ class Pipeline(Run):
         from transformers import AutoModelForSequenceClassification
 
         from maskkit.finetune.data import as_dataset
-        from maskkit.selective.importance import score_importance
+        from maskkit.selective.importance import importance_counts, score_importance
 
         c = self.config
         names = self.results("task_model")["label_names"]
@@ -129,21 +122,15 @@ class Pipeline(Run):
             for row, ids, scores in zip(scored.rows, scored.token_ids, scored.scores):
                 f.write(json.dumps({"row": row, "token_ids": ids, "scores": scores}) + "\n")
         os.replace(tmp, path)
-        threshold = c.importance_threshold()
-        flags = [s > threshold for row in scored.scores for s in row]
-        no_important = sum(not any(s > threshold for s in row) for row in scored.scores)
         stop_ids = self.stop_word_ids() if c.exclude_stop_words else set()
-        only_stop = sum(
-            any(s > threshold for s in row) and all(t in stop_ids for t, s in zip(ids, row) if s > threshold)
-            for ids, row in zip(scored.token_ids, scored.scores)
-        )
+        counts = importance_counts(scored, c.importance_threshold(), stop_ids)
         self.log(f"[scoring] {len(scored.rows)} of {len(rows)} sentences kept; {scored.wrong} misclassified, "
-                 f"{scored.empty} empty, {scored.truncated} cut to max_length; {no_important} with no important "
-                 f"token, {only_stop} whose important tokens are all stop words (never masked)")  # fmt: skip
+                 f"{scored.empty} empty, {scored.truncated} cut to max_length; {counts['without_important_token']} "
+                 f"with no important token, {counts['only_stop_words_important']} whose important tokens are all "
+                 "stop words (never masked)")  # fmt: skip
         return {"method": c.method, "sentences": len(rows), "kept": len(scored.rows), "misclassified": scored.wrong,
-                "empty": scored.empty, "truncated": scored.truncated, "without_important_token": no_important,
-                "only_stop_words_important": only_stop,
-                "important_share": sum(flags) / max(len(flags), 1), "sentences_per_s": len(rows) / seconds}  # fmt: skip
+                "empty": scored.empty, "truncated": scored.truncated, **counts,
+                "sentences_per_s": len(rows) / seconds}  # fmt: skip
 
     def stage_importance_classifier(self) -> dict[str, Any]:
         from maskkit.selective.classifier import importance_examples, train_importance_classifier

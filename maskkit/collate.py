@@ -129,8 +129,8 @@ class MaskingCollator:
 
     # -- collation ------------------------------------------------------------------------------
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-        ids, labels, real, extra = self.mask_arrays(features, self.epoch)
-        out: dict[str, Any] = {"input_ids": ids, "attention_mask": real.astype(np.int64), "labels": labels}
+        ids, labels, attention, extra = self.mask_arrays(features, self.epoch)
+        out: dict[str, Any] = {"input_ids": ids, "attention_mask": attention, "labels": labels}
         out.update(extra)
         if self.return_tensors == "pt":
             import torch
@@ -141,7 +141,7 @@ class MaskingCollator:
     def mask_arrays(
         self, features: Sequence[Mapping[str, Any]], epoch: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Masks a list of examples at a given epoch: (ids, labels, real-token mask, passed-through columns)."""
+        """Masks a list of examples at a given epoch: (ids, labels, attention mask, passed-through columns)."""
         features, rows = _check_features(features)
         row_lengths = [len(r) for r in rows]
         lengths = np.array(row_lengths, dtype=np.int64)
@@ -166,14 +166,17 @@ class MaskingCollator:
                 f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
                 "was the data tokenised with another tokenizer?"
             )
-        valid = np.arange(width)[None, :] < lengths[:, None]
+        if int(lengths.min()) == width:
+            attention = np.ones(ids.shape, dtype=np.int64)
+        else:
+            attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
         if self.key_column:
             if self.key_column not in features[0]:
                 raise missing_column(self.key_column, "key_column")
             keys = value_keys(f[self.key_column] for f in features)
         else:
             keys = content_keys(ids, lengths, self.vocab.pad_id)
-        candidates = ~self.vocab.special[ids]  # padding is a special token, so never a candidate
+        candidates = self.vocab.ordinary[ids]  # padding is a special token, so never a candidate
         if "special_tokens_mask" in features[0]:
             given = pad_rows([f["special_tokens_mask"] for f in features], lengths, width, 1, np.int64)
             candidates &= given == 0
@@ -188,7 +191,7 @@ class MaskingCollator:
         )
         selection = self.selector.select(batch)
         corrupted, labels = self.corruption.apply(batch, selection)
-        return corrupted, labels, valid, self._passthrough(features, lengths, width)
+        return corrupted, labels, attention, self._passthrough(features, lengths, width)
 
     def _token_columns(
         self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int, candidates: np.ndarray

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_TWO_GOLDEN = np.uint64((2 * 0x9E3779B97F4A7C15) & ((1 << 64) - 1))
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _STREAM = 0xD1B54A32D192ED03
@@ -27,12 +28,20 @@ _S11, _S27, _S29, _S30, _S31 = (np.uint64(n) for n in (11, 27, 29, 30, 31))
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
     """Hashes uint64 values with the splitmix64 finaliser (a bijection with full avalanche)."""
-    z = x + _GOLDEN
-    z ^= z >> _S30
+    return _mix_in_place(x + _GOLDEN)
+
+
+def _mix_in_place(z: np.ndarray) -> np.ndarray:
+    """splitmix64's mixing steps, overwriting `z` (which already holds x + golden); one scratch array."""
+    shifted = np.empty_like(z)
+    np.right_shift(z, _S30, out=shifted)
+    z ^= shifted
     z *= _MIX1
-    z ^= z >> _S27
+    np.right_shift(z, _S27, out=shifted)
+    z ^= shifted
     z *= _MIX2
-    z ^= z >> _S31
+    np.right_shift(z, _S31, out=shifted)
+    z ^= shifted
     return z
 
 
@@ -72,10 +81,10 @@ def content_keys(ids: np.ndarray, lengths: np.ndarray, pad_id: int) -> np.ndarra
     width = ids.shape[1]
     multipliers, sums = _position_multipliers(width)
     keys = ids.view(np.uint64) @ multipliers if ids.dtype == np.int64 else ids.astype(np.uint64) @ multipliers
-    short = lengths < width
-    if short.any():
+    if int(lengths.min()) < width:
         keys -= np.uint64(pad_id) * (sums[width] - sums[lengths])
-    return keys + lengths.astype(np.uint64) * _MIX1
+    keys += lengths.astype(np.uint64) * _MIX1
+    return keys
 
 
 def value_keys(values: Iterable[object]) -> np.ndarray:
@@ -85,10 +94,16 @@ def value_keys(values: Iterable[object]) -> np.ndarray:
 
 @lru_cache(maxsize=64)
 def _position_offsets(start: int, width: int) -> np.ndarray:
-    """(p + 1) * golden for positions start .. start + width - 1 (read-only, cached per shape)."""
-    offsets = np.arange(start + 1, start + width + 1, dtype=np.uint64) * _GOLDEN
+    """(p + 2) * golden for positions start .. start + width - 1 (read-only, cached per shape): position p
+    hashes base + (p + 1) * golden, and splitmix64 adds one more golden before mixing."""
+    offsets = np.arange(start + 2, start + width + 2, dtype=np.uint64) * _GOLDEN
     offsets.flags.writeable = False
     return offsets
+
+
+@lru_cache(maxsize=256)
+def _stream_constant(stream: int) -> np.uint64:
+    return np.uint64(((stream + 1) * _STREAM) & _MASK64)
 
 
 @lru_cache(maxsize=64)
@@ -108,19 +123,20 @@ class KeyedUniforms:
 
     @classmethod
     def create(cls, example_keys: np.ndarray, seed: int, salt: str, epoch: int) -> KeyedUniforms:
-        run_key = np.uint64(_run_key(seed, salt, epoch))
-        return cls(base=splitmix64(example_keys.astype(np.uint64) ^ run_key))
+        z = example_keys.astype(np.uint64, copy=False) ^ np.uint64(_run_key(seed, salt, epoch))
+        z += _GOLDEN
+        return cls(base=_mix_in_place(z))
 
     def take(self, rows: np.ndarray) -> KeyedUniforms:
         return KeyedUniforms(base=self.base[rows])
 
     def _stream_base(self, stream: int) -> np.ndarray:
         # the per-position hash below is a full splitmix64, so a cheap xor separates streams
-        return self.base ^ np.uint64(((stream + 1) * _STREAM) & _MASK64)
+        return self.base ^ _stream_constant(stream)
 
     def grid_bits(self, stream: int, width: int, start: int = 0) -> np.ndarray:
         """Draws a (batch, width) array of uniform 64-bit integers (cheaper than floats where only order matters)."""
-        return splitmix64(self._stream_base(stream)[:, None] + _position_offsets(start, width)[None, :])
+        return _mix_in_place(self._stream_base(stream)[:, None] + _position_offsets(start, width)[None, :])
 
     def grid(self, stream: int, width: int, start: int = 0) -> np.ndarray:
         """Draws a (batch, width) array: element (b, j) is example b's draw at position start + j."""
@@ -132,8 +148,11 @@ class KeyedUniforms:
 
     def bits_at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """Uniform 64-bit draws at (row, position) pairs; equal to `grid_bits(stream, w)[rows, positions]`."""
-        shifted = self._stream_base(stream) + _GOLDEN  # position p hashes base + (p + 1) * golden
-        return splitmix64(shifted[rows] + positions.astype(np.uint64) * _GOLDEN)
+        shifted = self._stream_base(stream) + _TWO_GOLDEN  # as in grid_bits: (p + 2) * golden
+        z = positions.astype(np.uint64)
+        z *= _GOLDEN
+        z += shifted[rows]
+        return _mix_in_place(z)
 
     def ordered(self, stream: int, width: int) -> tuple[np.ndarray, np.ndarray]:
         """One pass of draws: (B, width) uint64 bits at positions 0.. to order tokens or units, and one

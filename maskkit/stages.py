@@ -84,8 +84,8 @@ class StaticMask:
         kept = [k for k in batch if k not in ("input_ids", "attention_mask")]
         out: dict[str, list[Any]] = {k: [] for k in [*kept, "input_ids", "attention_mask", "labels", "mask_copy"]}
         for copy in range(self.copies):
-            ids, labels, real, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
-            for i, length in enumerate(real.sum(axis=1).tolist()):
+            ids, labels, attention, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
+            for i, length in enumerate(attention.sum(axis=1).tolist()):
                 out["input_ids"].append(ids[i, :length].tolist())
                 out["attention_mask"].append([1] * length)
                 out["labels"].append(labels[i, :length].tolist())

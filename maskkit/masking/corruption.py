@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -54,31 +54,37 @@ class MaskRandomKeep:
 
     def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
         """Returns (corrupted ids, labels) for a batch: labels hold the original id at targets, -100 elsewhere."""
-        rows, cols = np.nonzero(selection.targets)
+        flat = np.flatnonzero(selection.targets)
+        rows, cols = np.divmod(flat, selection.targets.shape[1])
         per_unit = self.per == "unit" and selection.unit_index is not None
-        fate_cols = selection.unit_index[rows, cols] if per_unit else cols  # type: ignore[index]
+        fate_cols = selection.unit_index.reshape(-1)[flat] if per_unit else cols  # type: ignore[union-attr]
         # one categorical draw per target (or unit), compared as 64-bit integers against the shares
         bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols)
         mask_below, random_below = _fate_thresholds(self.mask, self.random)
         labels = np.where(selection.targets, batch.ids, -100)
         ids = batch.ids.copy()
-        flat_ids, flat = ids.reshape(-1), rows * ids.shape[1] + cols
+        flat_ids = ids.reshape(-1)
         masked = bits < mask_below
         flat_ids[flat[masked]] = batch.vocab.mask_id
         swapped = ~masked & (bits < random_below)
-        if swapped.any():
+        swapped_at = flat[swapped]
+        if swapped_at.size:
             if per_unit:  # tokens of one unit share a fate but each draws its own random token
                 within = batch.draws.at(self.STREAMS[1], rows[swapped], cols[swapped])
             else:  # given the fate, the draw is uniform on [mask, mask + random): rescale it, no second draw
-                within = (bits[swapped] - mask_below).astype(np.float64) / float(random_below - mask_below)
-            flat_ids[flat[swapped]] = self._random_ids(batch, within)
+                within = (bits[swapped] - mask_below) * (1.0 / float(random_below - mask_below))
+            flat_ids[swapped_at] = self._random_ids(batch, within)
         return ids, labels
+
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        return np.asarray(self.random_weights, dtype=np.float64)
 
     def _random_ids(self, batch: MaskingBatch, u: np.ndarray) -> np.ndarray:
         choices = batch.vocab.replaceable_ids
         if self.random_weights is None:
             return choices[np.minimum((u * len(choices)).astype(np.int64), len(choices) - 1)]
-        weights = np.asarray(self.random_weights)
+        weights = self._weights
         if len(weights) < batch.vocab.size:
             weights = np.pad(weights, (0, batch.vocab.size - len(weights)))
         cdf = np.cumsum(weights[choices])

@@ -60,15 +60,20 @@ def choose_smallest(
     top = int(k.max(initial=0))
     if top == 0 or order.shape[1] == 0:
         return np.zeros(order.shape, dtype=bool)
-    keyed = np.where(eligible, order, _largest(order.dtype))
-    smallest = np.partition(keyed, top - 1, axis=1)[:, :top] if top < order.shape[1] else keyed.copy()
-    smallest.sort(axis=1)
-    threshold = np.take_along_axis(smallest, np.maximum(k - 1, 0)[:, None], axis=1)
-    wanted = eligible & (k > 0)[:, None]
+    # ineligible positions sort last; the partition works in place on this scratch copy
+    ranked = np.where(eligible, order, _largest(order.dtype))
+    if top < order.shape[1]:
+        ranked.partition(top - 1, axis=1)
+        ranked = ranked[:, :top]
+    ranked.sort(axis=1)
+    if int(k.min()) > 0:
+        threshold, wanted = ranked[np.arange(len(k)), k - 1][:, None], eligible
+    else:  # a row with k = 0 reads rank 0 and selects nothing
+        threshold, wanted = ranked[np.arange(len(k)), np.maximum(k - 1, 0)][:, None], eligible & (k > 0)[:, None]
     if tiebreak is None:
-        return wanted & (keyed <= threshold)
-    below = wanted & (keyed < threshold)
-    tied = wanted & (keyed == threshold)
+        return wanted & (order <= threshold)
+    below = wanted & (order < threshold)
+    tied = wanted & (order == threshold)
     return below | choose_smallest(tiebreak, tied, k - below.sum(axis=1))
 
 

@@ -123,6 +123,11 @@ class VocabTables:
         return len(self.tokens)
 
     @cached_property
+    def ordinary(self) -> np.ndarray:
+        """True for every id that is not special (bool per id): a batch's candidates are `ordinary[ids]`."""
+        return ~self.special
+
+    @cached_property
     def replaceable_ids(self) -> np.ndarray:
         """Ids a random replacement may take: never special tokens, nor BERT's [unusedN] placeholders."""
         keep = ~self.special & np.array([not _UNUSED.match(t) for t in self.tokens], dtype=bool)

@@ -188,6 +188,7 @@ class MaskingCollator:
             vocab=self.vocab,
             columns=self._token_columns(features, lengths, width, candidates),
             word_source=self.word_source,
+            ids_writable=True,
         )
         selection = self.selector.select(batch)
         corrupted, labels = self.corruption.apply(batch, selection)

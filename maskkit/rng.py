@@ -146,12 +146,16 @@ class KeyedUniforms:
         """Draws at the given (row, position) pairs only; equal to `grid(stream, w)[rows, positions]`."""
         return to_unit(self.bits_at(stream, rows, positions))
 
-    def bits_at(self, stream: int, rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        """Uniform 64-bit draws at (row, position) pairs; equal to `grid_bits(stream, w)[rows, positions]`."""
-        shifted = self._stream_base(stream) + _TWO_GOLDEN  # as in grid_bits: (p + 2) * golden
-        z = positions.astype(np.uint64)
-        z *= _GOLDEN
-        z += shifted[rows]
+    def bits_at(self, stream: int, rows: np.ndarray, positions: np.ndarray, width: int | None = None) -> np.ndarray:
+        """Uniform 64-bit draws at (row, position) pairs; equal to `grid_bits(stream, w)[rows, positions]`.
+        `width` (above every position) lets the positions' offsets come from the cached table."""
+        if width is None:
+            z = positions.astype(np.uint64)
+            z *= _GOLDEN
+            z += _TWO_GOLDEN  # as in grid_bits: (p + 2) * golden
+        else:
+            z = _position_offsets(0, width)[positions]
+        z += self._stream_base(stream)[rows]
         return _mix_in_place(z)
 
     def ordered(self, stream: int, width: int) -> tuple[np.ndarray, np.ndarray]:

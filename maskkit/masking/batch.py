@@ -47,6 +47,7 @@ class MaskingBatch:
     vocab: VocabTables
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # per-token columns, padded like ids
     word_source: str = "auto"
+    ids_writable: bool = False  # the corruption may overwrite `ids` (the collator's own padded array)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -59,10 +59,12 @@ class MaskRandomKeep:
         per_unit = self.per == "unit" and selection.unit_index is not None
         fate_cols = selection.unit_index.reshape(-1)[flat] if per_unit else cols  # type: ignore[union-attr]
         # one categorical draw per target (or unit), compared as 64-bit integers against the shares
-        bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols)
+        bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols, width=selection.targets.shape[1])
         mask_below, random_below = _fate_thresholds(self.mask, self.random)
-        labels = np.where(selection.targets, batch.ids, -100)
-        ids = batch.ids.copy()
+        labels = np.full(batch.ids.shape, -100, dtype=batch.ids.dtype)
+        flat_labels, flat_ids = labels.reshape(-1), batch.ids.reshape(-1)
+        flat_labels[flat] = flat_ids[flat]
+        ids = batch.ids if batch.ids_writable else batch.ids.copy()
         flat_ids = ids.reshape(-1)
         masked = bits < mask_below
         flat_ids[flat[masked]] = batch.vocab.mask_id

@@ -166,7 +166,7 @@ class MaskingCollator:
                 f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
                 "was the data tokenised with another tokenizer?"
             )
-        if int(lengths.min()) == width:
+        if min(row_lengths) == width:
             attention = np.ones(ids.shape, dtype=np.int64)
         else:
             attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)

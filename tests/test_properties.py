@@ -257,3 +257,61 @@ def test_corruption_shares_sum_and_unit_fate(batch, per):
             if target[group[0]]:
                 fates = {out["input_ids"][i][p] == WORDPIECE.mask_token_id for p in group}
                 assert len(fates) == 1, "tokens of one word got different fates"
+
+
+@SETTINGS
+@given(data=st.data(), rows=st.integers(1, 5), width=st.integers(1, 12), ties=st.booleans())
+def test_choose_smallest_matches_a_sorting_reference(data, rows, width, ties):
+    """Per row: the k eligible positions with the smallest order (ties by tiebreak), or all eligible ones
+    when k exceeds them; nothing when k = 0."""
+    values = st.integers(0, 3) if ties else st.integers(0, 2**64 - 1)
+    order = np.array(data.draw(st.lists(st.lists(values, min_size=width, max_size=width), min_size=rows,
+                                        max_size=rows)), dtype=np.uint64)  # fmt: skip
+    eligible = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=width, max_size=width),
+                                           min_size=rows, max_size=rows)))  # fmt: skip
+    k = np.array(data.draw(st.lists(st.integers(0, width), min_size=rows, max_size=rows)), dtype=np.int64)
+    tiebreak = np.arange(rows * width, dtype=np.uint64).reshape(rows, width)[:, ::-1].copy() if ties else None
+    got = F.choose_smallest(order, eligible, k, tiebreak=tiebreak)
+    for r in range(rows):
+        candidates = [p for p in range(width) if eligible[r, p]]
+        ranked = sorted(candidates, key=lambda p: (int(order[r, p]), 0 if tiebreak is None else int(tiebreak[r, p])))
+        expected = set(ranked[: k[r]])
+        assert set(np.flatnonzero(got[r]).tolist()) == expected
+    assert not got[~eligible].any()
+
+
+@SETTINGS
+@given(keys=st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=6), width=st.integers(1, 40),
+       stream=st.integers(0, 100), data=st.data())  # fmt: skip
+def test_draws_at_positions_equal_the_grid(keys, width, stream, data):
+    from maskkit.rng import KeyedUniforms
+
+    draws = KeyedUniforms.create(np.array(keys, dtype=np.uint64), seed=3, salt="", epoch=1)
+    n = data.draw(st.integers(0, 30))
+    rows = np.array(data.draw(st.lists(st.integers(0, len(keys) - 1), min_size=n, max_size=n)), dtype=np.int64)
+    positions = np.array(data.draw(st.lists(st.integers(0, width - 1), min_size=n, max_size=n)), dtype=np.int64)
+    grid = draws.grid_bits(stream, width)
+    assert (draws.bits_at(stream, rows, positions) == grid[rows, positions]).all()
+    assert (draws.bits_at(stream, rows, positions, width=width) == grid[rows, positions]).all()
+    ordered, _ = draws.ordered(stream, width)
+    assert (ordered == grid).all()
+
+
+def test_corruption_leaves_a_batch_it_does_not_own_alone():
+    """`apply` writes into the ids only when the batch says they are the collator's own copy."""
+    masks_all = MaskRandomKeep(1.0, 0.0, 0.0)
+    collator = MaskingCollator(WORDPIECE, selector=TokenSelector(0.5), corruption=masks_all, return_tensors="np")
+    features = [{"input_ids": WORDPIECE("the quick brown fox jumps over the lazy dog")["input_ids"]}]
+    ids = np.array([features[0]["input_ids"]], dtype=np.int64)
+    from maskkit.masking.batch import MaskingBatch
+    from maskkit.rng import KeyedUniforms, content_keys
+
+    lengths = np.array([ids.shape[1]])
+    draws = KeyedUniforms.create(content_keys(ids, lengths, collator.vocab.pad_id), 0, "", 0)
+    batch = MaskingBatch(ids=ids, lengths=lengths, candidates=collator.vocab.ordinary[ids], draws=draws,
+                         vocab=collator.vocab)  # fmt: skip
+    before = ids.copy()
+    corrupted, labels = masks_all.apply(batch, TokenSelector(0.5).select(batch))
+    assert (ids == before).all() and (corrupted != before).any()
+    assert ((labels != -100) == (corrupted == WORDPIECE.mask_token_id)).all()
+    assert (collator(features)["input_ids"] == corrupted).all()

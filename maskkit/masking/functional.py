@@ -51,7 +51,8 @@ def budget_counts(n_units: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray
 def choose_smallest(
     order: np.ndarray, eligible: np.ndarray, k: np.ndarray, tiebreak: np.ndarray | None = None
 ) -> np.ndarray:
-    """Selects, per row, the k eligible positions with the smallest `order` (all of them if fewer).
+    """Selects, per row, the k eligible positions with the smallest `order` (all of them if fewer; k is at
+    most the row length).
 
     The k-th smallest value is found with a partition plus a sort of only the first max(k) values, so
     the cost is linear in the row length. Positions tied at that value are chosen by the smallest

@@ -62,8 +62,7 @@ class MaskRandomKeep:
         bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols, width=selection.targets.shape[1])
         mask_below, random_below = _fate_thresholds(self.mask, self.random)
         labels = np.full(batch.ids.shape, -100, dtype=batch.ids.dtype)
-        flat_labels, flat_ids = labels.reshape(-1), batch.ids.reshape(-1)
-        flat_labels[flat] = flat_ids[flat]
+        labels.reshape(-1)[flat] = batch.ids.reshape(-1)[flat]
         ids = batch.ids if batch.ids_writable else batch.ids.copy()
         flat_ids = ids.reshape(-1)
         masked = bits < mask_below

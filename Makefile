@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # torch is pinned to the CPU build on this machine's disk; for a CUDA build elsewhere:
 #   make TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cu124" venv
 TORCH_SPEC ?= torch==2.13.0
-APT_PACKAGES := wordnet-base wordnet-sense-index apertium apertium-eng-spa
+APT_PACKAGES := wordnet-base wordnet-sense-index apertium apertium-eng-spa apertium-eo-en apertium-en-gl apertium-eng-cat
 export MASKKIT_DATA ?= $(abspath ../shared/data)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1

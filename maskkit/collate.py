@@ -18,7 +18,7 @@ from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, MissingColumnError
 from maskkit.masking.corruption import MaskRandomKeep
 from maskkit.masking.selectors import Selector, TokenSelector
 from maskkit.masking.words import VocabTables
-from maskkit.rng import KeyedUniforms, content_keys, value_keys
+from maskkit.rng import KeyedUniforms, as_integer, content_keys, value_keys
 
 CONSUMED = ("input_ids", "attention_mask", "special_tokens_mask", "word_ids")
 _UNBOUNDED_MAX_LENGTH = 10**8
@@ -61,8 +61,7 @@ class MaskingCollator:
             raise ValueError(f"word_source must be one of {WORD_SOURCES}, got {word_source!r}")
         if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
             raise ValueError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
-        if not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+        seed = as_integer(seed, "seed")
         selector = selector if selector is not None else TokenSelector()
         if not hasattr(selector, "select"):
             raise TypeError(f"selector must have a select(batch) method, got {type(selector).__name__}")

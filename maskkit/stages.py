@@ -12,6 +12,7 @@ from typing import Any
 
 from maskkit.collate import MaskingCollator
 from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offsets, word_spans
+from maskkit.rng import as_integer
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,7 @@ def static_mask(
 
     Train on it with a padding-only collator, e.g. `transformers.DataCollatorForTokenClassification`.
     """
-    if not isinstance(copies, int) or copies < 1:
-        raise ValueError(f"copies must be a positive integer, got {copies!r}")
+    copies = as_integer(copies, "copies", minimum=1)
     if "labels" in dataset.column_names:
         raise ValueError("the dataset already has a 'labels' column; static masks write their own")
     map_kwargs.setdefault("batched", True)

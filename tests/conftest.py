@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,19 @@ def model_folder(model_class, source: str, folder: Path, **options) -> Path:
     model_class.from_pretrained(source, **options).save_pretrained(folder)
     AutoTokenizer.from_pretrained(source).save_pretrained(folder)
     return folder
+
+
+def weights(folder) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    return load_file(os.path.join(folder, "model.safetensors"))
+
+
+def assert_same_weights(a, b, start) -> None:
+    """Equal up to float summation order, while training moved the weights by far more."""
+    wa, wb, w0 = weights(a), weights(b), weights(start)
+    assert wa.keys() == wb.keys()
+    moved = max(float((wa[k] - w0[k]).abs().max()) for k in wa if k in w0)
+    assert moved > 1e-3
+    for key in wa:
+        assert float((wa[key] - wb[key]).abs().max()) < 1e-6, key

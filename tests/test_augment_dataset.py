@@ -42,14 +42,18 @@ def data():
 def test_augment_dataset_keeps_columns_and_adds_provenance(data, thesaurus, num_proc):
     recipe = EDA(num_aug=3, synonyms=thesaurus, seed=1)
     out = augment_dataset(data, recipe, n_aug=3, num_proc=num_proc, batch_size=3)
-    assert len(out) == len(data) * 4
+    # every augmentation differs from its source and from the row's other augmentations (repeats are dropped)
+    for i, text in enumerate(TEXTS):
+        mine = [r["text"] for r in out if r["source_row"] == i and r["aug_method"] == "EDA"]
+        assert text not in mine and len(set(mine)) == len(mine)
+    assert len(data) * 2 <= len(out) <= len(data) * 4
     assert set(out.column_names) == {"text", "label", "id", "source_row", "aug_method", "aug_index"}
     for row in out:
         assert row["label"] == data[row["source_row"]]["label"] and row["id"] == data[row["source_row"]]["id"]
     originals = out.filter(lambda r: r["aug_method"] == "original")
     assert originals["text"] == TEXTS and set(originals["aug_index"]) == {-1}
     augmented = out.filter(lambda r: r["aug_method"] == "EDA")
-    assert sorted(set(augmented["aug_index"])) == [0, 1, 2]
+    assert set(augmented["aug_index"]) <= {0, 1, 2} and len(set(augmented["aug_index"])) >= 2
     # keyed by row and k: the same with any batch size or process count
     again = augment_dataset(data, recipe, n_aug=3, batch_size=1)
     assert sorted(zip(again["source_row"], again["aug_index"], again["text"])) == sorted(

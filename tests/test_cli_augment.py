@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from maskkit.augment.files import read_table
 from maskkit.augment.job import KILL_AFTER_SHARDS
 from maskkit.cli.main import main
+from maskkit.tables import read_table
 
 ROWS = [("The movie was not good.", 0), ("A great film with great actors!", 1), ("", 0), ("Boring, boring plot.", 0)]
 
@@ -36,8 +37,11 @@ def test_augment_writes_every_format_with_provenance(files, suffix, capsys):
     assert main(args(str(tsv), str(out), "--n-aug", "2", "--shard-size", "7", synonyms=thesaurus)) == 0
     table = read_table(out)
     assert set(table.column_names) == {"text", "label", "source_row", "aug_method", "aug_index"}
-    assert len(table) == 20 + 15 * 2  # originals, and two augmentations of the 15 rows with text
     report = capsys.readouterr().out
+    augmented = int(re.search(r"\((\d+) augmented\)", report).group(1))
+    repeats = int(re.search(r"identical to their source or an earlier one: (\d+)", report).group(1))
+    assert augmented + repeats == 15 * 2 and augmented >= 15  # two asked of each of the 15 rows with text
+    assert len(table) == 20 + augmented  # every original, and each augmentation that is one
     assert "rows without text, not augmented: 5" in report and "rows in: 20" in report
     assert not (tmp / f"out{suffix}.parts").exists()
     assert main(args(str(tsv), str(out), synonyms=thesaurus)) == 2

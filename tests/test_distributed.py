@@ -5,13 +5,11 @@ mathematically zero (e.g. along the softmax's shift invariance in attention keys
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
 
-from tests.conftest import LABELLED, SENTENCES, model_folder, torchrun
+from tests.conftest import LABELLED, SENTENCES, assert_same_weights, model_folder, torchrun, weights
 
 pytestmark = pytest.mark.slow
 
@@ -33,22 +31,6 @@ def no_dropout_model(tmp_path_factory, wordpiece):
 
 def launch(processes: int, argv: list[str]) -> None:
     torchrun(processes, ["-m", "maskkit.cli.main", *argv])
-
-
-def weights(folder) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    return load_file(os.path.join(folder, "model.safetensors"))
-
-
-def assert_same_weights(a, b, start) -> None:
-    """Equal up to float summation order, while training moved the weights by far more."""
-    wa, wb, w0 = weights(a), weights(b), weights(start)
-    assert wa.keys() == wb.keys()
-    moved = max(float((wa[k] - w0[k]).abs().max()) for k in wa if k in w0)
-    assert moved > 1e-3
-    for key in wa:
-        assert float((wa[key] - wb[key]).abs().max()) < 1e-6, key
 
 
 def test_finetune_on_two_processes_equals_one(no_dropout_model, tmp_path):

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from maskkit import MaskingCollator, WholeWordSelector
+from maskkit.checkpoints import MARK, is_complete
+from maskkit.errors import RunConflict
 from maskkit.finetune.classify import FinetuneConfig, build_classifier, finetune_classifier
 from maskkit.finetune.encode import EncodeForClassification, cut
 from maskkit.finetune.mlm import sparse_mlm_loss
 from maskkit.finetune.optim import parameter_groups
 from maskkit.finetune.pretrain import PretrainConfig, further_pretrain, further_pretrain_stages, warm_up_head
-from tests.conftest import LABELLED, SENTENCES, tiny_mlm
+from tests.conftest import LABELLED, SENTENCES, assert_same_weights, tiny_mlm
 
 
 def random_mlm_batch(vocab: int, generator: torch.Generator, targets: float = 0.2) -> dict[str, torch.Tensor]:
@@ -114,7 +117,11 @@ def test_finetune_saves_a_model_that_reloads_with_from_pretrained(tiny_model_dir
     ("rows", "dev", "message"),
     [
         ([], None, "the train split is empty"),
-        ([{"text": "a", "label": None}, {"text": "b", "label": 1}], None, "rows of the train split have no 'label'"),
+        (
+            [{"text": "a", "label": None}, {"text": "b", "label": 1}],
+            None,
+            "rows of the train split have a blank or NaN 'label'",
+        ),
         (
             [{"text": 3, "label": 0}, {"text": "b", "label": 1}],
             None,
@@ -142,13 +149,13 @@ def test_missing_model_folder_says_what_was_tried(wordpiece, tmp_path):
 def test_further_pretrain_stages_resume_and_skip(tiny_model_dir, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     collator = MaskingCollator(tokenizer, WholeWordSelector(rate=0.3), seed=0)
-    config = PretrainConfig(output_dir=str(tmp_path), max_steps=2, batch_size=4, save_steps=1, progress=False)
+    config = PretrainConfig(output_dir=str(tmp_path / "run"), max_steps=2, batch_size=4, save_steps=1, progress=False)
     first = further_pretrain(tiny_model_dir, tokenizer, SENTENCES, collator, config, eval_data=SENTENCES[:4])
     assert first.steps == 2 and first.eval_loss_before is not None and first.eval_loss_after is not None
-    resumed = further_pretrain(
-        tiny_model_dir, tokenizer, SENTENCES, collator, PretrainConfig(**{**config.__dict__, "max_steps": 3})
-    )
-    assert resumed.steps == 3  # continued from checkpoint-2 rather than starting over
+    with pytest.raises(RunConflict, match="max_steps: 2 -> 3"):  # a changed setting never continues another run
+        further_pretrain(
+            tiny_model_dir, tokenizer, SENTENCES, collator, PretrainConfig(**{**config.__dict__, "max_steps": 3})
+        )
     results = further_pretrain_stages(
         tiny_model_dir, tokenizer, [("domain", SENTENCES), ("task", SENTENCES[:4])], collator,
         PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
@@ -161,6 +168,33 @@ def test_further_pretrain_stages_resume_and_skip(tiny_model_dir, tmp_path):
         PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
     )  # fmt: skip
     assert again[0].steps == 1 and os.path.getmtime(tmp_path / "stages" / "domain" / "metrics.json") == mtime
+
+
+def test_pretraining_killed_while_saving_resumes_to_the_same_model(tiny_model_dir, tmp_path, capsys):
+    """A checkpoint half-written by a killed job is recognised: the rerun removes it, resumes from the last
+    complete one, and ends with the weights of an uninterrupted run."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    collator = MaskingCollator(tokenizer, WholeWordSelector(rate=0.3), seed=0)
+
+    def run(folder):
+        config = PretrainConfig(str(folder), max_steps=3, batch_size=4, lr=1e-2, save_steps=1, progress=False)
+        return further_pretrain(tiny_model_dir, tokenizer, SENTENCES, collator, config)
+
+    run(tmp_path / "whole")
+    killed = tmp_path / "killed"
+    run(killed)
+    checkpoints = killed / "checkpoints"
+    for name in ("model.safetensors", "metrics.json"):  # killed before the final save ...
+        os.remove(killed / name)
+    shutil.rmtree(checkpoints / "checkpoint-3")  # ... while writing checkpoint-3: half its weights on disk
+    shutil.copytree(checkpoints / "checkpoint-2", checkpoints / "checkpoint-3")
+    os.remove(checkpoints / "checkpoint-3" / MARK)
+    weights = checkpoints / "checkpoint-3" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    assert not is_complete(str(checkpoints / "checkpoint-3")) and is_complete(str(checkpoints / "checkpoint-2"))
+    resumed = run(killed)
+    assert "checkpoint-3 is incomplete" in capsys.readouterr().out and resumed.steps == 3
+    assert_same_weights(tmp_path / "whole", killed, tiny_model_dir)
 
 
 def test_head_warm_up_trains_the_head_only(tiny_model_dir, tmp_path):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.augment.eda import _check_texts, _rng, text_keys
+from maskkit.rng import as_integer
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class SomeOf(_Combinator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.n, int) or not 1 <= self.n <= len(self.augmenters):
+        object.__setattr__(self, "n", as_integer(self.n, "n"))
+        if not 1 <= self.n <= len(self.augmenters):
             raise ValueError(f"n must be between 1 and {len(self.augmenters)}, got {self.n!r}")
 
     def plan(self, rng: random.Random) -> list[int]:

@@ -4,18 +4,62 @@ Every input column is kept (labels included) and provenance is added: `source_ro
 in the input), `aug_method` ("original" or the augmenter's name) and `aug_index` (k, or -1 for the
 original). The k-th augmentation of row i is keyed by (seed inside the augmenter, i, k), so `num_proc`,
 batch size and reruns give the same rows. An augmenter may return None for a text it filtered out (a
-back-translation identical to its input): no row is written for it.
+back-translation whose length is off): no row is written for it. An augmentation identical to its source
+or to an earlier augmentation of the same row is no augmentation: it is dropped too (and counted by
+`maskkit augment`), so `aug_index` may skip values.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from maskkit.rng import stable_hash64
+from maskkit.rng import as_integer, stable_hash64
 
 PROVENANCE = ("source_row", "aug_method", "aug_index")
+
+
+@dataclass
+class Counts:
+    """What became of the augmentations asked for: written, filtered out, or dropped as duplicates."""
+
+    augmented: int = 0
+    filtered: int = 0
+    duplicates: int = 0
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_not_augmented(columns: Sequence[str], what: str) -> None:
+    """Augmenting an augmented table would overwrite its provenance: refused, naming the columns."""
+    clash = [c for c in PROVENANCE if c in columns]
+    if clash:
+        raise ValueError(
+            f"{what} already has provenance columns {clash}, so it is an augmented table: augment the original "
+            "table (or rename these columns first)"
+        )
+
+
+def distinct_limit(augmenter: Any) -> int | None:
+    """How many distinct augmentations of one text the augmenter can give, where it knows (else None)."""
+    limit = getattr(augmenter, "distinct_augmentations", None)
+    return limit() if callable(limit) else None
+
+
+def check_distinct(augmenter: Any, n_aug: int) -> str | None:
+    """The message for an n_aug the augmenter cannot give distinct augmentations for, or None."""
+    limit = distinct_limit(augmenter)
+    if limit is None or n_aug <= limit:
+        return None
+    return (
+        f"{augmenter_name(augmenter)} is deterministic and gives one paraphrase per pivot language, so n_aug "
+        f"{n_aug} can give at most {limit} distinct augmentation(s) per text (the rest would repeat and be "
+        "dropped): ask for fewer, add pivots (Apertium: es, eo, gl, ca), or use a sampling seq2seq translator"
+    )
 
 
 def augmenter_name(augmenter: Any) -> str:
@@ -52,10 +96,16 @@ class Augment:
             raise TypeError(
                 f"augmenter must be callable (texts, keys, k) -> texts, got {type(self.augmenter).__name__}"
             )
-        if not isinstance(self.n_aug, int) or self.n_aug < 0:
-            raise ValueError(f"n_aug must be a non-negative integer, got {self.n_aug!r}")
+        object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=0))
 
     def __call__(self, batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        return self.augment_rows(batch, indices)[0]
+
+    def augment_rows(self, batch: dict[str, list[Any]], indices: list[int]) -> tuple[dict[str, list[Any]], Counts]:
+        """The rows out for a batch, and what happened to the augmentations asked for.
+
+        An augmentation identical to its source text, or to an earlier augmentation of the same row
+        (whitespace aside), is not an augmentation: it is dropped and counted in `duplicates`."""
         if self.text_column not in batch:
             raise KeyError(f"no {self.text_column!r} column to augment (columns: {sorted(batch)})")
         texts = batch[self.text_column]
@@ -70,6 +120,7 @@ class Augment:
         columns = [c for c in batch if c not in PROVENANCE]
         out: dict[str, list[Any]] = {c: [] for c in [*columns, *PROVENANCE]}
         name = augmenter_name(self.augmenter)
+        counts = Counts()
 
         def emit(row: int, text: str, method: str, k: int) -> None:
             for c in columns:
@@ -84,10 +135,17 @@ class Augment:
         for row, text in enumerate(texts):
             if self.keep_original:
                 emit(row, text, "original", -1)
+            seen = {_normalised(text)}
             for k, augmented in enumerate(rounds):
-                if augmented[row] is not None:  # None: the augmenter filtered this one out
+                if augmented[row] is None:  # the augmenter (or the consistency filter) dropped this one
+                    counts.filtered += 1
+                elif _normalised(augmented[row]) in seen:
+                    counts.duplicates += 1
+                else:
+                    seen.add(_normalised(augmented[row]))
+                    counts.augmented += 1
                     emit(row, augmented[row], name, k)
-        return out
+        return out, counts
 
     def _drop_inconsistent(self, rounds: list[list[str | None]], batch: dict[str, list[Any]]) -> None:
         column = self.consistency.label_column  # type: ignore[union-attr]
@@ -117,9 +175,10 @@ def augment_dataset(
     dropped (an augmented row may be missing; `aug_index` tells which survived)."""
     if text_column not in dataset.column_names:
         raise KeyError(f"no {text_column!r} column to augment (columns: {dataset.column_names})")
-    clash = [c for c in PROVENANCE if c in dataset.column_names]
-    if clash:
-        raise ValueError(f"the dataset already has provenance columns {clash}; augmenting twice is not supported")
+    check_not_augmented(dataset.column_names, "the dataset")
+    message = check_distinct(augmenter, n_aug)
+    if message:
+        warnings.warn(message, stacklevel=2)
     map_kwargs.setdefault("batched", True)
     map_kwargs.setdefault("desc", f"augmenting x{n_aug}")
     if hasattr(augmenter, "prepare"):  # load synonym tables once, before num_proc workers fork

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
 from maskkit.masking.words import has_cjk
-from maskkit.rng import stable_hash64
+from maskkit.rng import as_integer, stable_hash64
 
 NEGATIONS = frozenset(
     "not no nor never none nothing nobody nowhere neither cannot without hardly barely scarcely".split()
@@ -76,8 +76,7 @@ class WordOperation:
     NAME: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        object.__setattr__(self, "seed", as_integer(self.seed, "seed"))
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
         """Augments each text once: the k-th augmentation, keyed by `keys` (default: the text itself)."""
@@ -258,8 +257,7 @@ class EDA:
     stop_words: frozenset[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_aug, int) or self.num_aug < 1:
-            raise ValueError(f"num_aug must be a positive integer, got {self.num_aug!r}")
+        object.__setattr__(self, "num_aug", as_integer(self.num_aug, "num_aug", minimum=1))
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise ValueError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
 

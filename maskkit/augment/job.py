@@ -1,23 +1,30 @@
 """A resumable augmentation job: shards of rows, each written atomically as a checkpoint.
 
-`OUT.parts/` holds a manifest (the job's options and input fingerprint) and one JSONL file per finished
-shard. A killed job rerun with the same options skips the finished shards, so no row is lost or
-duplicated; the output is written (atomically) only when every shard is done, then the parts go.
+`OUT.parts/` holds a manifest (the job's options and the input's fingerprint) and one JSONL file per
+finished shard, whose first line names the job and whose last line counts its rows. A killed job rerun
+with the same options skips the finished shards, so no row is lost or duplicated; the output is written
+(atomically, streamed from the shards) only when every shard is done and belongs to this job, then the
+parts go. Only one job at a time may write an OUT (a lock the kernel releases when a job dies). The
+input is read as a stream and rows are held one shard at a time, so memory stays flat in the input's size.
 Rows without text are kept as they are (when originals are kept) and counted, never dropped silently.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name
-from maskkit.augment.files import write_table
-from maskkit.runfiles import write_json
+from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name, check_distinct, check_not_augmented
+from maskkit.errors import InputError, RunConflict
+from maskkit.progress import progress_bar
+from maskkit.runfiles import exclusive, read_json, write_json
+from maskkit.tables import TableWriter, scan_table, table_format
 
 KILL_AFTER_SHARDS = "MASKKIT_KILL_AFTER_SHARDS"  # tests simulate a kill between shards with this
 
@@ -28,22 +35,64 @@ class JobSummary:
     rows_out: int = 0
     augmented: int = 0
     filtered: int = 0
+    duplicates: int = 0
     rows_without_text: int = 0
+    blank_lines: int = 0
     shards: int = 0
     shards_resumed: int = 0
 
     def lines(self) -> list[str]:
         return [
-            f"rows in: {self.rows_in}",
+            f"rows in: {self.rows_in}" + (f" ({self.blank_lines} blank lines skipped)" if self.blank_lines else ""),
             f"rows out: {self.rows_out} ({self.augmented} augmented)",
             f"augmentations filtered out by the augmenter: {self.filtered}",
+            f"augmentations dropped as identical to their source or an earlier one: {self.duplicates}",
             f"rows without text, not augmented: {self.rows_without_text}",
             f"shards: {self.shards} ({self.shards_resumed} resumed from an earlier run)",
         ]
 
 
+@dataclass
+class _Input:
+    columns: list[str]
+    num_rows: int
+    fingerprint: str
+    rows: Any  # () -> Iterator[dict]
+    blank_lines: int = 0
+
+
+def _open_input(source: Any, tsv: str) -> _Input:
+    """A table file (streamed), a `save_to_disk` folder or a `datasets.Dataset`, as columns and rows."""
+    if isinstance(source, (str, os.PathLike)):
+        if table_format(source) != "dataset":
+            table = scan_table(source, tsv)
+            return _Input(table.columns, table.num_rows, table.fingerprint, table.rows, table.blank_lines)
+        from datasets import load_from_disk
+
+        if not Path(source).exists():
+            raise FileNotFoundError(f"input {os.fspath(source)!r} does not exist")
+        source = load_from_disk(os.fspath(source))
+
+    def dataset_rows() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(source), 1000):
+            yield from source.select(range(start, min(start + 1000, len(source)))).to_list()
+
+    return _Input(list(source.column_names), len(source), source._fingerprint, dataset_rows)
+
+
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def run_augment_job(
-    dataset: Any,
+    source: Any,
     augmenter: Any,
     out_path: str | os.PathLike[str],
     options: dict[str, Any],
@@ -53,91 +102,136 @@ def run_augment_job(
     shard_size: int = 1000,
     overwrite: bool = False,
     progress: bool = True,
+    tsv: str = "quoted",
 ) -> JobSummary:
-    """Augments `dataset` into `out_path` in resumable shards; returns what happened."""
-    from datasets import Dataset
-    from tqdm.auto import tqdm
-
+    """Augments `source` (a table path or a `datasets.Dataset`) into `out_path` in resumable shards."""
     out = Path(out_path)
+    table_format(out)  # an OUT whose format is unknown is refused before any work
     parts = out.with_name(out.name + ".parts")
-    if text_column not in dataset.column_names:
-        raise KeyError(f"no {text_column!r} column to augment (columns: {dataset.column_names})")
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{str(out)!r} exists: pass --overwrite to replace it")
-    if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
-        raise PermissionError(f"cannot write into {str(out.parent)!r}")
     if shard_size < 1:
         raise ValueError(f"shard size must be positive, got {shard_size}")
-    manifest = {"options": options, "input": dataset._fingerprint, "rows": len(dataset), "shard_size": shard_size}
-    _open_parts(parts, manifest, overwrite)
-
-    summary = JobSummary(rows_in=len(dataset))
-    stage = Augment(augmenter, n_aug, text_column, keep_original)
-    name = augmenter_name(augmenter)
-    starts = range(0, len(dataset), shard_size)
-    summary.shards = len(starts)
-    for done, start in enumerate(tqdm(starts, desc=f"augmenting ({name})", unit="shard", disable=not progress)):
-        shard = parts / f"shard-{start // shard_size:06d}.jsonl"
-        if shard.exists():
-            summary.shards_resumed += 1
-            continue
-        rows = _augment_shard(dataset.select(range(start, min(start + shard_size, len(dataset)))), start, stage)
-        tmp = shard.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, shard)
-        if os.environ.get(KILL_AFTER_SHARDS) == str(done + 1):
-            os._exit(137)
-
-    rows = [json.loads(line) for shard in sorted(parts.glob("shard-*.jsonl")) for line in shard.open(encoding="utf-8")]
-    columns = [*dataset.column_names, *PROVENANCE]
-    result = Dataset.from_dict({c: [row.get(c) for row in rows] for c in columns})
-    write_table(result, out)
-    shutil.rmtree(parts)
-    summary.rows_out = len(result)
-    summary.augmented = sum(1 for m in result["aug_method"] if m not in ("original", "no text"))
-    summary.rows_without_text = sum(not (isinstance(t, str) and t.strip()) for t in dataset[text_column])
-    with_text = summary.rows_in - summary.rows_without_text
-    summary.filtered = with_text * n_aug - summary.augmented
+    if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
+        raise PermissionError(f"cannot write into {str(out.parent)!r}")
+    data = _open_input(source, tsv)
+    if text_column not in data.columns:
+        raise KeyError(f"no {text_column!r} column to augment (columns: {data.columns})")
+    named = isinstance(source, (str, os.PathLike))
+    check_not_augmented(data.columns, f"the input {os.fspath(source)!r}" if named else "the dataset")
+    message = check_distinct(augmenter, n_aug)
+    if message:
+        raise InputError(message)
+    manifest = {"options": options, "input": data.fingerprint, "rows": data.num_rows, "shard_size": shard_size,
+                "columns": data.columns, "output": table_format(out), "tsv": tsv}  # fmt: skip
+    job = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    with exclusive(out, "the output"):
+        resuming = _open_parts(parts, manifest, overwrite)
+        if out.exists() and not overwrite and not resuming:
+            raise FileExistsError(f"{str(out)!r} exists: pass --overwrite to replace it")
+        summary = JobSummary(rows_in=data.num_rows, blank_lines=data.blank_lines)
+        summary.shards = -(-data.num_rows // shard_size)
+        stage = Augment(augmenter, n_aug, text_column, keep_original)
+        bar = progress_bar(total=summary.shards, desc=f"augmenting ({augmenter_name(augmenter)})", unit="shard",
+                           enabled=progress)  # fmt: skip
+        for index, rows in enumerate(_chunks(data.rows(), shard_size)):
+            shard = parts / f"shard-{index:06d}.jsonl"
+            if _shard_footer(shard, job, index * shard_size) is not None:
+                summary.shards_resumed += 1
+            else:
+                _write_shard(shard, job, index * shard_size, rows, stage)
+                if os.environ.get(KILL_AFTER_SHARDS) == str(index + 1 - summary.shards_resumed):
+                    os._exit(137)
+            bar.update(1)
+        bar.close()
+        footers = [_shard_footer(parts / f"shard-{i:06d}.jsonl", job, i * shard_size) for i in range(summary.shards)]
+        stray = sorted(p.name for p in parts.glob("shard-*.jsonl") if int(p.stem[6:]) >= summary.shards)
+        if any(f is None for f in footers) or stray:
+            raise RunConflict(f"{str(parts)!r} holds shards of another job: remove it and rerun")
+        with TableWriter(out, [*data.columns, *PROVENANCE], tsv) as writer:
+            for i in range(summary.shards):
+                writer.write_all(_shard_rows(parts / f"shard-{i:06d}.jsonl"))
+        shutil.rmtree(parts)
+    for footer in footers:
+        assert footer is not None
+        summary.rows_out += footer["rows"]
+        summary.augmented += footer["augmented"]
+        summary.filtered += footer["filtered"]
+        summary.duplicates += footer["duplicates"]
+        summary.rows_without_text += footer["no_text"]
     return summary
 
 
-def _open_parts(parts: Path, manifest: dict[str, Any], overwrite: bool) -> None:
-    """Starts or resumes the parts folder; a folder left by a different job is an error, not a merge."""
+def _open_parts(parts: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
+    """Starts or resumes the parts folder (True: resuming); another job's folder is an error, not a merge."""
     manifest_file = parts / "manifest.json"
     if parts.exists():
-        found = json.loads(manifest_file.read_text()) if manifest_file.exists() else None
-        if found == json.loads(json.dumps(manifest)):
-            return
+        if read_json(manifest_file) == json.loads(json.dumps(manifest, default=str)):
+            return True
         if not overwrite:
-            raise FileExistsError(
+            raise RunConflict(
                 f"{str(parts)!r} holds an unfinished job with other options or input: rerun with the same "
                 "options to resume it, or pass --overwrite to start again"
             )
         shutil.rmtree(parts)
     parts.mkdir(parents=True)
     write_json(manifest_file, manifest, indent=1)
+    return False
 
 
-def _augment_shard(shard: Any, start: int, stage: Augment) -> list[dict[str, Any]]:
-    """Rows out for one shard, in input order; rows without text are passed through and marked."""
-    columns = shard.column_names
-    data = shard.to_dict()
-    n = len(shard)
-    has_text = [isinstance(t, str) and t.strip() != "" for t in data[stage.text_column]]
-    chosen = [i for i in range(n) if has_text[i]]
-    produced: dict[int, list[dict[str, Any]]] = {i: [] for i in range(n)}
+def _write_shard(shard: Path, job: str, start: int, rows: list[dict[str, Any]], stage: Augment) -> None:
+    """Rows out for one shard, in input order (rows without text passed through and marked), written
+    atomically between a header line naming the job and a footer line counting what was written."""
+    columns = list(rows[0])
+    has_text = [isinstance(r[stage.text_column], str) and r[stage.text_column].strip() != "" for r in rows]
+    chosen = [i for i, ok in enumerate(has_text) if ok]
+    produced: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(rows))}
+    augmented = {"augmented": 0, "filtered": 0, "duplicates": 0}
     if chosen:
-        batch = {c: [data[c][i] for i in chosen] for c in columns}
-        out = stage(batch, [start + i for i in chosen])
+        batch = {c: [rows[i][c] for i in chosen] for c in columns}
+        out, counts = stage.augment_rows(batch, [start + i for i in chosen])
+        augmented = asdict(counts)
         for j in range(len(out["source_row"])):
             produced[out["source_row"][j] - start].append({c: out[c][j] for c in out})
-    for i in range(n):
-        if not has_text[i] and stage.keep_original:
-            produced[i].append({**{c: data[c][i] for c in columns}, "source_row": start + i,
-                                "aug_method": "no text", "aug_index": -1})  # fmt: skip
-    return [row for i in range(n) for row in produced[i]]
+    for i, ok in enumerate(has_text):
+        if not ok and stage.keep_original:
+            produced[i].append({**rows[i], "source_row": start + i, "aug_method": "no text", "aug_index": -1})
+    written = [row for i in range(len(rows)) for row in produced[i]]
+    footer = {"end": True, "rows": len(written), "no_text": len(rows) - len(chosen), **augmented}
+    tmp = shard.with_suffix(f".tmp{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"job": job, "start": start}) + "\n")
+        for row in written:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        f.write(json.dumps(footer) + "\n")
+    os.replace(tmp, shard)
+
+
+def _shard_footer(shard: Path, job: str, start: int) -> dict[str, Any] | None:
+    """The footer of a complete shard of this job starting at `start`, else None."""
+    if not shard.is_file():
+        return None
+    with shard.open("rb") as f:
+        first = f.readline()
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 4096))
+        last = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    try:
+        header, footer = json.loads(first), json.loads(last)
+    except json.JSONDecodeError:
+        return None
+    if header != {"job": job, "start": start} or not isinstance(footer, dict) or footer.get("end") is not True:
+        return None
+    return footer
+
+
+def _shard_rows(shard: Path) -> Iterator[dict[str, Any]]:
+    with shard.open(encoding="utf-8") as f:
+        lines = iter(f)
+        next(lines)  # the header
+        previous = None
+        for line in lines:
+            if previous is not None:
+                yield json.loads(previous)
+            previous = line  # the last line is the footer
 
 
 def options_of(obj: Any) -> dict[str, Any]:

@@ -46,15 +46,18 @@ class ApertiumTranslator:
     """Rule-based machine translation with Debian's Apertium, offline and deterministic.
 
     A whole batch goes through one `apertium` process per direction, one text per line. Language codes
-    are two-letter ("en", "es", "eo", "gl"); `modes` maps a (src, tgt) pair to an Apertium mode.
+    are two-letter ("en", "es", "eo", "gl", "ca"); `modes` maps a (src, tgt) pair to an Apertium mode.
     """
 
     MODES: ClassVar[dict[tuple[str, str], str]] = {
         ("en", "es"): "eng-spa",
         ("es", "en"): "spa-eng",
         ("en", "eo"): "en-eo",
+        ("eo", "en"): "eo-en",
         ("en", "gl"): "en-gl",
         ("gl", "en"): "gl-en",
+        ("en", "ca"): "eng-cat",
+        ("ca", "en"): "cat-eng",
     }
     deterministic = True
 
@@ -120,17 +123,19 @@ class TranslationCache:
 
 @dataclass(frozen=True)
 class BackTranslate:
-    """Paraphrases texts by translating them to `pivot` and back to `src`.
+    """Paraphrases texts by translating them to a pivot language and back to `src`.
 
+    `pivot` is one language or several: the k-th augmentation goes through pivot k mod len(pivot).
     Returns None for a text whose paraphrase is identical to it (`drop_identical`) or whose length ratio
     (paraphrase / input, in characters) falls outside `length_ratio`; `augment_dataset` skips those.
-    A deterministic translator (Apertium) gives one paraphrase per text whatever k is; a sampling one
-    (`Seq2SeqTranslator`) gives a different, fixed paraphrase for each k.
+    A deterministic translator (Apertium) gives one paraphrase per text and pivot whatever k is (so at
+    most len(pivot) distinct ones: `distinct_augmentations`); a sampling one (`Seq2SeqTranslator`) gives
+    a different, fixed paraphrase for each k.
     """
 
     translator: Translator
     src: str = "en"
-    pivot: str = "es"
+    pivot: str | tuple[str, ...] = "es"
     cache: str | None = None
     drop_identical: bool = True
     length_ratio: tuple[float, float] | None = (0.5, 2.0)
@@ -142,13 +147,26 @@ class BackTranslate:
             raise TypeError(f"translator must have translate(texts, src, tgt), got {type(self.translator).__name__}")
         if self.length_ratio is not None and not 0 < self.length_ratio[0] <= self.length_ratio[1]:
             raise ValueError(f"length_ratio must be (low, high) with 0 < low <= high, got {self.length_ratio!r}")
+        pivots = (self.pivot,) if isinstance(self.pivot, str) else tuple(self.pivot)
+        if not pivots or not all(isinstance(p, str) and p for p in pivots) or len(set(pivots)) != len(pivots):
+            raise ValueError(f"pivot must be a language code or distinct codes, got {self.pivot!r}")
+        object.__setattr__(self, "pivot", pivots[0] if len(pivots) == 1 else pivots)
+
+    @property
+    def pivots(self) -> tuple[str, ...]:
+        return (self.pivot,) if isinstance(self.pivot, str) else self.pivot
+
+    def distinct_augmentations(self) -> int | None:
+        """One paraphrase per pivot from a deterministic translator; None (no limit) from a sampling one."""
+        return len(self.pivots) if getattr(self.translator, "deterministic", True) else None
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
         texts = _check_texts(texts)
         pieces = [split_sentences(t) for t in texts]
         flat = list(dict.fromkeys(s for sentences in pieces for s in sentences))
-        there = self._translate(flat, self.src, self.pivot, k)
-        back = self._translate(list(dict.fromkeys(there.values())), self.pivot, self.src, k)
+        pivot = self.pivots[k % len(self.pivots)]
+        there = self._translate(flat, self.src, pivot, k)
+        back = self._translate(list(dict.fromkeys(there.values())), pivot, self.src, k)
         out: list[str | None] = []
         for text, sentences in zip(texts, pieces):
             if not sentences:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 
@@ -28,7 +27,13 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--p-rd", type=float, default=0.1)
     parser.add_argument("--synonyms", help="a thesaurus file (one group per line) instead of WordNet")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
-    parser.add_argument("--pivot", default="es", help="bt: pivot language (Apertium: es, eo, gl)")
+    parser.add_argument(
+        "--pivot",
+        nargs="+",
+        default=["es"],
+        help="bt: pivot language(s); the k-th augmentation goes through pivot k mod len (Apertium: es, eo, gl, ca; "
+        "it is deterministic, so one paraphrase per pivot)",
+    )
     parser.add_argument(
         "--bt-models",
         nargs=2,
@@ -39,7 +44,16 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--cache", help="bt: translation cache file (default: OUT.translations.sqlite)")
     parser.add_argument("--shard-size", type=int, default=1000, help="rows per checkpoint")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT, or an unfinished job's parts")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--tsv",
+        choices=["quoted", "raw"],
+        default="quoted",
+        help="TSV dialect for IN and OUT: quoted (default; as pandas, datasets and Python's csv write it: fields "
+        "holding a tab, quote or line break are quoted) or raw (no quoting: a field is every character between tabs)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s on stderr)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,8 +66,13 @@ def build_augmenter(args: argparse.Namespace) -> Any:
         translator: Any = ApertiumTranslator()
         if args.bt_models:
             to_pivot, from_pivot = args.bt_models
-            translator = Seq2SeqTranslator({("en", args.pivot): to_pivot, (args.pivot, "en"): from_pivot})
-        return BackTranslate(translator, pivot=args.pivot, cache=args.cache or args.output + ".translations.sqlite")
+            if len(args.pivot) != 1:
+                raise ValueError("--bt-models translate through one pivot: give one --pivot")
+            pivot = args.pivot[0]
+            translator = Seq2SeqTranslator({("en", pivot): to_pivot, (pivot, "en"): from_pivot})
+        return BackTranslate(
+            translator, pivot=tuple(args.pivot), cache=args.cache or args.output + ".translations.sqlite"
+        )
     synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
     if args.method == "eda":
         return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, num_aug=args.n_aug, seed=args.seed,
@@ -67,19 +86,19 @@ def build_augmenter(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.augment.files import read_table
     from maskkit.augment.job import options_of, run_augment_job
+    from maskkit.tables import table_format
 
     if args.n_aug < 1:
         raise ValueError(f"--n-aug must be at least 1, got {args.n_aug}")
-    dataset = read_table(args.input)
+    table_format(args.output)  # an unknown OUT format is refused before any work
     augmenter = build_augmenter(args)
     options = {"method": args.method, "n_aug": args.n_aug, "text_column": args.text_column,
                "keep_original": not args.no_original, **options_of(augmenter)}  # fmt: skip
     summary = run_augment_job(
-        dataset, augmenter, args.output, options, n_aug=args.n_aug, text_column=args.text_column,
+        args.input, augmenter, args.output, options, n_aug=args.n_aug, text_column=args.text_column,
         keep_original=not args.no_original, shard_size=args.shard_size, overwrite=args.overwrite,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet, tsv=args.tsv,
     )  # fmt: skip
     print(f"maskkit augment: wrote {args.output}")
     for line in summary.lines():

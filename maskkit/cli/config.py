@@ -48,15 +48,54 @@ def load_toml(path: str | None) -> dict[str, Any]:
             raise ValueError(f"config file {path}: {error}") from error
 
 
+def field_types(*config_classes: type) -> dict[str, str]:
+    """Each dataclass field's type as written ("int", "float | None", "tuple[int, ...]")."""
+    return {f.name: str(f.type) for cls in config_classes for f in dataclasses.fields(cls)}
+
+
+_DESCRIBED = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
+def checked_value(key: str, value: Any, kind: str, where: str) -> Any:
+    """`value` if it is of the setting's type (an integer is a valid float), else an error naming the key."""
+    optional = kind.endswith(" | None")
+    base = kind.removesuffix(" | None")
+    if value is None and optional:
+        return None
+    item = base[base.index("[") + 1 :].split(",")[0].rstrip("]").strip() if "[" in base else None
+
+    def fits(v: Any, k: str) -> bool:
+        if k == "bool":
+            return isinstance(v, bool)
+        if k == "int":
+            return isinstance(v, int) and not isinstance(v, bool)
+        if k == "float":
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+        return isinstance(v, str) if k == "str" else True
+
+    if item is not None:
+        if isinstance(value, list) and all(fits(v, item) for v in value):
+            return [float(v) if item == "float" else v for v in value]
+        wanted = f"a list of {_DESCRIBED.get(item, item)}s".replace("an integers", "integers")
+    else:
+        if fits(value, base):
+            return float(value) if base == "float" else value
+        wanted = _DESCRIBED.get(base, base)
+    raise ValueError(f"{where}: key {key!r} must be {wanted}, got {value!r} ({type(value).__name__})")
+
+
 def merged(
-    args: argparse.Namespace, names: Iterable[str], file_values: dict[str, Any], known: Iterable[str]
-) -> dict[str, Any]:
-    """File values overridden by the flags the user gave; unknown file keys are an error."""
+    args: argparse.Namespace, names: Iterable[str], file_values: dict[str, Any], known: dict[str, str],
+    types: dict[str, str] | None = None, where: str = "config file",
+) -> dict[str, Any]:  # fmt: skip
+    """File values (each checked against its setting's type) overridden by the flags the user gave;
+    unknown file keys are an error. `known`: the data keys beside the config fields, with their types."""
+    kinds = {**(types or {}), **known}
     allowed = set(names) | set(known)
     unknown = sorted(set(file_values) - allowed)
     if unknown:
         raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(allowed)}")
-    values = dict(file_values)
+    values = {k: checked_value(k, v, kinds.get(k, "any"), where) for k, v in file_values.items()}
     for name in allowed:
         given = getattr(args, name, None)
         if given is not None:

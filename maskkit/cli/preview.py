@@ -56,7 +56,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
 def render(tokenizer: Any, original: list[int], ids: list[int], labels: list[int], colour: bool) -> str:
     """One line: tokens, with each target shown as original->replacement (coloured by its fate)."""
     out = []
-    specials = set(tokenizer.all_special_ids)
+    specials = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}  # [UNK] is text the model cannot read
     for orig, new, label in zip(original, ids, labels):
         if orig in specials:
             continue
@@ -113,7 +113,7 @@ def importance_lines(texts: list[str], folder: str, colour: bool) -> list[str]:
     model = AutoModelForTokenClassification.from_pretrained(folder)
     encoded = tokenizer(texts)
     scores = predict_importance(model, dict(encoded), tokenizer.pad_token_id or 0)
-    special = set(tokenizer.all_special_ids)
+    special = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
     lines = []
     for ids, row in zip(encoded["input_ids"], scores):
         cells = []

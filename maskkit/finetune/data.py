@@ -6,9 +6,11 @@ non-text text column, missing labels, labels outside the label set, an empty spl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from maskkit.errors import InputError
 from maskkit.finetune.encode import EncodeForClassification
 
 
@@ -39,7 +41,7 @@ def labelled_splits(
     """Labelled data from table files (CSV, TSV, JSONL, a save_to_disk folder), or without `train` the
     embedded default: WordNet glosses labelled by lexicographer file, plus its `unlabelled` glosses."""
     if train:
-        from maskkit.augment.files import read_table
+        from maskkit.tables import read_table
 
         return {"train": read_table(train), "dev": read_table(dev) if dev else None,
                 "test": read_table(test) if test else None}  # fmt: skip
@@ -76,16 +78,62 @@ def check_text(dataset: Any, column: str, split: str) -> None:
             raise TypeError(f"row {i} of the {split} split: {column!r} is {type(value).__name__} ({value!r}), not text")
 
 
-def label_values(dataset: Any, column: str, split: str) -> list[Any]:
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and value.strip().lower() in ("", "nan")
+
+
+def _as_class_number(value: Any) -> int | None:
+    """An integer label written as 1, 1.0, "1" or "1.0"; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            return None
+        if isinstance(value, int):
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def label_values(dataset: Any, column: str, split: str, log: Any = None) -> list[Any]:
+    """The split's labels, normalised so that equal labels are one class: numbers that are equal (1, 1.0,
+    "1", "1.0") become one integer, surrounding whitespace is trimmed (and reported through `log`), and
+    blank or NaN labels are refused with their count and first row."""
     if column not in dataset.column_names:
         raise KeyError(f"the {split} split has no label column {column!r} (columns: {dataset.column_names})")
-    values = dataset[column]
-    missing = [i for i, v in enumerate(values) if v is None or (isinstance(v, str) and not v.strip())]
+    values = list(dataset[column])
+    missing = [i for i, v in enumerate(values) if _is_missing(v)]
     if missing:
-        raise ValueError(f"{len(missing)} rows of the {split} split have no {column!r} (first: row {missing[0]})")
-    kinds = {"int" if isinstance(v, int) and not isinstance(v, bool) else type(v).__name__ for v in values}
-    if kinds - {"int", "str"} or len(kinds) > 1:
-        raise TypeError(f"labels of the {split} split must be all integers or all strings, found {sorted(kinds)}")
+        raise InputError(
+            f"{len(missing)} rows of the {split} split have a blank or NaN {column!r} (first: row {missing[0]}); "
+            "drop or label them first"
+        )
+    kinds = {type(v).__name__ for v in values if not isinstance(v, (str, int, float)) or isinstance(v, bool)}
+    if kinds:
+        raise InputError(f"labels of the {split} split must be integers or strings, found {sorted(kinds)}")
+    trimmed = [i for i, v in enumerate(values) if isinstance(v, str) and v != v.strip()]
+    if trimmed and log is not None:
+        log(f"{split}: trimmed whitespace around {len(trimmed)} {column!r} labels (first: row {trimmed[0]}, "
+            f"{values[trimmed[0]]!r})")  # fmt: skip
+    values = [v.strip() if isinstance(v, str) else v for v in values]
+    numbers = [_as_class_number(v) for v in values]
+    if all(n is not None for n in numbers):
+        return numbers
+    if any(isinstance(v, (int, float)) for v in values):
+        row = next(i for i, n in enumerate(numbers) if n is None)
+        raise InputError(
+            f"the {split} split's {column!r} mixes numbers and other labels: row {row} is {values[row]!r}; "
+            "classification labels are whole numbers or names"
+        )
     return values
 
 
@@ -99,7 +147,7 @@ def label_names_from(values: list[Any]) -> list[str]:
 
 
 def prepare_classification(
-    splits: Mapping[str, Any], tokenizer: Any, config: Any, extra_columns: Sequence[str] = ()
+    splits: Mapping[str, Any], tokenizer: Any, config: Any, extra_columns: Sequence[str] = (), log: Any = print
 ) -> tuple[dict[str, Any], list[str]]:
     """Checks and encodes the given splits (None splits are left out); returns them and the label names.
 
@@ -114,7 +162,7 @@ def prepare_classification(
         check_text(dataset, config.text_column, name)
         if config.pair_column is not None:
             check_text(dataset, config.pair_column, name)
-        values[name] = label_values(dataset, config.label_column, name)
+        values[name] = label_values(dataset, config.label_column, name, log)
     label_names = label_names_from(values["train"])
     if len(set(values["train"])) < 2:
         raise ValueError(f"the train split has a single label ({values['train'][0]!r}); a classifier needs two or more")

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
 from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
-from maskkit.runfiles import read_json, write_json
+from maskkit.progress import trainer_progress
+from maskkit.runfiles import claim_folder, read_json, write_json
 
 
 @dataclass
@@ -118,7 +120,8 @@ def training_arguments(config: PretrainConfig, output_dir: str, max_steps: int, 
         weight_decay=config.weight_decay, optim=config.optim,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
-        report_to=[], disable_tqdm=not config.progress, dataloader_num_workers=config.dataloader_num_workers,
+        report_to=[], disable_tqdm=trainer_progress(config.progress)[0],
+        dataloader_num_workers=config.dataloader_num_workers,
         dataloader_pin_memory=torch.cuda.is_available(), remove_unused_columns=False,
         **precision_flags(config.precision),
     )  # fmt: skip
@@ -155,11 +158,13 @@ def further_pretrain(
     Saves the model and tokenizer to `config.output_dir` and returns the held-out fixed-mask loss before
     and after (when `eval_data` is given). A rerun resumes from the newest checkpoint in the folder.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     from maskkit.trainer import EpochCallback, keep_columns
 
     started = time.time()
+    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
+    masking = {name: repr(getattr(collator, name, None)) for name in ("selector", "corruption", "seed", "salt")}
+    claim_folder(config.output_dir, {"model": start, **settings, **masking}, "pre-training run")
     head_new = False
     if model is None or isinstance(model, (str, os.PathLike)):
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
@@ -172,13 +177,15 @@ def further_pretrain(
     before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     os.makedirs(config.output_dir, exist_ok=True)
     checkpoints = os.path.join(config.output_dir, "checkpoints")
-    resume = get_last_checkpoint(checkpoints) if os.path.isdir(checkpoints) else None
+    resume = last_complete_checkpoint(checkpoints, remove=int(os.environ.get("RANK", "0")) == 0)
     warmup_loss = None
     if config.head_warmup_steps and resume is None:
         warmup_loss = warm_up_head(model, train_set, collator, config)
     trainer = MaskedLMTrainer(
         model=model, args=training_arguments(config, checkpoints, config.max_steps, config.lr),
-        train_dataset=train_set, data_collator=collator, callbacks=[EpochCallback(collator), *callbacks],
+        train_dataset=train_set, data_collator=collator,
+        callbacks=[EpochCallback(collator), complete_checkpoints_callback(), *trainer_progress(config.progress)[1],
+                   *callbacks],
         sparse_head=config.sparse_head,
     )  # fmt: skip
     output = trainer.train(resume_from_checkpoint=resume)

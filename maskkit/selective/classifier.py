@@ -18,6 +18,7 @@ import torch
 from transformers import Trainer
 
 from maskkit.finetune.encode import special_frame
+from maskkit.progress import trainer_progress
 from maskkit.selective.importance import ScoredSentences
 
 IGNORE = -100
@@ -103,13 +104,13 @@ def train_importance_classifier(
     args = TrainingArguments(
         output_dir=os.path.join(output_dir, "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
         learning_rate=lr, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
-        warmup_steps=0.1, seed=seed, save_strategy="no", report_to=[], disable_tqdm=not progress,
+        warmup_steps=0.1, seed=seed, save_strategy="no", report_to=[], disable_tqdm=trainer_progress(progress)[0],
         logging_steps=50, **precision_flags("auto"),
     )  # fmt: skip
     trainer = WeightedTokenTrainer(
         model=model, args=args, train_dataset=split["train"], eval_dataset=split["test"],
         data_collator=DataCollatorForTokenClassification(tokenizer), compute_metrics=token_metrics,
-        class_weights=class_weights,
+        class_weights=class_weights, callbacks=trainer_progress(progress)[1],
     )  # fmt: skip
     trainer.train()
     scores = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()

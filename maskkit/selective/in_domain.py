@@ -32,8 +32,8 @@ def score_in_domain(
     import torch
     from accelerate import PartialState
     from datasets import Dataset, concatenate_datasets, load_from_disk
-    from tqdm.auto import tqdm
 
+    from maskkit.progress import progress_bar
     from maskkit.stages import Tokenize
 
     if shard_size < 1:
@@ -50,7 +50,9 @@ def score_in_domain(
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     reused = 0
     mine = [k for k in range(len(starts)) if k % state.num_processes == state.process_index]
-    for k in tqdm(mine, desc="in-domain importance", unit="shard", disable=not (progress and state.is_main_process)):
+    bar = progress_bar(len(mine), "in-domain importance", "shard", enabled=progress and state.is_main_process)
+    for k in mine:
+        bar.update(1)
         final = os.path.join(shards_dir, f"{k:05d}")
         if os.path.isdir(final):
             reused += 1
@@ -62,6 +64,7 @@ def score_in_domain(
         shutil.rmtree(tmp, ignore_errors=True)
         Dataset.from_dict(encoded).save_to_disk(tmp)
         os.replace(tmp, final)
+    bar.close()
     state.wait_for_everyone()
     dataset = concatenate_datasets([load_from_disk(os.path.join(shards_dir, f"{k:05d}")) for k in range(len(starts))])
     return InDomainResult(dataset=dataset, rows=len(dataset), empty_skipped=empty, shards_reused=reused)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.finetune.loading import on_best_device
-from maskkit.runfiles import write_json
+from maskkit.runfiles import exclusive, write_json
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
 
 
@@ -56,17 +56,18 @@ class Pipeline(Run):
             if missing:
                 raise RuntimeError(f"stage {stage} needs {missing} finished first (or run the whole pipeline)")
         figures = {}
-        for stage in stages:
-            if self.done(stage):
-                self.log(f"[{stage}] finished earlier, skipped")
-            else:
-                self.log(f"[{stage}] running")
-                self.prepare_folder(stage)
-                started = time.time()
-                results = getattr(self, f"stage_{stage}")()
-                results["seconds"] = round(time.time() - started, 1)
-                self.finish(stage, results)
-            figures[stage] = self.results(stage)
+        with exclusive(self.config.run_dir, "the run folder"):  # one pipeline at a time per folder
+            for stage in stages:
+                if self.done(stage):
+                    self.log(f"[{stage}] finished earlier, skipped")
+                else:
+                    self.log(f"[{stage}] running")
+                    self.prepare_folder(stage)
+                    started = time.time()
+                    results = getattr(self, f"stage_{stage}")()
+                    results["seconds"] = round(time.time() - started, 1)
+                    self.finish(stage, results)
+                figures[stage] = self.results(stage)
         return figures
 
     def prepare_folder(self, stage: str) -> None:
@@ -100,7 +101,7 @@ class Pipeline(Run):
     def stage_scoring(self) -> dict[str, Any]:
         from transformers import AutoModelForSequenceClassification
 
-        from maskkit.finetune.data import as_dataset
+        from maskkit.finetune.data import as_dataset, label_values
         from maskkit.selective.importance import importance_counts, score_importance
 
         c = self.config
@@ -111,7 +112,7 @@ class Pipeline(Run):
         # a sample across the whole set (files are often sorted by label), the same for a given seed
         rows = train.shuffle(seed=c.seeds[0]).select(range(min(c.scoring_limit, len(train))))
         label_ids = {name: i for i, name in enumerate(names)}
-        gold = [label_ids[str(v)] for v in rows[c.label_column]]
+        gold = [label_ids[str(v)] for v in label_values(rows, c.label_column, "train")]
         started = time.time()
         scored = score_importance(model, self.tokenizer, rows[c.text_column], gold, c.method, c.delta,
                                   max_length=c.max_length)  # fmt: skip

@@ -69,9 +69,15 @@ def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
 
 
 def setting_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """`key: old -> new` for each setting that differs (compared as JSON writes them)."""
+    """`key: old -> new` for each setting that differs (compared as JSON writes them; an absent key is the
+    setting's default)."""
     old, new = json.loads(json.dumps(before, default=str)), json.loads(json.dumps(after, default=str))
-    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+
+    def shown(values: dict[str, Any], key: str) -> str:
+        return repr(values[key]) if key in values else "(default)"
+
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in keys if old.get(k, ...) != new.get(k, ...)]
 
 
 def claim_folder(folder: str | os.PathLike[str], settings: dict[str, Any], what: str = "run") -> None:

@@ -54,7 +54,8 @@ def check_tsv_dialect(tsv: str) -> str:
     return tsv
 
 
-def _kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """A value's kind for column checks: numbers (int or float) are one kind, as Arrow stores them."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -111,7 +112,9 @@ class TableSource:
             except json.JSONDecodeError as error:
                 raise InputError(f"{self.path}, line {number}: not valid JSON ({error.msg})") from error
             if not isinstance(row, dict):
-                raise InputError(f"{self.path}, line {number}: a JSON {_kind(row)}, not an object (one row per line)")
+                raise InputError(
+                    f"{self.path}, line {number}: a JSON {value_kind(row)}, not an object (one row per line)"
+                )
             yield number, row
 
     def _parse_delimited(self, f: Any) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -165,7 +168,7 @@ def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource
             columns.setdefault(key)
             if value is None:
                 continue
-            kind = _kind(value)
+            kind = value_kind(value)
             first = kinds.setdefault(key, (kind, number))
             if first[0] != kind:
                 raise InputError(

@@ -148,7 +148,7 @@ def read_tsv_texts(path: Path, limit: int) -> list[str]:
     import csv
 
     with path.open(encoding="utf-8") as f:
-        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.DictReader(f, delimiter="\t")  # quoted TSV, as the shared files are written
         return [row["text"] for _, row in zip(range(limit), rows)]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from maskkit.errors import InputError
 from maskkit.finetune.encode import EncodeForClassification
+from maskkit.tables import value_kind
 
 
 def as_dataset(data: Any, split: str) -> Any:
@@ -62,7 +63,7 @@ def check_column_types(rows: Sequence[Mapping[str, Any]], split: str) -> None:
         for key, value in row.items():
             if value is None:
                 continue
-            kind = type(value).__name__
+            kind = value_kind(value)
             first = seen.setdefault(key, (kind, i))
             if first[0] != kind:
                 raise TypeError(

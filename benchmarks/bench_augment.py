@@ -33,7 +33,7 @@ def sentences(data: Path, limit: int) -> list[str]:
     if not path.exists():
         raise SystemExit(f"no MR data at {path}: pass --data or set MASKKIT_DATA")
     with path.open(encoding="utf-8") as f:
-        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.DictReader(f, delimiter="\t")
         return [row["text"] for _, row in zip(range(limit), rows)]
 
 

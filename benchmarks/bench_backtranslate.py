@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def texts(data: Path, limit: int) -> list[str]:
     with (data / "mr" / "train.tsv").open(encoding="utf-8") as f:
-        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = csv.DictReader(f, delimiter="\t")
         return [row["text"] for _, row in zip(range(limit), rows)]
 
 

@@ -25,7 +25,7 @@ from common import data_file, machine
 def labelled(limit: int) -> list[dict]:
     path = data_file("mr", "train.tsv")
     with path.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = list(csv.DictReader(f, delimiter="\t"))
     rows = rows[::2][: limit // 2] + rows[1::2][-(limit - limit // 2) :]  # both labels (the file is sorted)
     return [{"text": r["text"], "label": int(r["label"])} for r in rows]
 

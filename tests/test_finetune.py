@@ -125,7 +125,7 @@ def test_finetune_saves_a_model_that_reloads_with_from_pretrained(tiny_model_dir
         (
             [{"text": 3, "label": 0}, {"text": "b", "label": 1}],
             None,
-            "column .text. of the train split mixes int .row 0. and str",
+            "column .text. of the train split mixes number .row 0. and str",
         ),
         ([{"text": "a", "label": 0}, {"text": "b", "label": 0}], None, "single label"),
         (LABELLED, [{"text": "a", "label": 5}], "labels outside the training label set"),

@@ -1,0 +1,76 @@
+"""Jobs for the fault-injection tests, run as `python -m tests.fault_worker JOB ARGS...` and killed at random.
+
+Each prints "ready" once its imports are done, so the test can kill it inside the job itself. With
+FAULT_KILL_IN_SAVE=N, the N-th weights file written is cut in half and the process dies, as a kill -9 in
+the middle of a checkpoint write would leave it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def augment(source: str, out: str, shard_size: str) -> None:
+    from maskkit.augment import RandomDelete
+    from maskkit.augment.job import run_augment_job
+
+    class SlowDelete(RandomDelete):  # each shard takes a while, so kills land inside the job
+        def __call__(self, texts, keys=None, k=0):  # type: ignore[no-untyped-def]
+            time.sleep(0.02)
+            return super().__call__(texts, keys, k)
+
+    augmenter = SlowDelete(0.3, seed=1)
+    print("ready", flush=True)
+    run_augment_job(source, augmenter, out, {"method": "slow-rd"}, n_aug=2, shard_size=int(shard_size),
+                    progress=False)  # fmt: skip
+
+
+def in_domain(classifier: str, texts_file: str, out: str) -> None:
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from maskkit.selective.in_domain import score_in_domain
+
+    tokenizer = AutoTokenizer.from_pretrained(classifier)
+    model = AutoModelForTokenClassification.from_pretrained(classifier)
+    texts = json.loads(open(texts_file, encoding="utf-8").read())
+    print("ready", flush=True)
+    result = score_in_domain(model, tokenizer, texts, out, max_length=32, shard_size=2, progress=False)
+    result.dataset.save_to_disk(os.path.join(out, "dataset"))
+
+
+def pretrain(model: str, texts_file: str, out: str) -> None:
+    from transformers import AutoTokenizer
+
+    from maskkit import MaskingCollator, WholeWordSelector
+    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
+
+    kill_at = int(os.environ.get("FAULT_KILL_IN_SAVE", "0"))
+    if kill_at:
+        import transformers.modeling_utils as modeling
+
+        calls = [0]
+        real_save = modeling.safe_save_file
+
+        def save_then_die(tensors, filename, metadata=None):  # type: ignore[no-untyped-def]
+            calls[0] += 1
+            real_save(tensors, filename, metadata=metadata)
+            if calls[0] == kill_at:
+                with open(filename, "r+b") as f:
+                    f.truncate(os.path.getsize(filename) // 2)
+                os._exit(137)
+
+        modeling.safe_save_file = save_then_die
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    texts = json.loads(open(texts_file, encoding="utf-8").read())
+    collator = MaskingCollator(tokenizer, WholeWordSelector(rate=0.3), seed=0)
+    config = PretrainConfig(out, max_steps=6, batch_size=4, lr=1e-2, save_steps=1, progress=False)
+    print("ready", flush=True)
+    further_pretrain(model, tokenizer, texts, collator, config)
+
+
+if __name__ == "__main__":
+    job, *arguments = sys.argv[1:]
+    {"augment": augment, "in_domain": in_domain, "pretrain": pretrain}[job](*arguments)

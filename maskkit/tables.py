@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,24 @@ class TableSource:
             raise InputError(f"{self.path}, line {reader.line_num}: {error}") from error
 
 
+def first_mixed_column(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+) -> tuple[str, tuple[str, int], tuple[str, int]] | None:
+    """Reads every (position, row) pair; returns the first column holding two kinds of value (None aside) as
+    (column, (kind, position), (other kind, position)), or None when each column holds one kind."""
+    seen: dict[str, tuple[str, int]] = {}
+    clash = None
+    for position, row in rows:
+        for key, value in row.items():
+            if value is None:
+                continue
+            kind = value_kind(value)
+            first = seen.setdefault(key, (kind, position))
+            if first[0] != kind and clash is None:
+                clash = (key, first, (kind, position))
+    return clash
+
+
 def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource:
     """Checks a CSV/TSV/JSONL file whole (see the module's notes) and returns it ready to stream."""
     p = Path(path)
@@ -160,20 +178,18 @@ def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource
     source = TableSource(str(p), table_format(p), check_tsv_dialect(tsv))
     if source.kind == "dataset":
         raise InputError(f"{str(path)!r} is a folder; load it with datasets.load_from_disk")
-    kinds: dict[str, tuple[str, int]] = {}
     columns: dict[str, None] = {}
-    for number, row in source._parse():
-        source.num_rows += 1
-        for key, value in row.items():
-            columns.setdefault(key)
-            if value is None:
-                continue
-            kind = value_kind(value)
-            first = kinds.setdefault(key, (kind, number))
-            if first[0] != kind:
-                raise InputError(
-                    f"{source.path}: column {key!r} mixes {first[0]} (line {first[1]}) and {kind} (line {number})"
-                )
+
+    def counted() -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, row in source._parse():
+            source.num_rows += 1
+            columns.update(dict.fromkeys(row))
+            yield number, row
+
+    clash = first_mixed_column(counted())
+    if clash is not None:
+        key, (kind, line), (other, other_line) = clash
+        raise InputError(f"{source.path}: column {key!r} mixes {kind} (line {line}) and {other} (line {other_line})")
     source.columns = list(columns) or source.header
     digest = hashlib.sha256(f"{source.kind}/{source.tsv}\n".encode())
     with open(p, "rb") as f:

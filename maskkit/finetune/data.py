@@ -12,7 +12,7 @@ from typing import Any
 
 from maskkit.errors import InputError
 from maskkit.finetune.encode import EncodeForClassification
-from maskkit.tables import value_kind
+from maskkit.tables import first_mixed_column
 
 
 def as_dataset(data: Any, split: str) -> Any:
@@ -58,17 +58,10 @@ def labelled_splits(
 
 def check_column_types(rows: Sequence[Mapping[str, Any]], split: str) -> None:
     """A column of row dicts must hold one type (None aside), or it cannot become a table."""
-    seen: dict[str, tuple[str, int]] = {}
-    for i, row in enumerate(rows):
-        for key, value in row.items():
-            if value is None:
-                continue
-            kind = value_kind(value)
-            first = seen.setdefault(key, (kind, i))
-            if first[0] != kind:
-                raise TypeError(
-                    f"column {key!r} of the {split} split mixes {first[0]} (row {first[1]}) and {kind} (row {i})"
-                )
+    clash = first_mixed_column(enumerate(rows))
+    if clash is not None:
+        key, (kind, row), (other, other_row) = clash
+        raise TypeError(f"column {key!r} of the {split} split mixes {kind} (row {row}) and {other} (row {other_row})")
 
 
 def check_text(dataset: Any, column: str, split: str) -> None:

@@ -79,10 +79,13 @@ def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
     from maskkit.stages import Tokenize
 
     if isinstance(data, (list, tuple)):
-        texts = [t for t in data if isinstance(t, str) and t.strip()]
-        if len(texts) != len(data):
-            raise ValueError(f"{what}: {len(data) - len(texts)} of {len(data)} items are empty or not text")
-        data = Dataset.from_dict({"text": texts})
+        bad = [i for i, t in enumerate(data) if not (isinstance(t, str) and t.strip())]
+        if bad:
+            raise ValueError(
+                f"{what}: {len(bad)} of {len(data)} items are empty or not text (first: item {bad[0]}, "
+                f"{data[bad[0]]!r})"
+            )
+        data = Dataset.from_dict({"text": list(data)})
     if not hasattr(data, "column_names"):
         raise TypeError(f"{what} must be a list of texts or a datasets.Dataset, got {type(data).__name__}")
     if len(data) == 0:

@@ -161,3 +161,36 @@ def test_wordnet_synonyms_equal_nltks_synsets(real_sentences):
     for word in words:
         expected = {name.replace("_", " ").lower() for s in wordnet.synsets(word) for name in s.lemma_names()} - {word}
         assert set(synonyms.synonyms(word)) == expected, word
+
+
+NEGATION_SENTENCES = ["No one laughed at the jokes.", "It was never funny and nothing happened.", "Not bad at all."]
+
+
+@pytest.mark.skipif(not DEBIAN_WORDNET.is_dir(), reason="WordNet 3.0 is not installed (apt-get install wordnet-base)")
+def test_eda_never_rewrites_negations_or_function_words():
+    """Negations and function words are never replaced, never inserted and never insertion sources
+    ("No one laughed" once became "No one laughed nobelium", "never" "ne'er", "nothing" "null")."""
+    from maskkit.stopwords import FUNCTION_WORDS
+
+    eda = EDA(alpha_sr=0.5, alpha_ri=0.5, alpha_rs=0.0, p_rd=0.0, num_aug=8, seed=0)
+    for text, outputs in zip(NEGATION_SENTENCES, eda.generate(NEGATION_SENTENCES)):
+        protected = [w.lower() for w in words_of(text) if w.lower() in FUNCTION_WORDS or is_negation(w)]
+        for out in outputs:
+            words = [w.lower() for w in words_of(out)]
+            assert all(words.count(w) == protected.count(w) for w in set(protected)), (text, out)  # not replaced
+            assert not {"nobelium", "ne'er", "null", "non"} & set(words), out  # nor inserted
+    # no function word is a target or a source, and no synonym offered is a function word or a negation
+    replace = eda.operations[0]
+    for text in NEGATION_SENTENCES:
+        _, tokens = split_tokens(text)
+        options = replace.synonym_options(tokens, [i for i, t in enumerate(tokens) if t.is_word])
+        assert options and all(tokens[i].text.lower() not in FUNCTION_WORDS for i in options)
+        assert all(s.lower() not in FUNCTION_WORDS and not is_negation(s) for o in options.values() for s in o)
+
+
+def test_content_words_of_broad_stop_lists_can_change(tmp_path):
+    """scikit-learn's stop list holds content words (empty, fire); EDA's function-word list does not."""
+    path = tmp_path / "syn.txt"
+    path.write_text("empty vacant\nfire blaze\n")
+    out = SynonymReplace(alpha=1.0, synonyms=DictionarySynonyms(path), seed=0)(["an empty room on fire"])[0]
+    assert out == "an vacant room on blaze"

@@ -3,9 +3,10 @@
 Each operation is batch-first (a list of texts in, a list of the same length out) and keyed: the k-th
 augmentation of a text is a pure function of (seed, operation, the text's key, k), whatever the
 batching or process. Unlike the reference script, texts keep their case, punctuation, digits and
-contractions; synonyms are sampled, not the first one; each chosen occurrence is replaced on its own;
-stop words are never replaced nor used as insertion sources; and negations (not, no, never, n't, ...)
-are never deleted or swapped by default.
+contractions; synonyms are sampled, not the first one; each chosen occurrence is replaced on its own.
+Stop words (English function words, negations included, as in the reference's list) are never replaced,
+inserted, nor used as insertion sources, and negations (not, no, never, n't, ...) are never deleted or
+swapped by default.
 
 References: Wei & Zou 2019 (EDA: Easy Data Augmentation Techniques for Boosting Performance on Text
 Classification Tasks).
@@ -16,30 +17,20 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
+from maskkit.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
+
+__all__ = ["EDA", "NEGATIONS", "RandomDelete", "RandomInsert", "RandomSwap", "SynonymReplace", "is_negation"]
 from maskkit.masking.words import has_cjk
 from maskkit.rng import as_integer, stable_hash64
 
-NEGATIONS = frozenset(
-    "not no nor never none nothing nobody nowhere neither cannot without hardly barely scarcely".split()
-)
 
-
-def is_negation(word: str) -> bool:
-    lowered = word.lower()
-    return lowered in NEGATIONS or lowered.endswith(("n't", "n’t"))
-
-
-@lru_cache(maxsize=1)
 def default_stop_words() -> frozenset[str]:
-    """scikit-learn's English stop words, less the negations (which carry sentiment)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(w for w in ENGLISH_STOP_WORDS if not is_negation(w))
+    """EDA's kind of stop list: English function words, negations included (`maskkit.stopwords`)."""
+    return FUNCTION_WORDS
 
 
 def text_keys(texts: Sequence[str]) -> list[int]:
@@ -66,7 +57,7 @@ def _check_texts(texts: Sequence[Any]) -> list[str]:
 class WordOperation:
     """Shared machinery of the EDA operations: keys, draws, tokens and word choices.
 
-    `seed`, `stop_words` (default: scikit-learn's English list less negations) and
+    `seed`, `stop_words` (default: English function words, negations included) and
     `protect_negations` are keyword-only, so an operation's strength is its first argument.
     """
 
@@ -141,10 +132,16 @@ class _SynonymOperation(_AlphaOperation):
     synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
 
     def synonym_options(self, tokens: list[Token], words: list[int]) -> dict[int, tuple[str, ...]]:
-        """Synonyms per word position, for non-stop words that have any."""
+        """Synonyms per word position, for content words that have any: stop words and negations are never
+        replaced nor used as insertion sources, and a synonym that is one is never written."""
         stops = self.stops()
-        found = {i: self.synonyms.synonyms(tokens[i].text) for i in words if tokens[i].text.lower() not in stops}
-        return {i: options for i, options in found.items() if options}
+
+        def protected(word: str) -> bool:
+            return word.lower() in stops or (self.protect_negations and is_negation(word))
+
+        found = {i: self.synonyms.synonyms(tokens[i].text) for i in words if not protected(tokens[i].text)}
+        kept = {i: tuple(s for s in options if not protected(s)) for i, options in found.items()}
+        return {i: options for i, options in kept.items() if options}
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class SelectiveConfig:
     class_weights: tuple[float, ...] = (1.0, 3.0)
     rate: float = 0.15
     exclude_stop_words: bool = True
+    mask_negations: bool = False
     pretrain_steps: int = 100
     pretrain_lr: float = 1e-4
     head_warmup_steps: int = 30
@@ -99,11 +100,25 @@ class SelectiveConfig:
 # The settings each stage depends on (a change reruns it and everything downstream).
 STAGE_SETTINGS = {
     "task_model": ("model", "train", "dev", "test", "classes", "max_length", "task_epochs", "task_lr", "batch_size"),
-    "scoring": ("method", "delta", "scoring_limit", "max_length"),
+    "scoring": ("method", "delta", "scoring_limit", "max_length", "exclude_stop_words", "mask_negations"),
     "importance_classifier": ("threshold", "classifier_epochs", "class_weights"),
     "in_domain": ("in_domain", "in_domain_limit", "wordnet"),
-    "pretrain_selective": ("rate", "exclude_stop_words", "pretrain_steps", "pretrain_lr", "head_warmup_steps"),
-    "pretrain_random": ("rate", "exclude_stop_words", "pretrain_steps", "pretrain_lr", "head_warmup_steps"),
+    "pretrain_selective": (
+        "rate",
+        "exclude_stop_words",
+        "mask_negations",
+        "pretrain_steps",
+        "pretrain_lr",
+        "head_warmup_steps",
+    ),
+    "pretrain_random": (
+        "rate",
+        "exclude_stop_words",
+        "mask_negations",
+        "pretrain_steps",
+        "pretrain_lr",
+        "head_warmup_steps",
+    ),
     "finetune": ("seeds", "finetune_epochs", "finetune_lr"),
 }
 UPSTREAM = {"task_model": (), "scoring": ("task_model",), "importance_classifier": ("scoring",),

@@ -123,7 +123,7 @@ class Pipeline(Run):
             for row, ids, scores in zip(scored.rows, scored.token_ids, scored.scores):
                 f.write(json.dumps({"row": row, "token_ids": ids, "scores": scores}) + "\n")
         os.replace(tmp, path)
-        stop_ids = self.stop_word_ids() if c.exclude_stop_words else set()
+        stop_ids = self.stop_word_ids()
         counts = importance_counts(scored, c.importance_threshold(), stop_ids)
         self.log(f"[scoring] {len(scored.rows)} of {len(rows)} sentences kept; {scored.wrong} misclassified, "
                  f"{scored.empty} empty, {scored.truncated} cut to max_length; {counts['without_important_token']} "
@@ -181,24 +181,31 @@ class Pipeline(Run):
         self.log(f"[in_domain] {result.rows} texts scored ({result.empty_skipped} empty lines skipped)")
         return {"rows": result.rows, "empty_skipped": result.empty_skipped, "texts_per_s": result.rows / seconds}
 
+    def stop_words(self) -> tuple[str, ...]:
+        """The words selective masking leaves unmasked: the broad English stop list, negations included as
+        in the official code (spaCy's is_stop), unless `mask_negations`; none without `exclude_stop_words`."""
+        from maskkit.stopwords import english_stop_words, is_negation
+
+        c = self.config
+        if not c.exclude_stop_words:
+            return ()
+        return tuple(sorted(w for w in english_stop_words() if not (c.mask_negations and is_negation(w))))
+
     def stop_word_ids(self) -> set[int]:
         """Vocabulary ids of the stop words ScoredSelector leaves unmasked (the same lookup it makes)."""
-        from maskkit.augment.eda import default_stop_words
         from maskkit.masking.selectors import ScoredSelector
 
-        return set(ScoredSelector(exclude_words=tuple(sorted(default_stop_words()))).bind(self.tokenizer).exclude_ids)
+        return set(ScoredSelector(exclude_words=self.stop_words()).bind(self.tokenizer).exclude_ids)
 
     def pretrain(self, stage: str, mode: str) -> dict[str, Any]:
         from datasets import load_from_disk
 
-        from maskkit.augment.eda import default_stop_words
         from maskkit.collate import MaskingCollator
         from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
         from maskkit.masking.selectors import ScoredSelector
 
         c = self.config
-        stop = tuple(sorted(default_stop_words())) if c.exclude_stop_words else ()
-        selector = ScoredSelector(rate=c.rate, mode=mode, min_score=0.5, exclude_words=stop)
+        selector = ScoredSelector(rate=c.rate, mode=mode, min_score=0.5, exclude_words=self.stop_words())
         collator = MaskingCollator(self.tokenizer, selector, seed=c.seeds[0])
         data = load_from_disk(os.path.join(self.folder("in_domain"), "dataset"))
         config = PretrainConfig(

@@ -67,7 +67,10 @@ def test_soft_labels_sum_to_one_and_are_not_recomputed(tiny_model_dir, encoded):
     # rows scored alone give the same probabilities as rows scored in a length-sorted batch
     alone = generate_soft_labels(model, data.select([4]), tokenizer, temperature=2.0, progress=False)
     assert np.allclose(alone["soft_labels"][0], probs[4], atol=1e-5)
-    assert generate_soft_labels(model, labelled, tokenizer) is labelled
+    assert generate_soft_labels(model, labelled, tokenizer, temperature=2.0) is labelled
+    assert set(labelled["soft_labels_temperature"]) == {2.0}
+    with pytest.raises(ValueError, match=r"made at temperature \[2.0\] but the temperature asked for is 1.0"):
+        generate_soft_labels(model, labelled, tokenizer)  # soft labels at T=2 are not T=1's
     top = generate_soft_labels(model, data, tokenizer, top_k=2, progress=False)
     values, ids = torch.tensor(top["soft_labels"]), torch.tensor(top["soft_label_ids"])
     dense = dense_soft_labels(values, ids, 3)
@@ -184,3 +187,17 @@ def test_soft_labels_from_two_processes_equal_one_process(tiny_model_dir, tmp_pa
     model = AutoModelForSequenceClassification.from_pretrained(folder)
     alone = generate_soft_labels(model, splits["train"], tokenizer, temperature=2.0, progress=False)
     assert np.allclose(np.array(ranks[0]["soft"]), np.array(alone["soft_labels"]), atol=1e-5)
+
+
+def test_soft_labels_at_another_temperature_are_refused(tiny_model_dir, tmp_path):
+    """generate_soft_labels defaults to T=1 and DistillConfig to T=2: the recorded temperature catches it."""
+    from datasets import Dataset
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rows = Dataset.from_list(LABELLED)
+    rows = rows.add_column("soft_labels", [[0.5, 0.5]] * len(rows))
+    rows = rows.add_column("soft_labels_temperature", [1.0] * len(rows))
+    config = FinetuneConfig(output_dir=str(tmp_path), max_steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"made at temperature \[1.0\] but DistillConfig.temperature is 2.0"):
+        distill_classifier(tiny_model_dir, tokenizer, rows, config, DistillConfig(temperature=2.0))
+    assert not (tmp_path / "checkpoints").exists()

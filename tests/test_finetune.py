@@ -227,7 +227,14 @@ def test_sentence_pairs_are_encoded_as_two_segments(tiny_model_dir, minilm_token
     result = finetune_classifier(tiny_model_dir, tokenizer, rows, config, dev=rows[:8])
     assert result.steps == 2 and "macro_f1" in result.dev
     with pytest.raises(ValueError, match="longest-first"):
-        FinetuneConfig(output_dir=str(tmp_path), pair_column="hypothesis", truncation="head_tail")
+        FinetuneConfig(output_dir=str(tmp_path), pair_column="hypothesis", truncation="head_tail", max_length=512)
+
+
+def test_head_tail_at_settings_that_keep_only_the_head_is_refused(tmp_path):
+    """At the defaults (max_length 128, head_tokens 128) head_tail would silently mean head-only."""
+    with pytest.raises(ValueError, match=r"keep the head only.*max_length=512, head_tokens=128"):
+        FinetuneConfig(output_dir=str(tmp_path), truncation="head_tail")
+    assert FinetuneConfig(output_dir=str(tmp_path), truncation="head_tail", max_length=512).head_tokens == 128
 
 
 def test_gradient_accumulation_equals_one_big_batch(tmp_path, wordpiece):

@@ -16,6 +16,21 @@ import torch
 SOFT_LABELS = "soft_labels"
 SOFT_LABEL_IDS = "soft_label_ids"
 TEACHER_LOGITS = "teacher_logits"
+SOFT_LABEL_TEMPERATURE = "soft_labels_temperature"  # the temperature the soft labels were made at, per row
+
+
+def check_soft_label_temperature(dataset: Any, temperature: float, what: str) -> None:
+    """Soft labels made at one temperature are refused where another is asked for (the KD targets would
+    be at the wrong T); soft labels without the recorded temperature (made elsewhere) are taken as given."""
+    if SOFT_LABEL_TEMPERATURE not in dataset.column_names or len(dataset) == 0:
+        return
+    made = {float(t) for t in dataset.unique(SOFT_LABEL_TEMPERATURE)}
+    if made != {float(temperature)}:
+        raise ValueError(
+            f"the soft labels were made at temperature {sorted(made)} but {what} is {temperature}: regenerate them "
+            f"at {temperature} (generate_soft_labels(..., temperature={temperature})) or use the temperature they "
+            "were made at"
+        )
 
 
 def teacher_logits(model: Any, rows: list[dict[str, Any]], batch_size: int, tokenizer: Any, progress: bool) -> Any:
@@ -74,7 +89,8 @@ def generate_soft_labels(
 
     `top_k`: keep only the k most probable classes (renormalised) in `soft_labels` and their ids in
     `soft_label_ids`, for tasks with many classes. `keep_logits` also writes `teacher_logits` (for the
-    MSE loss). Shards across processes when launched with accelerate/torchrun.
+    MSE loss). The temperature is recorded in `soft_labels_temperature`, and distillation at another one
+    is refused. Shards across processes when launched with accelerate/torchrun.
     """
     from accelerate import PartialState
     from accelerate.utils import gather_object
@@ -84,6 +100,7 @@ def generate_soft_labels(
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
     if SOFT_LABELS in dataset.column_names:
+        check_soft_label_temperature(dataset, temperature, "the temperature asked for")
         return dataset
     if "input_ids" not in dataset.column_names:
         raise KeyError("soft labels need an encoded dataset (input_ids); encode it as for fine-tuning first")
@@ -97,6 +114,7 @@ def generate_soft_labels(
         logits = np.asarray(gather_object([row for row in logits]), dtype=np.float32)
     probs, ids = soften(logits, temperature, top_k)
     dataset = dataset.add_column(SOFT_LABELS, probs.tolist())
+    dataset = dataset.add_column(SOFT_LABEL_TEMPERATURE, [float(temperature)] * len(dataset))
     if ids is not None:
         dataset = dataset.add_column(SOFT_LABEL_IDS, ids.tolist())
     if keep_logits:

@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from maskkit.distill.loss import check_distillation, distillation_loss
-from maskkit.distill.soft_labels import SOFT_LABEL_IDS, SOFT_LABELS, TEACHER_LOGITS, dense_soft_labels
+from maskkit.distill.soft_labels import (
+    SOFT_LABEL_IDS,
+    SOFT_LABEL_TEMPERATURE,
+    SOFT_LABELS,
+    TEACHER_LOGITS,
+    check_soft_label_temperature,
+    dense_soft_labels,
+)
 from maskkit.distill.teachers import SelfEnsembleTeacher
 from maskkit.finetune.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
 from maskkit.runfiles import read_json
@@ -126,7 +133,7 @@ def with_teacher_soft_labels(
         on_best_device(teacher), encoded["train"], tokenizer, distill.temperature, top_k=top_k,
         keep_logits=distill.kind == "mse", progress=config.progress,
     )  # fmt: skip
-    for column in SOFT_COLUMNS:
+    for column in (*SOFT_COLUMNS, SOFT_LABEL_TEMPERATURE):
         if column in labelled.column_names and column not in train.column_names:
             train = train.add_column(column, labelled[column])
     return train
@@ -153,6 +160,8 @@ def distill_classifier(
     train = as_dataset(train, "train")
     label_names = label_names_from(label_values(train, config.label_column, "train"))
     soft = check_soft_columns(train, len(label_names))
+    if SOFT_LABELS in soft:
+        check_soft_label_temperature(train, distill.temperature, "DistillConfig.temperature")
     if isinstance(teacher, (str, os.PathLike)):
         from transformers import AutoModelForSequenceClassification
 

@@ -60,6 +60,13 @@ class EncodeForClassification:
             raise ValueError(f"max_length must be >= 4, got {self.max_length}")
         if self.head_tokens < 0:
             raise ValueError(f"head_tokens must be >= 0, got {self.head_tokens}")
+        if self.truncation == "head_tail" and self.head_tokens >= self.max_length - 2:
+            raise ValueError(
+                f"truncation='head_tail' keeps head_tokens ({self.head_tokens}) from the start and the rest of "
+                f"max_length ({self.max_length}, less [CLS] and [SEP]) from the end, so these settings keep the "
+                "head only: raise max_length or lower head_tokens (Sun et al. 2019: max_length=512, head_tokens=128, "
+                "i.e. 128 + 382)"
+            )
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         texts = batch[self.text_column]

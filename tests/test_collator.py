@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import pickle
 
 import numpy as np
@@ -233,3 +234,39 @@ def test_slow_tokenizer_needs_word_ids_for_words(tmp_path, wordpiece):
         MaskingCollator(slow, selector=WholeWordSelector())(feats)
     with_words = [{**f, "word_ids": list(range(len(f["input_ids"])))} for f in feats]
     MaskingCollator(slow, selector=WholeWordSelector())(with_words)
+
+
+def target_runs(labels_row):
+    """(start, end) of each contiguous run of targets in one row."""
+    runs, start = [], None
+    for i, label in enumerate([*labels_row, -100]):
+        if label != -100 and start is None:
+            start = i
+        elif label == -100 and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def test_span_replacement_draws_one_fate_per_span(wordpiece):
+    """SpanBERT's --replacement-method span: every token of a merged span is [MASK], or none is."""
+    from maskkit import MaskRandomKeep, SpanSelector
+    from maskkit.cli.common import corruption_from_args
+
+    batch = features(wordpiece, SENTENCES * 4)
+    mixed = {"unit": 0, "token": 0}
+    multi = 0
+    for per in mixed:
+        collator = MaskingCollator(wordpiece, SpanSelector(rate=0.4), MaskRandomKeep(0.5, 0.25, 0.25, per=per),
+                                   seed=3, return_tensors="np")  # fmt: skip
+        for epoch in range(5):
+            collator.set_epoch(epoch)
+            out = collator(batch)
+            for ids, labels in zip(out["input_ids"], out["labels"]):
+                for start, end in target_runs(labels):
+                    masked = {bool(ids[i] == wordpiece.mask_token_id) for i in range(start, end)}
+                    mixed[per] += len(masked) > 1
+                    multi += per == "unit" and end - start > 1
+    assert multi > 50 and mixed["unit"] == 0 and mixed["token"] > 10
+    options = argparse.Namespace(mask=0.8, random=0.1, keep=0.1, per=None)
+    assert corruption_from_args("span", options).per == "unit" and corruption_from_args("word", options).per == "token"

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from maskkit.finetune.loading import resolve_model_dir
-from maskkit.masking.schemes import SCHEMES, make_selector
+from maskkit.masking.schemes import SCHEMES, make_corruption, make_selector
 
 
 def load_tokenizer(path: str | None) -> Any:
@@ -25,7 +25,12 @@ def add_scheme_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--mask", type=float, default=0.8, help="share of targets replaced by [MASK]")
     group.add_argument("--random", type=float, default=0.1, help="share of targets replaced by a random token")
     group.add_argument("--keep", type=float, default=0.1, help="share of targets left unchanged")
-    group.add_argument("--per", choices=["token", "unit"], default="token", help="one fate per token or per unit")
+    group.add_argument(
+        "--per",
+        choices=["token", "unit"],
+        help="one 80/10/10 fate per token, or per unit (a whole word, or a whole span as in SpanBERT); "
+        "default: unit for span, token otherwise",
+    )
     group.add_argument("--seed", type=int, default=0)
 
 
@@ -43,6 +48,11 @@ def selector_from_args(name: str, args: argparse.Namespace) -> Any:
             raise ValueError("the unit scheme needs --lexicon PHRASE [PHRASE ...]")
         fixed = {"column": None, "lexicon": tuple(args.lexicon)}
     return make_selector(name, **{k: v for k, v in options.items() if v is not None}, **fixed)
+
+
+def corruption_from_args(name: str, args: argparse.Namespace) -> Any:
+    """The scheme's corruption from --mask/--random/--keep/--per (span: one fate per span by default)."""
+    return make_corruption(name, args.mask, args.random, args.keep, args.per)
 
 
 SCHEME_NAMES = [name for name in SCHEMES if name != "scored"]

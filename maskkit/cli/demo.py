@@ -14,7 +14,13 @@ import sys
 import time
 from typing import Any
 
-from maskkit.cli.common import SCHEME_NAMES, add_scheme_options, resolve_model_dir, selector_from_args
+from maskkit.cli.common import (
+    SCHEME_NAMES,
+    add_scheme_options,
+    corruption_from_args,
+    resolve_model_dir,
+    selector_from_args,
+)
 from maskkit.cli.preview import preview_lines
 
 
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging as hf_logging
 
-    from maskkit import EpochCallback, MaskingCollator, MaskRandomKeep, Tokenize, static_mask
+    from maskkit import EpochCallback, MaskingCollator, Tokenize, static_mask
     from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss
 
     hf_logging.set_verbosity_error()
@@ -130,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     selector = selector_from_args(args.scheme, args)
-    corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
+    corruption = corruption_from_args(args.scheme, args)
     collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed)
     n_eval = min(args.eval_size, len(texts) // 2)
     data = Dataset.from_dict({"text": texts}).map(

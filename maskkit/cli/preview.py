@@ -7,7 +7,13 @@ import os
 import sys
 from typing import Any
 
-from maskkit.cli.common import SCHEME_NAMES, add_scheme_options, load_tokenizer, selector_from_args
+from maskkit.cli.common import (
+    SCHEME_NAMES,
+    add_scheme_options,
+    corruption_from_args,
+    load_tokenizer,
+    selector_from_args,
+)
 
 _COLOURS = {"mask": "\033[1;37;41m", "random": "\033[1;30;43m", "keep": "\033[1;30;42m"}
 _RESET = "\033[0m"
@@ -72,7 +78,7 @@ def render(tokenizer: Any, original: list[int], ids: list[int], labels: list[int
 
 
 def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> list[str]:
-    from maskkit import MaskingCollator, MaskRandomKeep, Tokenize
+    from maskkit import MaskingCollator, Tokenize
     from maskkit.masking.words import jieba_segmenter
     from maskkit.stages import as_features
 
@@ -80,13 +86,12 @@ def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> l
     segmenter = {"auto": "auto", "jieba": jieba_segmenter, "none": None}[args.segmenter]
     stage = Tokenize(tokenizer, segmenter=segmenter)
     features = as_features(stage({"text": texts}))
-    corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
     names = SCHEME_NAMES if args.scheme == "all" else [args.scheme]
     if args.scheme == "all" and not args.lexicon:
         names = [n for n in names if n != "unit"]
     lines = []
     for name in names:
-        selector = selector_from_args(name, args)
+        selector, corruption = selector_from_args(name, args), corruption_from_args(name, args)
         collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed, return_tensors="np")
         collator.set_epoch(args.epoch)
         out = collator(features)

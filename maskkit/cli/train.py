@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from maskkit.cli.common import add_scheme_options, selector_from_args
+from maskkit.cli.common import add_scheme_options, corruption_from_args, selector_from_args
 from maskkit.cli.config import add_config_options, build, field_types, load_toml, merged, write_toml
 from maskkit.runfiles import exclusive
 
@@ -213,15 +213,14 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from maskkit.collate import MaskingCollator
     from maskkit.finetune.loading import resolve_model_dir
     from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
-    from maskkit.masking.corruption import MaskRandomKeep
 
     values = settings(args)
     run_dir = values.get("run_dir") or "runs/pretrain"
     model = resolve_model_dir(values.get("model"))
     config = build(PretrainConfig, values, output_dir=run_dir, seed=args.seed)
     tokenizer = AutoTokenizer.from_pretrained(model)
-    selector = selector_from_args(values.get("scheme") or "word", args)
-    corruption = MaskRandomKeep(args.mask, args.random, args.keep, per=args.per)
+    scheme = values.get("scheme") or "word"
+    selector, corruption = selector_from_args(scheme, args), corruption_from_args(scheme, args)
     collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed)
     stages, held_out = text_stages(values)
     with run_folder(run_dir, {**values, "seed": args.seed}, args.rerun):

@@ -194,3 +194,11 @@ def categorical(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
     edges = np.cumsum(weights, dtype=np.float64)
     edges = edges / edges[-1]
     return np.searchsorted(edges[:-1], u, side="right")
+
+
+def run_starts(targets: np.ndarray) -> np.ndarray:
+    """For each target, the position of the first target of its contiguous run (-1 off targets)."""
+    starts = targets.copy()
+    starts[:, 1:] &= ~targets[:, :-1]
+    positions = np.where(starts, np.arange(targets.shape[1], dtype=np.int64), -1)
+    return np.where(targets, np.maximum.accumulate(positions, axis=1), -1)

@@ -22,6 +22,20 @@ SCHEMES: dict[str, Callable[..., Any]] = {
 }
 
 
+# A scheme's default fate unit: SpanBERT draws one fate per (merged) span (`--replacement-method span`)
+DEFAULT_PER = {"span": "unit"}
+
+
+def make_corruption(
+    name: str, mask: float = 0.8, random: float = 0.1, keep: float = 0.1, per: str | None = None
+) -> Any:
+    """The corruption a named scheme uses: 80/10/10 per token, or per unit where the scheme's paper draws
+    one fate per unit (span: per span); `per` overrides."""
+    from maskkit.masking.corruption import MaskRandomKeep
+
+    return MaskRandomKeep(mask, random, keep, per=per or DEFAULT_PER.get(name, "token"))
+
+
 def make_selector(name: str, **params: Any) -> Any:
     """Builds a named scheme's selector with the given parameters."""
     if name not in SCHEMES:

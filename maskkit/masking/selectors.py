@@ -118,7 +118,9 @@ class SpanSelector:
     Counted in tokens (SpanBERT's budget). Span lengths are in words, geometric(`p_geometric`)
     renormalised to `length_range` (mean 3.8 words for p=0.2 on 1..10); a span starts at a uniformly
     drawn word, extends rightwards and never crosses a special token. The word that reaches the budget
-    is masked whole, so an example may exceed its budget by less than one word.
+    is masked whole, so an example may exceed its budget by less than one word. Its units are the merged
+    spans (adjacent spans join, as in SpanBERT), so `MaskRandomKeep(per="unit")` draws one fate per span
+    (SpanBERT's `--replacement-method span`).
 
     References: Joshi et al. 2020 (SpanBERT).
     """
@@ -153,7 +155,7 @@ class SpanSelector:
             return anchors, F.sample_lengths(cdf, self.length_range[0], u)
 
         targets = F.span_targets(batch.candidates, batch.word_starts, budgets, rounds, draw_rounds)
-        return Selection.of_units(targets, batch.word_index)
+        return Selection(targets, F.run_starts(targets))  # a unit is a merged span, as in SpanBERT
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,18 @@ def load_tokenizer(path: str | None) -> Any:
 def add_scheme_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("masking scheme")
     group.add_argument("--rate", type=float, help="fraction of candidate units to mask (default 0.15)")
-    group.add_argument("--budget", choices=["exact", "bernoulli"], help="exact count (default) or Bernoulli per unit")
+    group.add_argument(
+        "--budget",
+        choices=["exact", "bernoulli", "bert", "spanbert"],
+        help="how many units an example gets: exact (default; rate x n probabilistically rounded, as fairseq), "
+        "bernoulli (each unit alone, as transformers), bert (round, at least 1, [CLS]/[SEP] counted), "
+        "spanbert (ceil)",
+    )
+    group.add_argument(
+        "--max-predictions",
+        type=int,
+        help="token/word/span: at most this many units per example (BERT's max_predictions_per_seq: 20 at 128)",
+    )
     group.add_argument("--p-geometric", type=float, help="span: geometric parameter (default 0.2)")
     group.add_argument("--length-range", type=int, nargs=2, metavar=("LOW", "HIGH"), help="span: words (default 1 10)")
     group.add_argument("--lexicon", nargs="+", metavar="PHRASE", help="unit: phrases masked whole")
@@ -38,8 +49,10 @@ def selector_from_args(name: str, args: argparse.Namespace) -> Any:
     """Builds a scheme's selector from the options the user gave (unset options keep the defaults)."""
     options: dict[str, Any] = {"rate": args.rate}
     fixed: dict[str, Any] = {}
-    if name in ("token", "word", "unit"):
+    if name in ("token", "word", "unit", "span"):
         options["budget"] = args.budget
+    if name in ("token", "word", "span"):
+        options["max_predictions"] = args.max_predictions
     if name == "span":
         options["p_geometric"] = args.p_geometric
         options["length_range"] = tuple(args.length_range) if args.length_range else None

@@ -12,7 +12,7 @@ import numpy as np
 
 from maskkit.rng import to_unit
 
-BUDGETS = ("exact", "bernoulli")
+BUDGETS = ("exact", "bernoulli", "bert", "spanbert")
 
 
 def probabilistic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -42,10 +42,26 @@ def starts_from_ids(candidates: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
     return unit_starts(candidates, changed)
 
 
-def budget_counts(n_units: np.ndarray, rate: float, u: np.ndarray) -> np.ndarray:
-    """Gives the exact number of units to select per example: rate * n, probabilistically rounded
-    (never above n, since rate <= 1 and u < 1)."""
-    return probabilistic_round(n_units * rate, u)
+def budget_counts(
+    n_units: np.ndarray, rate: float, u: np.ndarray, budget: str = "exact", n_tokens: np.ndarray | None = None,
+    cap: int | None = None,
+) -> np.ndarray:  # fmt: skip
+    """The number of units to select per example, never above the units there are, nor above `cap`.
+
+    "exact": rate * n probabilistically rounded with `u` (fairseq; the expectation is kept). "bert": as
+    BERT's create_pretraining_data, round(rate * n) with a minimum of 1, where n counts the sequence's
+    tokens with [CLS] and [SEP] (`n_tokens`; half rounds to even, as Python 3's round). "spanbert": as
+    SpanBERT's masking code, ceil(rate * n) in floating point. BERT's cap is `max_predictions_per_seq`.
+    """
+    if budget == "bert":
+        base = n_units if n_tokens is None else n_tokens
+        k = np.maximum(np.rint(base * rate).astype(np.int64), 1)
+    elif budget == "spanbert":
+        k = np.ceil(n_units * rate).astype(np.int64)
+    else:
+        k = probabilistic_round(n_units * rate, u)
+    k = np.minimum(k, n_units)
+    return k if cap is None else np.minimum(k, cap)
 
 
 def choose_smallest(
@@ -86,19 +102,21 @@ def _largest(dtype: np.dtype) -> float | int:
 
 
 def select_units(
-    starts: np.ndarray, start_index: np.ndarray, order: np.ndarray, rate: float, budget: str, u_round: np.ndarray
-) -> np.ndarray:
+    starts: np.ndarray, start_index: np.ndarray, order: np.ndarray, rate: float, budget: str, u_round: np.ndarray,
+    cap: int | None = None,
+) -> np.ndarray:  # fmt: skip
     """Selects whole units at `rate` of each example's units; returns the selected tokens.
 
-    `order` holds uniform 64-bit draws per position (a unit draws at its first token). `budget="exact"`
-    selects exactly rate * n_units units (probabilistic rounding with `u_round`); "bernoulli" selects
-    each unit independently with probability `rate`.
+    `order` holds uniform 64-bit draws per position (a unit draws at its first token). "bernoulli"
+    selects each unit independently with probability `rate`; the other budgets select exactly
+    `budget_counts` units (probabilistic rounding with `u_round` for "exact"), at most `cap`.
     """
-    if budget == "exact":
-        k = budget_counts(starts.sum(axis=1), rate, u_round)
-        chosen_starts = choose_smallest(order, starts, k)
-    else:
+    if budget == "bernoulli":
         chosen_starts = starts & (to_unit(order) < rate)
+    else:
+        chosen_starts = choose_smallest(
+            order, starts, budget_counts(starts.sum(axis=1), rate, u_round, budget, cap=cap)
+        )
     return expand_units(chosen_starts, start_index)
 
 

@@ -55,9 +55,14 @@ def check_rate(rate: float, name: str = "rate") -> None:
         raise ValueError(f"{name} must be a fraction in (0, 1], got {rate!r}")
 
 
-def check_budget(budget: str) -> None:
+def check_budget(budget: str, max_predictions: int | None = None) -> None:
     if budget not in F.BUDGETS:
         raise ValueError(f"budget must be one of {F.BUDGETS}, got {budget!r}")
+    if max_predictions is not None:
+        if isinstance(max_predictions, bool) or not isinstance(max_predictions, int) or max_predictions < 1:
+            raise ValueError(f"max_predictions must be a positive integer, got {max_predictions!r}")
+        if budget == "bernoulli":
+            raise ValueError("max_predictions caps a counted budget; budget='bernoulli' draws each unit alone")
 
 
 @dataclass(frozen=True)
@@ -71,16 +76,18 @@ class TokenSelector:
 
     rate: float = 0.15
     budget: str = "exact"
+    max_predictions: int | None = None
     STREAMS: ClassVar[tuple[int]] = (11,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
-        check_budget(self.budget)
+        check_budget(self.budget, self.max_predictions)
 
     def select(self, batch: MaskingBatch) -> Selection:
-        if self.budget == "exact":
+        if self.budget != "bernoulli":
             order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
-            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
+            k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u, self.budget, batch.lengths,
+                                self.max_predictions)  # fmt: skip
             targets = F.choose_smallest(order, batch.candidates, k)
         else:
             targets = batch.candidates & (to_unit(batch.draws.ordered(self.STREAMS[0], batch.shape[1])[0]) < self.rate)
@@ -99,15 +106,17 @@ class WholeWordSelector:
 
     rate: float = 0.15
     budget: str = "exact"
+    max_predictions: int | None = None
     STREAMS: ClassVar[tuple[int]] = (21,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
-        check_budget(self.budget)
+        check_budget(self.budget, self.max_predictions)
 
     def select(self, batch: MaskingBatch) -> Selection:
         order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
-        targets = F.select_units(batch.word_starts, batch.word_index, order, self.rate, self.budget, round_u)
+        targets = F.select_units(batch.word_starts, batch.word_index, order, self.rate, self.budget, round_u,
+                                 self.max_predictions)  # fmt: skip
         return Selection.of_units(targets, batch.word_index)
 
 
@@ -128,10 +137,15 @@ class SpanSelector:
     rate: float = 0.15
     p_geometric: float = 0.2
     length_range: tuple[int, int] = (1, 10)
+    budget: str = "exact"
+    max_predictions: int | None = None
     STREAMS: ClassVar[tuple[int, int]] = (31, 32)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
+        check_budget(self.budget, self.max_predictions)
+        if self.budget == "bernoulli":
+            raise ValueError("span masking counts a budget of tokens: budget must be exact, bert or spanbert")
         if not 0.0 < self.p_geometric <= 1.0:
             raise ValueError(f"p_geometric must be in (0, 1], got {self.p_geometric!r}")
         low, high = self.length_range
@@ -143,7 +157,8 @@ class SpanSelector:
     def select(self, batch: MaskingBatch) -> Selection:
         # the anchor stream's position -1 rounds the budget; its positions 0.. are the rounds' anchors
         round_u = batch.draws.ordered(self.STREAMS[0], 0)[1]
-        budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
+        budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u, self.budget, batch.lengths,
+                                  self.max_predictions)  # fmt: skip
         cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
         # each round adds at least one word unless its anchor is already masked (at most `rate` of words);
         # a row reads only its own first 2 * budget + 16 draws, whatever batch it is in

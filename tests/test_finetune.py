@@ -59,9 +59,14 @@ def test_llrd_groups_decay_per_layer_downward(wordpiece):
     named = dict(model.named_parameters())
     assert rate[id(named["bert.encoder.layer.1.attention.self.query.weight"])] == pytest.approx(1e-3)
     assert rate[id(named["bert.encoder.layer.0.attention.self.query.weight"])] == pytest.approx(5e-4)
-    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(1e-3)  # Sun et al.'s code
     assert rate[id(named["classifier.weight"])] == pytest.approx(7e-3)
     assert sum(len(g["params"]) for g in groups) == len(named)
+    decayed = parameter_groups(model, lr=1e-3, llrd=0.5, embeddings="decayed")
+    rate = {id(p): g["lr"] for g in decayed for p in g["params"]}
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)  # lr * 0.5^2
+    with pytest.raises(ValueError, match="llrd_embeddings must be one of"):
+        parameter_groups(model, lr=1e-3, llrd=0.5, embeddings="frozen")
 
 
 @pytest.mark.parametrize(

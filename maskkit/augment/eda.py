@@ -258,6 +258,19 @@ class EDA:
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise ValueError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
 
+    @classmethod
+    def for_training_size(cls, n: int, **options: Any) -> EDA:
+        """The paper's recommended settings for a training set of `n` examples (Wei & Zou 2019, table 3):
+        about 500: alpha 0.05, num_aug 16; about 2,000: alpha 0.05, num_aug 8; about 5,000 and more: alpha
+        0.1, num_aug 4 (the rows meet at the sizes' geometric midpoints, 1,000 and 3,162). `options`
+        (seed, synonyms, ...) pass through; the four strengths and num_aug come from the table."""
+        n = as_integer(n, "n", minimum=1)
+        alpha, num_aug = (0.05, 16) if n <= 1000 else (0.05, 8) if n <= 3162 else (0.1, 4)
+        fixed = {"alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug"} & set(options)
+        if fixed:
+            raise ValueError(f"for_training_size sets {sorted(fixed)} from the paper's table; build EDA(...) instead")
+        return cls(alpha, alpha, alpha, alpha, num_aug=num_aug, **options)
+
     def prepare(self) -> None:
         for op in self.operations:
             op.prepare()

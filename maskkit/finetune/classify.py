@@ -47,6 +47,7 @@ class FinetuneConfig:
     weight_decay: float = 0.01
     optim: str = "adamw_torch"  # any TrainingArguments.optim name ("sgd", "adafactor", ...)
     llrd: float | None = None
+    llrd_embeddings: str = "base"  # "base": embeddings at lr (Sun et al.'s code); "decayed": lr * llrd^L
     pooling: str = "pooler"
     last_k: int = 4
     head_hidden: tuple[int, ...] = ()
@@ -71,6 +72,8 @@ class FinetuneConfig:
         if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
             raise ValueError("batch_size and gradient_accumulation_steps must be >= 1")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
+        if self.llrd_embeddings not in ("base", "decayed"):
+            raise ValueError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
                                 head_tokens=self.head_tokens, pair_column=self.pair_column)  # fmt: skip
 
@@ -102,9 +105,12 @@ def classification_metrics(eval_pred: Any) -> dict[str, float]:
 class ClassifierTrainer(Trainer):
     """Trainer whose AdamW groups carry layer-wise decayed learning rates and the head's own rate."""
 
-    def __init__(self, *args: Any, llrd: float | None = None, head_lr: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, llrd: float | None = None, head_lr: float | None = None, llrd_embeddings: str = "base",
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
-        self.llrd, self.head_lr = llrd, head_lr
+        self.llrd, self.head_lr, self.llrd_embeddings = llrd, head_lr, llrd_embeddings
         # transformers 5.23 takes a forward(**kwargs) as "normalises by num_items_in_batch", but its sequence
         # classifiers return a per-batch mean: Trainer then skips the division for gradient accumulation and
         # multiplies by the process count under DDP (2x the gradient on two processes). The mean is what
@@ -116,7 +122,7 @@ class ClassifierTrainer(Trainer):
             target: Any = self.model if model is None else model
             groups = parameter_groups(
                 target, self.args.learning_rate, self.llrd, self.head_lr, self.args.weight_decay,
-                set(self.get_decay_parameter_names(target)),
+                set(self.get_decay_parameter_names(target)), self.llrd_embeddings,
             )  # fmt: skip
             optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, target)
             kwargs.pop("lr", None)
@@ -212,6 +218,7 @@ def finetune_classifier(
         model=classifier, args=training_arguments(config, "dev" in splits), train_dataset=splits["train"],
         eval_dataset=splits.get("dev"), data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=classification_metrics, callbacks=callbacks, llrd=config.llrd, head_lr=config.head_lr,
+        llrd_embeddings=config.llrd_embeddings,
         **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
     )  # fmt: skip
     resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())

@@ -1,8 +1,10 @@
 """Optimizer parameter groups: layer-wise learning-rate decay (Sun et al. 2019) and a head learning rate.
 
-With decay xi, the top encoder layer trains at `lr`, each layer below at xi times the one above, and the
-embeddings at lr * xi^L; the head (everything outside the encoder) at `head_lr` (default `lr`).
-Frozen parameters are left out.
+With decay xi, the top encoder layer trains at `lr` and each layer below at xi times the one above. The
+embeddings train at `lr`, as in Sun et al.'s official code (BERT4doc leaves embeddings, pooler and
+classifier at the base rate: `embeddings="base"`, the default), or at lr * xi^L (`embeddings="decayed"`,
+maskkit 0.1's choice, a named deviation). The head (everything outside the encoder) trains at `head_lr`
+(default `lr`). Frozen parameters are left out.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+LLRD_EMBEDDINGS = ("base", "decayed")
 LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|block|blocks|h)\.(\d+)\.")
 
 
@@ -37,6 +40,7 @@ def parameter_groups(
     head_lr: float | None = None,
     weight_decay: float = 0.0,
     decay_names: set[str] | None = None,
+    embeddings: str = "base",
 ) -> list[dict[str, Any]]:
     """AdamW parameter groups with per-layer learning rates (`llrd=None`: one rate for the whole encoder).
 
@@ -44,6 +48,8 @@ def parameter_groups(
     """
     if llrd is not None and not 0 < llrd <= 1:
         raise ValueError(f"llrd (the per-layer decay xi) must be in (0, 1], got {llrd}")
+    if embeddings not in LLRD_EMBEDDINGS:
+        raise ValueError(f"llrd_embeddings must be one of {LLRD_EMBEDDINGS}, got {embeddings!r}")
     prefix = encoder_prefix(model)
     num_layers = int(model.base_model.config.get_text_config().num_hidden_layers)
     groups: dict[tuple[float, float], list[Any]] = {}
@@ -52,6 +58,8 @@ def parameter_groups(
             continue
         if name.startswith(prefix):
             depth = layer_depth(name[len(prefix) :], num_layers)
+            if depth == 0 and embeddings == "base":
+                depth = num_layers
             rate = lr * (llrd or 1.0) ** (num_layers - depth)
         else:
             rate = head_lr if head_lr is not None else lr

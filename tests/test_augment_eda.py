@@ -199,13 +199,8 @@ def test_content_words_of_broad_stop_lists_can_change(tmp_path):
 def test_the_paper_settings_by_training_set_size(thesaurus):
     for n, alpha, num_aug in ((500, 0.05, 16), (2000, 0.05, 8), (5000, 0.1, 4), (100_000, 0.1, 4)):
         eda = EDA.for_training_size(n, synonyms=thesaurus, seed=3)
-        assert (eda.alpha_sr, eda.alpha_ri, eda.alpha_rs, eda.p_rd, eda.num_aug) == (
-            alpha,
-            alpha,
-            alpha,
-            alpha,
-            num_aug,
-        )
+        strengths = (eda.alpha_sr, eda.alpha_ri, eda.alpha_rs, eda.p_rd)
+        assert strengths == (alpha,) * 4 and eda.num_aug == num_aug
         assert eda.seed == 3
     with pytest.raises(ValueError, match="sets \\['num_aug'\\] from the paper's table"):
         EDA.for_training_size(500, num_aug=2)

@@ -269,6 +269,8 @@ def _check_features(features: Any) -> tuple[Sequence[Mapping[str, Any]], list[An
         features = list(features)
     if not features:
         raise ValueError("MaskingCollator got an empty list of examples")
+    if not isinstance(features[0], Mapping) and _is_sequence(features[0]):  # bare rows of token ids
+        features = [f if isinstance(f, Mapping) else {"input_ids": f} for f in features]
     try:
         rows = [f["input_ids"] for f in features]
     except (KeyError, TypeError, IndexError):

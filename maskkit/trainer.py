@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 from transformers import TrainerCallback
@@ -23,7 +24,9 @@ class EpochCallback(TrainerCallback):
         self.collator = collator
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        self.collator.set_epoch(round(state.epoch or 0))
+        # the epoch under way: a run resumed at epoch 1.75 is in epoch 1 (a float sum may give 1.9999999
+        # at the start of epoch 2, hence the small margin)
+        self.collator.set_epoch(math.floor((state.epoch or 0) + 1e-6))
         return control
 
 

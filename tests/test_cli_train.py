@@ -56,6 +56,9 @@ def test_pretrain_stages_from_text_files(tiny_model_dir, tmp_path, tables, capsy
     out = capsys.readouterr().out
     assert "skipped 1 empty lines" in out and "stage domain: 2 steps, held-out loss" in out
     assert (run / "domain" / "model.safetensors").is_file()
+    # the config a run writes reads back and names the same run (finished, so skipped)
+    assert "seed = 0" in (run / "config.toml").read_text()
+    assert main(["pretrain", "--config", str(run / "config.toml"), "--no-progress"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -270,3 +270,22 @@ def test_span_replacement_draws_one_fate_per_span(wordpiece):
     assert multi > 50 and mixed["unit"] == 0 and mixed["token"] > 10
     options = argparse.Namespace(mask=0.8, random=0.1, keep=0.1, per=None)
     assert corruption_from_args("span", options).per == "unit" and corruption_from_args("word", options).per == "token"
+
+
+def test_bare_rows_of_token_ids_are_examples(wordpiece):
+    """transformers' collator takes lists of ids (its own tests check it); so does maskkit's."""
+    rows = [f["input_ids"] for f in features(wordpiece, SENTENCES[:3])]
+    collator = MaskingCollator(wordpiece, TokenSelector(rate=0.3), seed=1, return_tensors="np")
+    expected = collator([{"input_ids": r} for r in rows])
+    for given in (rows, [torch.tensor(r) for r in rows], [np.array(r) for r in rows]):
+        out = collator(given)
+        assert (out["labels"] == expected["labels"]).all() and (out["input_ids"] == expected["input_ids"]).all()
+
+
+def test_a_tokenizer_without_a_pad_token_is_refused(wordpiece):
+    import copy
+
+    unpadded = copy.deepcopy(wordpiece)
+    unpadded.pad_token = None
+    with pytest.raises(ValueError, match="has no pad token"):
+        MaskingCollator(unpadded)

@@ -106,3 +106,43 @@ def test_epoch_callback_gives_new_masks_each_epoch_with_workers(tmp_path, wordpi
             assert expected["input_ids"][0].tolist() == row_ids[:n].tolist()
             masks_per_epoch[epoch].add(tuple(row_labels[:n].tolist()))
     assert masks_per_epoch[0] != masks_per_epoch[1] != masks_per_epoch[2]
+
+
+class RecordingCollator:
+    """The collator Trainer sees; it keeps the labels of every batch it makes."""
+
+    def __init__(self, collator):
+        self.collator, self.labels = collator, []
+
+    def set_epoch(self, epoch):
+        self.collator.set_epoch(epoch)
+
+    def __call__(self, features):
+        out = self.collator(features)
+        self.labels.append(out["labels"].clone())
+        return out
+
+
+def test_a_run_resumed_mid_epoch_masks_every_step_as_an_uninterrupted_run(wordpiece, dataset, tmp_path):
+    """Resumed at epoch 1.5, the collator gets epoch 1 (round(1.5) gave epoch 2's masks)."""
+    import torch
+
+    data = dataset.remove_columns(["text", "label"])  # 16 rows: 4 steps an epoch at batch 4
+
+    def train(folder, resume=None):
+        collator = RecordingCollator(MaskingCollator(wordpiece, WholeWordSelector(rate=0.3), seed=2))
+        trainer = Trainer(
+            model=tiny_mlm(len(wordpiece)), train_dataset=data, data_collator=collator,
+            args=args(folder, max_steps=-1, num_train_epochs=3, save_strategy="steps", save_steps=1, seed=0,
+                      data_seed=0),
+            callbacks=[EpochCallback(collator)],
+        )  # fmt: skip
+        trainer.train(resume_from_checkpoint=resume)
+        return collator.labels
+
+    whole = train(tmp_path / "whole")
+    assert len(whole) == 12
+    resumed = train(tmp_path / "whole", resume=str(tmp_path / "whole" / "checkpoint-6"))  # epoch 1.5
+    assert len(resumed) >= 6
+    for a, b in zip(whole[-6:], resumed[-6:]):
+        assert torch.equal(a, b)

@@ -57,6 +57,7 @@ def add_parsers(sub: Any) -> None:
         run=run_pretrain,
         names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"}),
         config_classes=(PretrainConfig,),
+        seed=None,  # seed: a flag or a key of --config (default 0)
     )
 
     finetune = sub.add_parser("finetune", help="fine-tune a classifier (several seeds)")
@@ -214,16 +215,18 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from maskkit.finetune.loading import resolve_model_dir
     from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
 
-    values = settings(args)
+    values = settings(args, {"seed": "int"})
+    seed: int = values["seed"] if values.get("seed") is not None else 0
+    values["seed"] = seed
     run_dir = values.get("run_dir") or "runs/pretrain"
     model = resolve_model_dir(values.get("model"))
-    config = build(PretrainConfig, values, output_dir=run_dir, seed=args.seed)
+    config = build(PretrainConfig, values, output_dir=run_dir, seed=seed)
     tokenizer = AutoTokenizer.from_pretrained(model)
     scheme = values.get("scheme") or "word"
     selector, corruption = selector_from_args(scheme, args), corruption_from_args(scheme, args)
-    collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed)
+    collator = MaskingCollator(tokenizer, selector, corruption, seed=seed)
     stages, held_out = text_stages(values)
-    with run_folder(run_dir, {**values, "seed": args.seed}, args.rerun):
+    with run_folder(run_dir, values, args.rerun):
         for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
             loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
             print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")

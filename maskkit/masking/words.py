@@ -111,7 +111,12 @@ class VocabTables:
             if token_id < size:
                 (special_ids if getattr(token, "special", False) else added).add(token_id)
         special[[i for i in special_ids if 0 <= i < size]] = True
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.mask_token_id
+        if tokenizer.pad_token_id is None:
+            raise ValueError(
+                f"{type(tokenizer).__name__} has no pad token, so batches cannot be padded: set one first, e.g. "
+                "tokenizer.pad_token = tokenizer.eos_token (padded positions get attention 0 and no label)"
+            )
+        pad_id = tokenizer.pad_token_id
         special[pad_id] = True  # padding is never a candidate, whatever the tokenizer lists
         backend = None
         if getattr(tokenizer, "is_fast", False):

@@ -88,3 +88,22 @@ def test_preview_shows_importance_scores(tiny_model_dir, tmp_path, capsys):
     cells = line.split()
     assert [c.split("[")[0] for c in cells] == ["the", "movie", "was", "great"]
     assert all(0 <= float(c.split("[")[1].rstrip("]")) <= 1 for c in cells)
+
+
+def test_every_setting_a_stage_reads_is_in_its_manifest(tmp_path):
+    """The first seed seeds the task model, the scoring sample, the classifier and pre-training; the text
+    and label columns choose the data: changing any of them must rerun those stages, never reuse them."""
+    from maskkit.selective.pipeline import Run, SelectiveConfig
+
+    def digests(**changes):
+        run = Run(SelectiveConfig(run_dir=str(tmp_path / "run"), **changes), log=lambda _: None)
+        return {stage: run.manifest(stage)["digest"] for stage in ("task_model", "scoring", "importance_classifier",
+                                                                   "pretrain_selective")}  # fmt: skip
+
+    base = digests()
+    assert digests(seeds=(1, 7)) == base  # a later seed is only fine-tuning's
+    for changes in ({"seeds": (3, 2)}, {"label_column": "polarity"}, {"text_column": "sentence"}):
+        changed = digests(**changes)
+        assert changed["task_model"] != base["task_model"], changes
+    assert digests(seeds=(3, 2))["pretrain_selective"] != base["pretrain_selective"]
+    assert digests(batch_size=8)["importance_classifier"] != base["importance_classifier"]

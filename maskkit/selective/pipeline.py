@@ -93,15 +93,44 @@ class SelectiveConfig:
         settings: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**settings)
 
+    @property
+    def first_seed(self) -> int:
+        """The seed of the shared stages (task model, scoring sample, classifier, pre-training)."""
+        return self.seeds[0]
+
     def importance_threshold(self) -> float:
         return self.threshold if self.threshold is not None else (0.5 if self.method == "buffer" else self.delta)
 
 
 # The settings each stage depends on (a change reruns it and everything downstream).
 STAGE_SETTINGS = {
-    "task_model": ("model", "train", "dev", "test", "classes", "max_length", "task_epochs", "task_lr", "batch_size"),
-    "scoring": ("method", "delta", "scoring_limit", "max_length", "exclude_stop_words", "mask_negations"),
-    "importance_classifier": ("threshold", "classifier_epochs", "class_weights"),
+    "task_model": (
+        "model",
+        "train",
+        "dev",
+        "test",
+        "wordnet",
+        "classes",
+        "text_column",
+        "label_column",
+        "max_length",
+        "task_epochs",
+        "task_lr",
+        "batch_size",
+        "first_seed",
+    ),
+    "scoring": (
+        "method",
+        "delta",
+        "scoring_limit",
+        "max_length",
+        "exclude_stop_words",
+        "mask_negations",
+        "text_column",
+        "label_column",
+        "first_seed",
+    ),
+    "importance_classifier": ("threshold", "classifier_epochs", "class_weights", "batch_size", "first_seed"),
     "in_domain": ("in_domain", "in_domain_limit", "wordnet"),
     "pretrain_selective": (
         "rate",
@@ -110,6 +139,8 @@ STAGE_SETTINGS = {
         "pretrain_steps",
         "pretrain_lr",
         "head_warmup_steps",
+        "batch_size",
+        "first_seed",
     ),
     "pretrain_random": (
         "rate",
@@ -118,6 +149,8 @@ STAGE_SETTINGS = {
         "pretrain_steps",
         "pretrain_lr",
         "head_warmup_steps",
+        "batch_size",
+        "first_seed",
     ),
     "finetune": ("seeds", "finetune_epochs", "finetune_lr"),
 }

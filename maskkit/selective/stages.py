@@ -93,7 +93,7 @@ class Pipeline(Run):
 
         c, data = self.config, self.task_data
         config = self.finetune_config(os.path.join(self.folder("task_model"), "model"), c.task_epochs, c.task_lr,
-                                      c.seeds[0])  # fmt: skip
+                                      c.first_seed)  # fmt: skip
         result = finetune_classifier(self.model_dir, self.tokenizer, data["train"], config, data.get("dev"),
                                      data.get("test"))  # fmt: skip
         return {"dev": result.dev, "test": result.test, "label_names": result.label_names}
@@ -110,7 +110,7 @@ class Pipeline(Run):
         model = on_best_device(model)
         train = as_dataset(self.task_data["train"], "train")
         # a sample across the whole set (files are often sorted by label), the same for a given seed
-        rows = train.shuffle(seed=c.seeds[0]).select(range(min(c.scoring_limit, len(train))))
+        rows = train.shuffle(seed=c.first_seed).select(range(min(c.scoring_limit, len(train))))
         label_ids = {name: i for i, name in enumerate(names)}
         gold = [label_ids[str(v)] for v in label_values(rows, c.label_column, "train")]
         started = time.time()
@@ -148,7 +148,7 @@ class Pipeline(Run):
         examples = importance_examples(scored, self.tokenizer, c.importance_threshold())
         result = train_importance_classifier(
             self.model_dir, self.tokenizer, examples, os.path.join(self.folder("importance_classifier"), "model"),
-            c.class_weights, c.classifier_epochs, batch_size=c.batch_size, seed=c.seeds[0], progress=c.progress,
+            c.class_weights, c.classifier_epochs, batch_size=c.batch_size, seed=c.first_seed, progress=c.progress,
         )  # fmt: skip
         self.log(f"[importance_classifier] held-out {result.heldout}")
         return {"heldout": result.heldout, "train_sentences": result.train_sentences,
@@ -206,12 +206,12 @@ class Pipeline(Run):
 
         c = self.config
         selector = ScoredSelector(rate=c.rate, mode=mode, min_score=0.5, exclude_words=self.stop_words())
-        collator = MaskingCollator(self.tokenizer, selector, seed=c.seeds[0])
+        collator = MaskingCollator(self.tokenizer, selector, seed=c.first_seed)
         data = load_from_disk(os.path.join(self.folder("in_domain"), "dataset"))
         config = PretrainConfig(
             output_dir=os.path.join(self.folder(stage), "model"), max_steps=c.pretrain_steps, lr=c.pretrain_lr,
             batch_size=c.batch_size, max_length=c.max_length, head_warmup_steps=c.head_warmup_steps,
-            seed=c.seeds[0], progress=c.progress, logging_steps=max(c.pretrain_steps // 5, 1),
+            seed=c.first_seed, progress=c.progress, logging_steps=max(c.pretrain_steps // 5, 1),
         )  # fmt: skip
         result = further_pretrain(self.model_dir, self.tokenizer, data, collator, config)
         return {"mode": mode, "steps": result.steps, "train_loss": result.train_loss}

@@ -82,6 +82,14 @@ def trainer_progress(enabled: bool) -> tuple[bool, list[Any]]:
     return True, [trainer_progress_lines()]
 
 
+def without_log_printing(trainer: Any) -> Any:
+    """Trainer prints raw log dicts when its bar is off; a run asked to be quiet (progress=False) drops that."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
 def trainer_progress_lines() -> Any:
     """A TrainerCallback writing progress lines (steps, the latest loss); transformers is imported here only."""
     from transformers import TrainerCallback

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import time
 from typing import Any
@@ -108,14 +109,12 @@ def finetune_default_task(args: argparse.Namespace, model_dir: str, tokenizer: A
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from datasets import Dataset
-    from transformers import AutoModelForMaskedLM, AutoTokenizer, TrainerCallback, TrainingArguments
-    from transformers.trainer_callback import PrinterCallback
+    from transformers import AutoTokenizer, TrainerCallback
     from transformers.utils import logging as hf_logging
 
-    from maskkit import EpochCallback, MaskingCollator, Tokenize, static_mask
-    from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss
+    from maskkit import MaskingCollator, Tokenize
+    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
 
     hf_logging.set_verbosity_error()
     started = time.time()
@@ -143,21 +142,11 @@ def run(args: argparse.Namespace) -> int:
         Tokenize(tokenizer, max_length=args.max_length), batched=True, remove_columns=["text"]
     )
     held_out, train = data.select(range(n_eval)), data.select(range(n_eval, len(data)))
-    fixed = static_mask(held_out, MaskingCollator(tokenizer, selector, corruption, seed=args.seed, salt="eval"))
 
-    model, info = AutoModelForMaskedLM.from_pretrained(model_dir, output_loading_info=True)
-    if any("predictions" in key for key in info["missing_keys"]):
-        print(
-            "\nnote: this model has no pretrained MLM head; a new one is initialised (its decoder is tied to the "
-            f"pretrained embeddings), so the loss starts near ln(vocab) = {math.log(len(tokenizer)):.1f}"
-        )
-    before = fixed_mask_loss(model, fixed, tokenizer, args.batch_size)
     print(
         f"\n3. Further pre-training with {selector!r}, "
         f"{args.steps} steps of {args.batch_size} x <= {args.max_length} tokens"
     )
-    print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")
-
     total_steps = args.steps
 
     class PrintLoss(TrainerCallback):
@@ -166,23 +155,20 @@ def run(args: argparse.Namespace) -> int:
             if logs and "loss" in logs:
                 print(f"   step {state.global_step:4d}/{total_steps}  loss {logs['loss']:.3f}", flush=True)
 
-    training_args = TrainingArguments(
-        output_dir=args.output_dir, max_steps=args.steps, per_device_train_batch_size=args.batch_size,
-        learning_rate=args.lr, warmup_steps=max(args.steps // 10, 1), logging_steps=args.log_every, save_strategy="no",
-        report_to=[], disable_tqdm=True, seed=args.seed, dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-    )  # fmt: skip
-    trainer = MaskedLMTrainer(  # the loss with the sparse MLM head: vocabulary logits at targets only
-        model=model, args=training_args, train_dataset=train, data_collator=collator,
-        callbacks=[EpochCallback(collator), PrintLoss()],
-    )  # fmt: skip
-    trainer.remove_callback(PrinterCallback)  # PrintLoss prints the loss instead of raw log dicts
-    trainer.train()
-    after = fixed_mask_loss(model, fixed, tokenizer, args.batch_size)
-    print(f"   held-out loss on fixed masks after:  {after:.3f} (perplexity {math.exp(after):.0f})")
     pretrained = os.path.join(args.output_dir, "pretrained")
-    trainer.save_model(pretrained)
-    tokenizer.save_pretrained(pretrained)
+    if os.path.isdir(pretrained):  # the demo's own scratch folder: each demo run starts again
+        shutil.rmtree(pretrained)
+    config = PretrainConfig(
+        output_dir=pretrained, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=0.1,
+        max_length=args.max_length, seed=args.seed, logging_steps=args.log_every, save_steps=max(args.steps, 1),
+        progress=False,
+    )  # fmt: skip
+    result = further_pretrain(model_dir, tokenizer, train, collator, config, eval_data=held_out,
+                              callbacks=[PrintLoss()])  # fmt: skip
+    before, after = result.eval_loss_before, result.eval_loss_after
+    assert before is not None and after is not None
+    print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")
+    print(f"   held-out loss on fixed masks after:  {after:.3f} (perplexity {math.exp(after):.0f})")
     print(f"   saved to {pretrained}")
     if args.finetune_epochs > 0:
         finetune_default_task(args, pretrained, tokenizer)

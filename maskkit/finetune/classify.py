@@ -24,7 +24,7 @@ from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
 from maskkit.finetune.loading import precision_flags, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.finetune.optim import parameter_groups
-from maskkit.progress import trainer_progress
+from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.runfiles import claim_folder, write_json
 
 
@@ -221,6 +221,8 @@ def finetune_classifier(
         llrd_embeddings=config.llrd_embeddings,
         **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
     )  # fmt: skip
+    if not config.progress:
+        without_log_printing(trainer)
     resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())
     output = trainer.train(resume_from_checkpoint=resume)
     scores = {

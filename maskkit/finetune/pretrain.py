@@ -16,7 +16,7 @@ from typing import Any
 from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
 from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
-from maskkit.progress import trainer_progress
+from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.runfiles import claim_folder, read_json, write_json
 
 
@@ -191,6 +191,8 @@ def further_pretrain(
                    *callbacks],
         sparse_head=config.sparse_head,
     )  # fmt: skip
+    if not config.progress:
+        without_log_printing(trainer)
     output = trainer.train(resume_from_checkpoint=resume)
     after = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     trainer.save_model(config.output_dir)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from maskkit.errors import InputError, WrongType
 from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, MissingColumnError, missing_column, pad_rows
 from maskkit.masking.corruption import MaskRandomKeep
 from maskkit.masking.selectors import Selector, TokenSelector
@@ -56,15 +57,15 @@ class MaskingCollator:
         max_length: int | str | None = "model",
     ) -> None:
         if return_tensors not in ("pt", "np"):
-            raise ValueError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+            raise InputError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
         if word_source not in WORD_SOURCES:
-            raise ValueError(f"word_source must be one of {WORD_SOURCES}, got {word_source!r}")
+            raise InputError(f"word_source must be one of {WORD_SOURCES}, got {word_source!r}")
         if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
-            raise ValueError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
+            raise InputError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
         seed = as_integer(seed, "seed")
         selector = selector if selector is not None else TokenSelector()
         if not hasattr(selector, "select"):
-            raise TypeError(f"selector must have a select(batch) method, got {type(selector).__name__}")
+            raise WrongType(f"selector must have a select(batch) method, got {type(selector).__name__}")
         self.tokenizer = tokenizer
         self.vocab = VocabTables.from_tokenizer(tokenizer)
         self.selector = selector.bind(tokenizer) if hasattr(selector, "bind") else selector
@@ -82,7 +83,7 @@ class MaskingCollator:
         elif max_length is None or (isinstance(max_length, int) and max_length >= 1):
             self.max_length = max_length
         else:
-            raise ValueError(f"max_length must be a positive integer, 'model' or None, got {max_length!r}")
+            raise InputError(f"max_length must be a positive integer, 'model' or None, got {max_length!r}")
         self._epoch = multiprocessing.RawValue("q", 0)
 
     # -- epochs ---------------------------------------------------------------------------------
@@ -147,7 +148,7 @@ class MaskingCollator:
         width = max(row_lengths)
         if self.max_length is not None and width > self.max_length:
             i = int(np.argmax(lengths))
-            raise ValueError(
+            raise InputError(
                 f"example {i} has {lengths[i]} tokens but the model takes at most {self.max_length}: truncate at "
                 f"tokenisation (truncation=True, max_length={self.max_length}) or pass max_length=None"
             )
@@ -161,7 +162,7 @@ class MaskingCollator:
             _check_rows(rows)
         # viewed as unsigned, a negative id is huge: one comparison catches both ends
         if ids.size and ids.view(np.uint64).max() >= self.vocab.size:
-            raise ValueError(
+            raise InputError(
                 f"input_ids hold ids outside the tokenizer's vocabulary (0..{self.vocab.size - 1}): "
                 "was the data tokenised with another tokenizer?"
             )
@@ -218,7 +219,7 @@ class MaskingCollator:
                 values[missing] = -1
             elif (missing & candidates).any() or np.isinf(values[candidates]).any():
                 example = int(np.nonzero((missing | np.isinf(values)) & candidates)[0][0])
-                raise ValueError(f"{name!r} holds NaN, None or infinity at a real token of example {example}")
+                raise InputError(f"{name!r} holds NaN, None or infinity at a real token of example {example}")
             columns[name] = values
         return columns
 
@@ -229,7 +230,7 @@ class MaskingCollator:
             if key in skip:
                 continue
             if key == "labels":
-                raise ValueError(
+                raise InputError(
                     "the features already hold 'labels', which the collator writes for masked-language "
                     "modelling: rename or remove that column"
                 )
@@ -258,17 +259,17 @@ def _check_aligned(name: str, rows: Sequence[Any], lengths: np.ndarray) -> None:
     for i, (row, n) in enumerate(zip(rows, lengths)):
         if row is None or len(row) != n:
             got = "None" if row is None else f"{len(row)} values"
-            raise ValueError(f"example {i}: {name!r} has {got} but input_ids has {n} tokens; they must align")
+            raise InputError(f"example {i}: {name!r} has {got} but input_ids has {n} tokens; they must align")
 
 
 def _check_features(features: Any) -> tuple[Sequence[Mapping[str, Any]], list[Any]]:
     """Returns the examples and their input_ids rows, or raises an error that names what is wrong."""
     if isinstance(features, Mapping):
-        raise TypeError("MaskingCollator takes a list of examples (one dict per example), not one dict of columns")
+        raise WrongType("MaskingCollator takes a list of examples (one dict per example), not one dict of columns")
     if not isinstance(features, list):
         features = list(features)
     if not features:
-        raise ValueError("MaskingCollator got an empty list of examples")
+        raise InputError("MaskingCollator got an empty list of examples")
     if not isinstance(features[0], Mapping) and _is_sequence(features[0]):  # bare rows of token ids
         features = [f if isinstance(f, Mapping) else {"input_ids": f} for f in features]
     try:
@@ -276,7 +277,7 @@ def _check_features(features: Any) -> tuple[Sequence[Mapping[str, Any]], list[An
     except (KeyError, TypeError, IndexError):
         for i, f in enumerate(features):
             if not isinstance(f, Mapping):
-                raise TypeError(f"example {i} is a {type(f).__name__}, not a dict of columns") from None
+                raise WrongType(f"example {i} is a {type(f).__name__}, not a dict of columns") from None
             if "input_ids" not in f:
                 raise MissingColumnError(
                     f"example {i} has no 'input_ids' (it has {sorted(f)}): tokenise the text first, e.g. "
@@ -290,5 +291,5 @@ def _check_rows(rows: list[Any]) -> None:
     """Explains why rows of input_ids could not be padded into one array."""
     for i, row in enumerate(rows):
         if len(row) and _is_sequence(row[0]):
-            raise ValueError(f"example {i}: 'input_ids' is nested (a list of lists); give one sequence per example")
-    raise ValueError("input_ids must be sequences of integer token ids")
+            raise InputError(f"example {i}: 'input_ids' is nested (a list of lists); give one sequence per example")
+    raise InputError("input_ids must be sequences of integer token ids")

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from maskkit.errors import InputError
+
 INTERVAL_VARIABLE = "MASKKIT_PROGRESS_SECONDS"
 
 
@@ -20,7 +22,7 @@ def interval_seconds() -> float:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        raise ValueError(f"{INTERVAL_VARIABLE} must be a number of seconds, got {value!r}") from None
+        raise InputError(f"{INTERVAL_VARIABLE} must be a number of seconds, got {value!r}") from None
 
 
 class ProgressLines:

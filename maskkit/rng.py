@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from maskkit.errors import InputError
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _TWO_GOLDEN = np.uint64((2 * 0x9E3779B97F4A7C15) & ((1 << 64) - 1))
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -56,9 +58,9 @@ def as_integer(value: object, name: str, minimum: int | None = None) -> int:
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
+        raise InputError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 

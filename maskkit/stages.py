@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maskkit.collate import MaskingCollator
+from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offsets, word_spans
 from maskkit.rng import as_integer
 
@@ -33,7 +34,7 @@ class Tokenize:
 
     def __post_init__(self) -> None:
         if isinstance(self.segmenter, str) and self.segmenter != "auto":
-            raise ValueError(f"segmenter must be 'auto', None or a callable, got {self.segmenter!r}")
+            raise InputError(f"segmenter must be 'auto', None or a callable, got {self.segmenter!r}")
 
     def segmenter_for(self, text: str) -> Callable[[str], Sequence[str]] | None:
         if self.segmenter == "auto":
@@ -42,13 +43,13 @@ class Tokenize:
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         if self.text_column not in batch:
-            raise KeyError(f"no {self.text_column!r} column to tokenise (columns: {sorted(batch)})")
+            raise MissingKey(f"no {self.text_column!r} column to tokenise (columns: {sorted(batch)})")
         texts = batch[self.text_column]
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
+                raise WrongType(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
         if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
-            raise ValueError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
+            raise InputError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
         segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []
         by_offsets = any(s is not None for s in segmenters)
         encoded = self.tokenizer(
@@ -105,7 +106,7 @@ def static_mask(
     """
     copies = as_integer(copies, "copies", minimum=1)
     if "labels" in dataset.column_names:
-        raise ValueError("the dataset already has a 'labels' column; static masks write their own")
+        raise InputError("the dataset already has a 'labels' column; static masks write their own")
     map_kwargs.setdefault("batched", True)
     map_kwargs.setdefault("desc", f"static masks x{copies}")
     return dataset.map(StaticMask(collator, copies, first_epoch), **map_kwargs)

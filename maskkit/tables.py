@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maskkit.errors import InputError
+from maskkit.errors import InputError, MissingFile
 
 FORMATS = ("csv", "tsv", "jsonl", "dataset")
 TSV_DIALECTS = ("quoted", "raw")
@@ -174,7 +174,7 @@ def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource
     """Checks a CSV/TSV/JSONL file whole (see the module's notes) and returns it ready to stream."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"input {str(path)!r} does not exist")
+        raise MissingFile(f"input {str(path)!r} does not exist")
     source = TableSource(str(p), table_format(p), check_tsv_dialect(tsv))
     if source.kind == "dataset":
         raise InputError(f"{str(path)!r} is a folder; load it with datasets.load_from_disk")
@@ -206,7 +206,7 @@ def read_table(path: str | os.PathLike[str], tsv: str = "quoted", log: Any = Non
 
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"input {str(path)!r} does not exist")
+        raise MissingFile(f"input {str(path)!r} does not exist")
     if table_format(p) == "dataset":
         return load_from_disk(str(p))
     source = scan_table(p, tsv)

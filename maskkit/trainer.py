@@ -9,6 +9,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from maskkit.collate import CONSUMED, MaskingCollator
+from maskkit.errors import WrongType
 
 
 class EpochCallback(TrainerCallback):
@@ -20,7 +21,7 @@ class EpochCallback(TrainerCallback):
 
     def __init__(self, collator: MaskingCollator) -> None:
         if not hasattr(collator, "set_epoch"):
-            raise TypeError(f"EpochCallback needs a collator with set_epoch, got {type(collator).__name__}")
+            raise WrongType(f"EpochCallback needs a collator with set_epoch, got {type(collator).__name__}")
         self.collator = collator
 
     def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:

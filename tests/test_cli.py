@@ -49,3 +49,35 @@ def test_demo_runs_and_the_loss_goes_down(tmp_path, capsys):
     assert "no pretrained MLM head" in out and "step   12/12" in out
     assert "4. Fine-tuning on the default task" in out and "test: accuracy" in out
     assert (tmp_path / "classifier" / "metrics.json").is_file()
+
+
+def test_user_errors_are_one_line_and_bugs_keep_their_traceback(monkeypatch, capsys):
+    """An error the user can fix prints one line (exit 2); any other exception is a bug and raises."""
+    import maskkit.cli.preview as preview
+    from maskkit.errors import InputError
+
+    def broken(args):
+        raise InputError("rate must be in (0, 1], got 2")
+
+    monkeypatch.setattr(preview, "run", broken)
+    assert main(["preview"]) == 2
+    assert capsys.readouterr().err.strip() == "maskkit preview: error: rate must be in (0, 1], got 2"
+
+    def buggy(args):
+        raise ValueError("an internal invariant broke")
+
+    monkeypatch.setattr(preview, "run", buggy)
+    with pytest.raises(ValueError, match="internal invariant"):
+        main(["preview"])
+
+
+def test_the_library_raises_its_own_error_family():
+    """Every deliberate raise in maskkit/ is a UserError (with its builtin base), never a bare builtin."""
+    import re
+
+    from tests.conftest import ROOT
+
+    bare = re.compile(r"raise (ValueError|TypeError|KeyError|FileNotFoundError|FileExistsError|RuntimeError)\(")
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "maskkit").rglob("*.py")
+             for i, line in enumerate(p.read_text().splitlines(), 1) if bare.search(line)]  # fmt: skip
+    assert found == []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.augment.eda import _check_texts, _rng, text_keys
+from maskkit.errors import InputError, WrongType
 from maskkit.rng import as_integer
 
 
@@ -26,10 +27,10 @@ class _Combinator:
     def __post_init__(self) -> None:
         object.__setattr__(self, "augmenters", tuple(self.augmenters))
         if not self.augmenters:
-            raise ValueError(f"{type(self).__name__} needs at least one augmenter")
+            raise InputError(f"{type(self).__name__} needs at least one augmenter")
         for a in self.augmenters:
             if not callable(a):
-                raise TypeError(f"{type(self).__name__} takes augmenters (callables), got {type(a).__name__}")
+                raise WrongType(f"{type(self).__name__} takes augmenters (callables), got {type(a).__name__}")
 
     def prepare(self) -> None:
         for augmenter in self.augmenters:
@@ -75,7 +76,7 @@ class OneOf(_Combinator):
         super().__post_init__()
         if self.weights is not None:
             if len(self.weights) != len(self.augmenters) or min(self.weights) < 0 or sum(self.weights) <= 0:
-                raise ValueError("weights must be one non-negative weight per augmenter, with a positive sum")
+                raise InputError("weights must be one non-negative weight per augmenter, with a positive sum")
             object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
 
     def plan(self, rng: random.Random) -> list[int]:
@@ -92,7 +93,7 @@ class SomeOf(_Combinator):
         super().__post_init__()
         object.__setattr__(self, "n", as_integer(self.n, "n"))
         if not 1 <= self.n <= len(self.augmenters):
-            raise ValueError(f"n must be between 1 and {len(self.augmenters)}, got {self.n!r}")
+            raise InputError(f"n must be between 1 and {len(self.augmenters)}, got {self.n!r}")
 
     def plan(self, rng: random.Random) -> list[int]:
         return rng.sample(range(len(self.augmenters)), self.n)
@@ -107,7 +108,7 @@ class Sometimes(_Combinator):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.p <= 1.0:
-            raise ValueError(f"p must be in [0, 1], got {self.p!r}")
+            raise InputError(f"p must be in [0, 1], got {self.p!r}")
 
     def plan(self, rng: random.Random) -> list[int]:
         return list(range(len(self.augmenters))) if rng.random() < self.p else []

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.rng import as_integer, stable_hash64
 
 PROVENANCE = ("source_row", "aug_method", "aug_index")
@@ -38,7 +39,7 @@ def check_not_augmented(columns: Sequence[str], what: str) -> None:
     """Augmenting an augmented table would overwrite its provenance: refused, naming the columns."""
     clash = [c for c in PROVENANCE if c in columns]
     if clash:
-        raise ValueError(
+        raise InputError(
             f"{what} already has provenance columns {clash}, so it is an augmented table: augment the original "
             "table (or rename these columns first)"
         )
@@ -76,7 +77,7 @@ class LabelConsistency:
     def keep(self, texts: list[str], labels: list[Any]) -> list[bool]:
         predicted = list(self.classify(texts))
         if len(predicted) != len(texts):
-            raise ValueError(f"the classifier gave {len(predicted)} labels for {len(texts)} texts")
+            raise InputError(f"the classifier gave {len(predicted)} labels for {len(texts)} texts")
         return [p == label for p, label in zip(predicted, labels)]
 
 
@@ -93,7 +94,7 @@ class Augment:
 
     def __post_init__(self) -> None:
         if not callable(self.augmenter):
-            raise TypeError(
+            raise WrongType(
                 f"augmenter must be callable (texts, keys, k) -> texts, got {type(self.augmenter).__name__}"
             )
         object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=0))
@@ -107,11 +108,11 @@ class Augment:
         An augmentation identical to its source text, or to an earlier augmentation of the same row
         (whitespace aside), is not an augmentation: it is dropped and counted in `duplicates`."""
         if self.text_column not in batch:
-            raise KeyError(f"no {self.text_column!r} column to augment (columns: {sorted(batch)})")
+            raise MissingKey(f"no {self.text_column!r} column to augment (columns: {sorted(batch)})")
         texts = batch[self.text_column]
         for i, text in zip(indices, texts):
             if not isinstance(text, str):
-                raise TypeError(
+                raise WrongType(
                     f"row {i} of {self.text_column!r} is {type(text).__name__}, not text: drop or fill missing "
                     f"texts first, e.g. dataset.filter(lambda row: isinstance(row[{self.text_column!r}], str))"
                 )
@@ -150,7 +151,7 @@ class Augment:
     def _drop_inconsistent(self, rounds: list[list[str | None]], batch: dict[str, list[Any]]) -> None:
         column = self.consistency.label_column  # type: ignore[union-attr]
         if column not in batch:
-            raise KeyError(f"no {column!r} column for the label-consistency filter (columns: {sorted(batch)})")
+            raise MissingKey(f"no {column!r} column for the label-consistency filter (columns: {sorted(batch)})")
         for augmented in rounds:
             rows = [i for i, text in enumerate(augmented) if text is not None]
             kept = self.consistency.keep([augmented[i] for i in rows], [batch[column][i] for i in rows])  # type: ignore[union-attr,misc]
@@ -174,7 +175,7 @@ def augment_dataset(
     With `consistency`, augmented rows that a classifier labels differently from their source are
     dropped (an augmented row may be missing; `aug_index` tells which survived)."""
     if text_column not in dataset.column_names:
-        raise KeyError(f"no {text_column!r} column to augment (columns: {dataset.column_names})")
+        raise MissingKey(f"no {text_column!r} column to augment (columns: {dataset.column_names})")
     check_not_augmented(dataset.column_names, "the dataset")
     message = check_distinct(augmenter, n_aug)
     if message:

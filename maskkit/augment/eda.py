@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
+from maskkit.errors import InputError, WrongType
 from maskkit.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
 
 __all__ = ["EDA", "NEGATIONS", "RandomDelete", "RandomInsert", "RandomSwap", "SynonymReplace", "is_negation"]
@@ -45,11 +46,11 @@ def _rng(seed: int, name: str, key: int, k: int) -> random.Random:
 
 def _check_texts(texts: Sequence[Any]) -> list[str]:
     if isinstance(texts, str):
-        raise TypeError("augmenters take a list of texts; wrap a single text in a list")
+        raise WrongType("augmenters take a list of texts; wrap a single text in a list")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"text {i} is {type(text).__name__}, not str")
+            raise WrongType(f"text {i} is {type(text).__name__}, not str")
     return texts
 
 
@@ -74,7 +75,7 @@ class WordOperation:
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)
         if len(keys) != len(texts):
-            raise ValueError(f"got {len(keys)} keys for {len(texts)} texts")
+            raise InputError(f"got {len(keys)} keys for {len(texts)} texts")
         return [self.augment(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
 
     def augment(self, text: str, rng: random.Random) -> str:
@@ -111,7 +112,7 @@ def _count(rate: float, n_words: int) -> int:
 
 def _check_rate(name: str, value: float) -> None:
     if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        raise InputError(f"{name} must be in [0, 1], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ class EDA:
     def __post_init__(self) -> None:
         object.__setattr__(self, "num_aug", as_integer(self.num_aug, "num_aug", minimum=1))
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
-            raise ValueError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
+            raise InputError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
 
     @classmethod
     def for_training_size(cls, n: int, **options: Any) -> EDA:
@@ -268,7 +269,7 @@ class EDA:
         alpha, num_aug = (0.05, 16) if n <= 1000 else (0.05, 8) if n <= 3162 else (0.1, 4)
         fixed = {"alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug"} & set(options)
         if fixed:
-            raise ValueError(f"for_training_size sets {sorted(fixed)} from the paper's table; build EDA(...) instead")
+            raise InputError(f"for_training_size sets {sorted(fixed)} from the paper's table; build EDA(...) instead")
         return cls(alpha, alpha, alpha, alpha, num_aug=num_aug, **options)
 
     def prepare(self) -> None:

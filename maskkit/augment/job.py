@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name, check_distinct, check_not_augmented
-from maskkit.errors import InputError, RunConflict
+from maskkit.errors import InputError, MissingFile, MissingKey, NotWritable, RunConflict
 from maskkit.progress import progress_bar
 from maskkit.runfiles import exclusive, read_json, write_json
 from maskkit.tables import TableWriter, scan_table, table_format
@@ -70,7 +70,7 @@ def _open_input(source: Any, tsv: str) -> _Input:
         from datasets import load_from_disk
 
         if not Path(source).exists():
-            raise FileNotFoundError(f"input {os.fspath(source)!r} does not exist")
+            raise MissingFile(f"input {os.fspath(source)!r} does not exist")
         source = load_from_disk(os.fspath(source))
 
     def dataset_rows() -> Iterator[dict[str, Any]]:
@@ -109,12 +109,12 @@ def run_augment_job(
     table_format(out)  # an OUT whose format is unknown is refused before any work
     parts = out.with_name(out.name + ".parts")
     if shard_size < 1:
-        raise ValueError(f"shard size must be positive, got {shard_size}")
+        raise InputError(f"shard size must be positive, got {shard_size}")
     if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
-        raise PermissionError(f"cannot write into {str(out.parent)!r}")
+        raise NotWritable(f"cannot write into {str(out.parent)!r}")
     data = _open_input(source, tsv)
     if text_column not in data.columns:
-        raise KeyError(f"no {text_column!r} column to augment (columns: {data.columns})")
+        raise MissingKey(f"no {text_column!r} column to augment (columns: {data.columns})")
     named = isinstance(source, (str, os.PathLike))
     check_not_augmented(data.columns, f"the input {os.fspath(source)!r}" if named else "the dataset")
     message = check_distinct(augmenter, n_aug)
@@ -126,7 +126,7 @@ def run_augment_job(
     with exclusive(out, "the output"):
         resuming = _open_parts(parts, manifest, overwrite)
         if out.exists() and not overwrite and not resuming:
-            raise FileExistsError(f"{str(out)!r} exists: pass --overwrite to replace it")
+            raise RunConflict(f"{str(out)!r} exists: pass --overwrite to replace it")
         summary = JobSummary(rows_in=data.num_rows, blank_lines=data.blank_lines)
         summary.shards = -(-data.num_rows // shard_size)
         stage = Augment(augmenter, n_aug, text_column, keep_original)

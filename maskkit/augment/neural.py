@@ -15,6 +15,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
+
 _MASK64 = (1 << 64) - 1
 
 
@@ -80,9 +82,9 @@ class Seq2SeqTranslator:
         generate_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if not models:
-            raise ValueError("Seq2SeqTranslator needs at least one direction: {(src, tgt): model folder}")
+            raise InputError("Seq2SeqTranslator needs at least one direction: {(src, tgt): model folder}")
         if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature!r}")
+            raise InputError(f"temperature must be positive, got {temperature!r}")
         self.models = {k: str(v) for k, v in models.items()}
         self.sample, self.temperature, self.batch_size = sample, temperature, batch_size
         self.max_new_tokens, self.device, self.local_files_only = max_new_tokens, device, local_files_only
@@ -101,14 +103,14 @@ class Seq2SeqTranslator:
         """Loads (once) the model and tokenizer for a direction, on the GPU with bf16/fp16 when present."""
         key = (src, tgt)
         if key not in self.models:
-            raise ValueError(f"no model for {src} -> {tgt}; directions: {sorted(self.models)}")
+            raise InputError(f"no model for {src} -> {tgt}; directions: {sorted(self.models)}")
         if key not in self._loaded:
             import torch
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
             path = self.models[key]
             if self.local_files_only and not os.path.isdir(path):
-                raise FileNotFoundError(f"model folder {path!r} does not exist (only local folders are loaded)")
+                raise MissingFile(f"model folder {path!r} does not exist (only local folders are loaded)")
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
             dtype = torch.float32
             if device.startswith("cuda"):

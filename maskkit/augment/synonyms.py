@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from maskkit.corpora.wordnet import DEBIAN_WORDNET
+from maskkit.errors import MissingFile
 
 
 @runtime_checkable
@@ -43,7 +44,7 @@ def _wordnet_tables(source: str) -> _WordNetTables:
     root = Path(source)
     missing = [f"data.{name}" for name in _POS_FILES.values() if not (root / f"data.{name}").exists()]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFile(
             f"WordNet 3.0 is not installed at {source} (missing {missing[0]}): "
             "apt-get install wordnet-base wordnet-sense-index (the Makefile does this)"
         )
@@ -128,7 +129,7 @@ class DictionarySynonyms:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
         if not os.path.isfile(self.path):
-            raise FileNotFoundError(f"synonym dictionary {self.path!r} does not exist")
+            raise MissingFile(f"synonym dictionary {self.path!r} does not exist")
         table: dict[str, dict[str, None]] = {}
         with open(self.path, encoding="utf-8") as f:
             for line in f:

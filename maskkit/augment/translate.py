@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from maskkit.augment.eda import _check_texts
+from maskkit.errors import InputError, JobFailed, MissingFile, WrongType
 from maskkit.rng import stable_hash64
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -70,9 +71,9 @@ class ApertiumTranslator:
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if (src, tgt) not in self.modes:
-            raise ValueError(f"no Apertium mode for {src} -> {tgt}; known pairs: {sorted(self.modes)}")
+            raise InputError(f"no Apertium mode for {src} -> {tgt}; known pairs: {sorted(self.modes)}")
         if shutil.which(self.binary) is None:
-            raise FileNotFoundError(
+            raise MissingFile(
                 f"{self.binary!r} is not installed: apt-get install apertium apertium-eng-spa (the Makefile does this)"
             )
         if not texts:
@@ -86,12 +87,12 @@ class ApertiumTranslator:
             check=False,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"apertium {self.modes[(src, tgt)]} failed: {result.stderr.strip()[:300]}")
+            raise JobFailed(f"apertium {self.modes[(src, tgt)]} failed: {result.stderr.strip()[:300]}")
         out = result.stdout.split("\n")
         if out and out[-1] == "":
             out.pop()
         if len(out) != len(lines):
-            raise RuntimeError(f"apertium returned {len(out)} lines for {len(lines)} texts")
+            raise JobFailed(f"apertium returned {len(out)} lines for {len(lines)} texts")
         return [normalise(line) for line in out]
 
 
@@ -144,12 +145,12 @@ class BackTranslate:
 
     def __post_init__(self) -> None:
         if not hasattr(self.translator, "translate"):
-            raise TypeError(f"translator must have translate(texts, src, tgt), got {type(self.translator).__name__}")
+            raise WrongType(f"translator must have translate(texts, src, tgt), got {type(self.translator).__name__}")
         if self.length_ratio is not None and not 0 < self.length_ratio[0] <= self.length_ratio[1]:
-            raise ValueError(f"length_ratio must be (low, high) with 0 < low <= high, got {self.length_ratio!r}")
+            raise InputError(f"length_ratio must be (low, high) with 0 < low <= high, got {self.length_ratio!r}")
         pivots = (self.pivot,) if isinstance(self.pivot, str) else tuple(self.pivot)
         if not pivots or not all(isinstance(p, str) and p for p in pivots) or len(set(pivots)) != len(pivots):
-            raise ValueError(f"pivot must be a language code or distinct codes, got {self.pivot!r}")
+            raise InputError(f"pivot must be a language code or distinct codes, got {self.pivot!r}")
         object.__setattr__(self, "pivot", pivots[0] if len(pivots) == 1 else pivots)
 
     @property
@@ -205,7 +206,7 @@ class BackTranslate:
             else:
                 translated = self.translator.translate(batch, src, tgt)
             if len(translated) != len(batch):
-                raise RuntimeError(f"{tag} returned {len(translated)} translations for {len(batch)} texts")
+                raise JobFailed(f"{tag} returned {len(translated)} translations for {len(batch)} texts")
             new = dict(zip(batch, translated))
             if store:
                 store.put({keys[s]: t for s, t in new.items()})

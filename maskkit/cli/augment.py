@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from maskkit.errors import InputError
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -67,7 +69,7 @@ def build_augmenter(args: argparse.Namespace) -> Any:
         if args.bt_models:
             to_pivot, from_pivot = args.bt_models
             if len(args.pivot) != 1:
-                raise ValueError("--bt-models translate through one pivot: give one --pivot")
+                raise InputError("--bt-models translate through one pivot: give one --pivot")
             pivot = args.pivot[0]
             translator = Seq2SeqTranslator({("en", pivot): to_pivot, (pivot, "en"): from_pivot})
         return BackTranslate(
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from maskkit.tables import table_format
 
     if args.n_aug < 1:
-        raise ValueError(f"--n-aug must be at least 1, got {args.n_aug}")
+        raise InputError(f"--n-aug must be at least 1, got {args.n_aug}")
     table_format(args.output)  # an unknown OUT format is refused before any work
     augmenter = build_augmenter(args)
     options = {"method": args.method, "n_aug": args.n_aug, "text_column": args.text_column,

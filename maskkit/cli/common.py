@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from maskkit.errors import InputError
 from maskkit.finetune.loading import resolve_model_dir
 from maskkit.masking.schemes import SCHEMES, make_corruption, make_selector
 
@@ -58,7 +59,7 @@ def selector_from_args(name: str, args: argparse.Namespace) -> Any:
         options["length_range"] = tuple(args.length_range) if args.length_range else None
     if name == "unit":
         if not args.lexicon:
-            raise ValueError("the unit scheme needs --lexicon PHRASE [PHRASE ...]")
+            raise InputError("the unit scheme needs --lexicon PHRASE [PHRASE ...]")
         fixed = {"column": None, "lexicon": tuple(args.lexicon)}
     return make_selector(name, **{k: v for k, v in options.items() if v is not None}, **fixed)
 

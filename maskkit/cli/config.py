@@ -11,6 +11,8 @@ import tomllib
 from collections.abc import Iterable
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
+
 SCALARS = {"int": int, "float": float, "str": str}
 
 
@@ -40,12 +42,12 @@ def load_toml(path: str | None) -> dict[str, Any]:
     if path is None:
         return {}
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"config file {path!r} does not exist")
+        raise MissingFile(f"config file {path!r} does not exist")
     with open(path, "rb") as f:
         try:
             return tomllib.load(f)
         except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"config file {path}: {error}") from error
+            raise InputError(f"config file {path}: {error}") from error
 
 
 def field_types(*config_classes: type) -> dict[str, str]:
@@ -81,7 +83,7 @@ def checked_value(key: str, value: Any, kind: str, where: str) -> Any:
         if fits(value, base):
             return float(value) if base == "float" else value
         wanted = _DESCRIBED.get(base, base)
-    raise ValueError(f"{where}: key {key!r} must be {wanted}, got {value!r} ({type(value).__name__})")
+    raise InputError(f"{where}: key {key!r} must be {wanted}, got {value!r} ({type(value).__name__})")
 
 
 def merged(
@@ -94,7 +96,7 @@ def merged(
     allowed = set(names) | set(known)
     unknown = sorted(set(file_values) - allowed)
     if unknown:
-        raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(allowed)}")
+        raise InputError(f"unknown config keys {unknown}; known keys: {sorted(allowed)}")
     values = {k: checked_value(k, v, kinds.get(k, "any"), where) for k, v in file_values.items()}
     for name in allowed:
         given = getattr(args, name, None)

@@ -23,6 +23,7 @@ from maskkit.cli.common import (
     selector_from_args,
 )
 from maskkit.cli.preview import preview_lines
+from maskkit.errors import InputError, MissingFile
 
 
 def add_parser(sub: Any) -> None:
@@ -50,7 +51,7 @@ def load_texts(args: argparse.Namespace) -> tuple[list[str], str]:
     wanted = args.train_size + args.eval_size
     if args.texts:
         if not os.path.isfile(args.texts):
-            raise FileNotFoundError(f"--texts {args.texts!r} does not exist")
+            raise MissingFile(f"--texts {args.texts!r} does not exist")
         with open(args.texts, encoding="utf-8") as f:
             texts = [line.strip() for line in f if line.strip()]
         return texts[:wanted], args.texts
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model_dir(args.model)
     texts, source = load_texts(args)
     if len(texts) < 2:
-        raise ValueError(f"{source} holds {len(texts)} usable lines; the demo needs at least 2")
+        raise InputError(f"{source} holds {len(texts)} usable lines; the demo needs at least 2")
     print(f"maskkit demo: {len(texts)} texts from {source}; model {model_dir}")
 
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())

@@ -7,6 +7,7 @@ import os
 import sys
 
 from maskkit.cli import augment, demo, preview, report, selective, train
+from maskkit.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,17 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (
-        ValueError,
-        FileNotFoundError,
-        FileExistsError,
-        PermissionError,
-        KeyError,
-        TypeError,
-        RuntimeError,
-    ) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"maskkit {args.command}: error: {message}", file=sys.stderr)
+    except UserError as error:  # the user's to fix: one clear line; anything else is a bug and keeps its traceback
+        print(f"maskkit {args.command}: error: {error}", file=sys.stderr)
         return 2
 
 

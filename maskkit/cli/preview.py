@@ -14,6 +14,7 @@ from maskkit.cli.common import (
     load_tokenizer,
     selector_from_args,
 )
+from maskkit.errors import MissingFile
 
 _COLOURS = {"mask": "\033[1;37;41m", "random": "\033[1;30;43m", "keep": "\033[1;30;42m"}
 _RESET = "\033[0m"
@@ -49,7 +50,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
         return args.text
     if args.file:
         if not os.path.isfile(args.file):
-            raise FileNotFoundError(f"--file {args.file!r} does not exist")
+            raise MissingFile(f"--file {args.file!r} does not exist")
         with open(args.file, encoding="utf-8") as f:
             texts = [line.strip() for line in f if line.strip()]
         return texts[: args.limit]

@@ -18,6 +18,7 @@ from typing import Any
 
 from maskkit.cli.common import add_scheme_options, corruption_from_args, selector_from_args
 from maskkit.cli.config import add_config_options, build, field_types, load_toml, merged, write_toml
+from maskkit.errors import InputError, MissingFile
 from maskkit.runfiles import exclusive
 
 DATA_KEYS = {"model": "str", "train": "str", "dev": "str", "test": "str", "run_dir": "str", "seeds": "list[int]",
@@ -178,7 +179,7 @@ def run_distill(args: argparse.Namespace) -> int:
     distill = build(DistillConfig, values)
     teacher_dir = resolve_model_dir(values["teacher"]) if values.get("teacher") else None
     if teacher_dir is None and not values.get("generations") and distill.self_ensemble is None:
-        raise ValueError("give --teacher FOLDER, --generations N (born-again) or --self-ensemble ema|average")
+        raise InputError("give --teacher FOLDER, --generations N (born-again) or --self-ensemble ema|average")
     splits = labelled_splits(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
     with run_folder(run_dir, values, args.rerun):
@@ -235,14 +236,14 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 def read_lines(path: str) -> list[str]:
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"text file {path!r} does not exist")
+        raise MissingFile(f"text file {path!r} does not exist")
     with open(path, encoding="utf-8") as f:
         lines = [line.strip() for line in f]
     kept = [line for line in lines if line]
     if len(kept) < len(lines):
         print(f"{path}: skipped {len(lines) - len(kept)} empty lines of {len(lines)}")
     if not kept:
-        raise ValueError(f"text file {path!r} has no non-empty lines")
+        raise InputError(f"text file {path!r} has no non-empty lines")
     return kept
 
 

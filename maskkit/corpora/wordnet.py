@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
+
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 WORDNET_FILES = (
     "data.adj", "data.adv", "data.noun", "data.verb", "index.adj", "index.adv", "index.noun", "index.verb",
@@ -43,7 +45,7 @@ def nltk_wordnet_dir(source: Path = DEBIAN_WORDNET, target: Path | None = None) 
         return root
     missing = [f for f in WORDNET_FILES if not (source / f).exists()]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFile(
             f"WordNet 3.0 is not installed at {source} (missing {', '.join(missing[:3])}): install it with "
             "`apt-get install wordnet-base wordnet-sense-index` (the Makefile does this), or pass another folder"
         )
@@ -106,7 +108,7 @@ def wordnet_classification(
     from collections import Counter
 
     if classes < 2:
-        raise ValueError(f"classes must be >= 2, got {classes}")
+        raise InputError(f"classes must be >= 2, got {classes}")
     rows = wordnet_glosses(source, examples=False)
     counts = Counter(r["label"] for r in rows if r["label"].startswith(pos + "."))
     chosen = [label for label, _ in counts.most_common(classes)]

@@ -15,16 +15,18 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from maskkit.errors import InputError
+
 KINDS = ("kl", "mse")
 
 
 def check_distillation(alpha: float, temperature: float, kind: str) -> None:
     if not 0 <= alpha <= 1:
-        raise ValueError(f"alpha (the soft term's weight) must be in [0, 1], got {alpha}")
+        raise InputError(f"alpha (the soft term's weight) must be in [0, 1], got {alpha}")
     if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise InputError(f"temperature must be > 0, got {temperature}")
     if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        raise InputError(f"kind must be one of {KINDS}, got {kind!r}")
 
 
 def soft_term(
@@ -42,14 +44,14 @@ def soft_term(
     student = student_logits.float()
     if kind == "mse":
         if teacher_logits is None:
-            raise ValueError("the MSE distillation loss needs teacher logits, not probabilities")
+            raise InputError("the MSE distillation loss needs teacher logits, not probabilities")
         return F.mse_loss(student, teacher_logits.float())
     if teacher_probs is None:
         if teacher_logits is None:
-            raise ValueError("the KL distillation loss needs teacher probabilities or logits")
+            raise InputError("the KL distillation loss needs teacher probabilities or logits")
         teacher_probs = torch.softmax(teacher_logits.float() / temperature, dim=-1)
     if teacher_probs.shape != student.shape:
-        raise ValueError(
+        raise InputError(
             f"soft labels have shape {tuple(teacher_probs.shape)} but the student predicts {tuple(student.shape)}"
         )
     log_student = torch.log_softmax(student / temperature, dim=-1)
@@ -72,6 +74,6 @@ def distillation_loss(
     loss = alpha * soft_term(student_logits, temperature, kind, teacher_probs, teacher_logits)
     if alpha < 1:
         if labels is None:
-            raise ValueError("alpha < 1 mixes in the hard-label loss, so labels are needed")
+            raise InputError("alpha < 1 mixes in the hard-label loss, so labels are needed")
         loss = loss + (1 - alpha) * F.cross_entropy(student_logits.float(), labels)
     return loss

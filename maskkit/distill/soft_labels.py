@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskkit.errors import InputError, MissingKey
+
 SOFT_LABELS = "soft_labels"
 SOFT_LABEL_IDS = "soft_label_ids"
 TEACHER_LOGITS = "teacher_logits"
@@ -26,7 +28,7 @@ def check_soft_label_temperature(dataset: Any, temperature: float, what: str) ->
         return
     made = {float(t) for t in dataset.unique(SOFT_LABEL_TEMPERATURE)}
     if made != {float(temperature)}:
-        raise ValueError(
+        raise InputError(
             f"the soft labels were made at temperature {sorted(made)} but {what} is {temperature}: regenerate them "
             f"at {temperature} (generate_soft_labels(..., temperature={temperature})) or use the temperature they "
             "were made at"
@@ -96,16 +98,16 @@ def generate_soft_labels(
     from accelerate.utils import gather_object
 
     if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise InputError(f"temperature must be > 0, got {temperature}")
     if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be >= 1, got {top_k}")
+        raise InputError(f"top_k must be >= 1, got {top_k}")
     if SOFT_LABELS in dataset.column_names:
         check_soft_label_temperature(dataset, temperature, "the temperature asked for")
         return dataset
     if "input_ids" not in dataset.column_names:
-        raise KeyError("soft labels need an encoded dataset (input_ids); encode it as for fine-tuning first")
+        raise MissingKey("soft labels need an encoded dataset (input_ids); encode it as for fine-tuning first")
     if len(dataset) == 0:
-        raise ValueError("the dataset to label is empty")
+        raise InputError("the dataset to label is empty")
     state = PartialState(cpu=not torch.cuda.is_available())  # cpu=True: torchrun on CPU uses gloo
     with state.split_between_processes(list(range(len(dataset)))) as mine:
         rows = dataset.select(mine).to_list() if mine else []

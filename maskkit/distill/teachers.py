@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
+from maskkit.errors import InputError, JobFailed
+
 
 class SelfEnsembleTeacher(TrainerCallback):
     """A frozen copy of the student that follows it: `kind="ema"` (weight `decay` on the old average
@@ -18,11 +20,11 @@ class SelfEnsembleTeacher(TrainerCallback):
 
     def __init__(self, kind: str = "ema", decay: float = 0.99, k: int = 5, interval: int = 50) -> None:
         if kind not in ("ema", "average"):
-            raise ValueError(f"kind must be ema or average, got {kind!r}")
+            raise InputError(f"kind must be ema or average, got {kind!r}")
         if not 0 < decay < 1:
-            raise ValueError(f"decay must be in (0, 1), got {decay}")
+            raise InputError(f"decay must be in (0, 1), got {decay}")
         if k < 1 or interval < 1:
-            raise ValueError("k and interval must be >= 1")
+            raise InputError("k and interval must be >= 1")
         self.kind, self.decay, self.k, self.interval = kind, decay, k, interval
         self.model: Any = None
         self.snapshots: deque[list[torch.Tensor]] = deque(maxlen=k)
@@ -59,6 +61,6 @@ class SelfEnsembleTeacher(TrainerCallback):
 
     def logits(self, inputs: dict[str, Any]) -> torch.Tensor:
         if self.model is None:
-            raise RuntimeError("the self-ensemble teacher is not attached to a student yet")
+            raise JobFailed("the self-ensemble teacher is not attached to a student yet")
         with torch.no_grad():
             return self.model(**inputs).logits

@@ -25,6 +25,7 @@ from maskkit.distill.soft_labels import (
     dense_soft_labels,
 )
 from maskkit.distill.teachers import SelfEnsembleTeacher
+from maskkit.errors import InputError
 from maskkit.finetune.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
 from maskkit.runfiles import read_json
 
@@ -46,7 +47,7 @@ class DistillConfig:
     def __post_init__(self) -> None:
         check_distillation(self.alpha, self.temperature, self.kind)
         if self.self_ensemble not in (None, "ema", "average"):
-            raise ValueError(f"self_ensemble must be None, 'ema' or 'average', got {self.self_ensemble!r}")
+            raise InputError(f"self_ensemble must be None, 'ema' or 'average', got {self.self_ensemble!r}")
 
 
 class DistillationTrainer(ClassifierTrainer):
@@ -97,7 +98,7 @@ class DistillationTrainer(ClassifierTrainer):
                 with torch.no_grad():
                     logits = self.teacher(**inputs).logits
             else:
-                raise ValueError(
+                raise InputError(
                     "distillation needs a teacher: a soft_labels column (generate_soft_labels), a live teacher "
                     "model, or self_ensemble='ema'|'average'"
                 )
@@ -111,10 +112,10 @@ def check_teacher(teacher: Any, label_names: list[str]) -> None:
     id2label = getattr(teacher.config, "id2label", None) or {}
     theirs = [str(id2label[i]) for i in sorted(id2label)]
     if len(theirs) != len(label_names):
-        raise ValueError(f"the teacher predicts {len(theirs)} labels {theirs} but the data has {label_names}")
+        raise InputError(f"the teacher predicts {len(theirs)} labels {theirs} but the data has {label_names}")
     generic = all(name == f"LABEL_{i}" for i, name in enumerate(theirs))
     if not generic and theirs != label_names:
-        raise ValueError(f"the teacher's labels {theirs} differ from the student's {label_names}")
+        raise InputError(f"the teacher's labels {theirs} differ from the student's {label_names}")
 
 
 def with_teacher_soft_labels(
@@ -145,7 +146,7 @@ def check_soft_columns(train: Any, num_labels: int) -> tuple[str, ...]:
     first = train[0]
     for column in (SOFT_LABELS, TEACHER_LOGITS):
         if column in present and SOFT_LABEL_IDS not in present and len(first[column]) != num_labels:
-            raise ValueError(f"{column!r} has width {len(first[column])} but the data has {num_labels} labels")
+            raise InputError(f"{column!r} has width {len(first[column])} but the data has {num_labels} labels")
     return present
 
 
@@ -171,9 +172,9 @@ def distill_classifier(
     if teacher is not None:
         check_teacher(teacher, label_names)
     if not soft and teacher is None and distill.self_ensemble is None:
-        raise ValueError("no teacher: give a soft_labels column, a teacher model or folder, or a self_ensemble")
+        raise InputError("no teacher: give a soft_labels column, a teacher model or folder, or a self_ensemble")
     if distill.kind == "mse" and SOFT_LABELS in soft and TEACHER_LOGITS not in soft:
-        raise ValueError("the MSE loss needs teacher logits: generate_soft_labels(..., keep_logits=True)")
+        raise InputError("the MSE loss needs teacher logits: generate_soft_labels(..., keep_logits=True)")
     return finetune_classifier(
         model, tokenizer, train, config, dev=dev, test=test, trainer_class=DistillationTrainer,
         trainer_kwargs={"distill": distill, "teacher": teacher, "keep": soft},
@@ -192,7 +193,7 @@ def born_again(
     from maskkit.finetune.data import as_dataset
 
     if generations < 1:
-        raise ValueError(f"generations must be >= 1, got {generations}")
+        raise InputError(f"generations must be >= 1, got {generations}")
     results: list[FinetuneResult] = []
     train = as_dataset(train, "train")
     for g in range(generations + 1):

@@ -19,6 +19,7 @@ from typing import Any
 from transformers import Trainer
 
 from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
+from maskkit.errors import InputError
 from maskkit.finetune.data import prepare_classification
 from maskkit.finetune.encode import EncodeForClassification
 from maskkit.finetune.heads import POOLINGS, PooledClassifier
@@ -64,16 +65,16 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.pooling not in ("pooler", *POOLINGS):
-            raise ValueError(f"pooling must be pooler, {', '.join(POOLINGS)}; got {self.pooling!r}")
+            raise InputError(f"pooling must be pooler, {', '.join(POOLINGS)}; got {self.pooling!r}")
         if self.metric not in ("accuracy", "macro_f1"):
-            raise ValueError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
+            raise InputError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
         if self.lr <= 0 or (self.head_lr is not None and self.head_lr <= 0):
-            raise ValueError("lr and head_lr must be > 0")
+            raise InputError("lr and head_lr must be > 0")
         if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
-            raise ValueError("batch_size and gradient_accumulation_steps must be >= 1")
+            raise InputError("batch_size and gradient_accumulation_steps must be >= 1")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
         if self.llrd_embeddings not in ("base", "decayed"):
-            raise ValueError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
+            raise InputError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
                                 head_tokens=self.head_tokens, pair_column=self.pair_column)  # fmt: skip
 
@@ -152,7 +153,7 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
                     head_hidden=config.head_hidden, head_dropout=config.head_dropout,
                 )  # fmt: skip
     if loaded.config.num_labels != len(label_names):
-        raise ValueError(f"the model predicts {loaded.config.num_labels} labels but the data has {len(label_names)}")
+        raise InputError(f"the model predicts {loaded.config.num_labels} labels but the data has {len(label_names)}")
     if config.freeze_base:
         for param in loaded.base_model.parameters():
             param.requires_grad_(False)
@@ -212,7 +213,7 @@ def finetune_classifier(
     callbacks = [complete_checkpoints_callback(), *trainer_progress(config.progress)[1]]
     if config.early_stopping_patience is not None:
         if "dev" not in splits:
-            raise ValueError("early stopping needs a dev set")
+            raise InputError("early stopping needs a dev set")
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = trainer_class(
         model=classifier, args=training_arguments(config, "dev" in splits), train_dataset=splits["train"],

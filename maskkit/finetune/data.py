@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from maskkit.errors import InputError
+from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.finetune.encode import EncodeForClassification
 from maskkit.tables import first_mixed_column
 
@@ -25,13 +25,13 @@ def as_dataset(data: Any, split: str) -> Any:
         dataset = Dataset.from_dict(dict(data))
     elif isinstance(data, Sequence) and not isinstance(data, str):
         if not all(isinstance(row, Mapping) for row in data):
-            raise TypeError(f"the {split} split must be a list of row dicts, a dict of columns or a Dataset")
+            raise WrongType(f"the {split} split must be a list of row dicts, a dict of columns or a Dataset")
         check_column_types(data, split)
         dataset = Dataset.from_list(list(data))
     else:
-        raise TypeError(f"the {split} split must be a datasets.Dataset, a list of row dicts or a dict of columns")
+        raise WrongType(f"the {split} split must be a datasets.Dataset, a list of row dicts or a dict of columns")
     if len(dataset) == 0:
-        raise ValueError(f"the {split} split is empty")
+        raise InputError(f"the {split} split is empty")
     return dataset
 
 
@@ -47,7 +47,7 @@ def labelled_splits(
         return {"train": read_table(train), "dev": read_table(dev) if dev else None,
                 "test": read_table(test) if test else None}  # fmt: skip
     if dev or test:
-        raise ValueError("dev/test files need a train file too")
+        raise InputError("dev/test files need a train file too")
     from pathlib import Path
 
     from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_classification
@@ -61,15 +61,15 @@ def check_column_types(rows: Sequence[Mapping[str, Any]], split: str) -> None:
     clash = first_mixed_column(enumerate(rows))
     if clash is not None:
         key, (kind, row), (other, other_row) = clash
-        raise TypeError(f"column {key!r} of the {split} split mixes {kind} (row {row}) and {other} (row {other_row})")
+        raise WrongType(f"column {key!r} of the {split} split mixes {kind} (row {row}) and {other} (row {other_row})")
 
 
 def check_text(dataset: Any, column: str, split: str) -> None:
     if column not in dataset.column_names:
-        raise KeyError(f"the {split} split has no text column {column!r} (columns: {dataset.column_names})")
+        raise MissingKey(f"the {split} split has no text column {column!r} (columns: {dataset.column_names})")
     for i, value in enumerate(dataset[column]):
         if not isinstance(value, str):
-            raise TypeError(f"row {i} of the {split} split: {column!r} is {type(value).__name__} ({value!r}), not text")
+            raise WrongType(f"row {i} of the {split} split: {column!r} is {type(value).__name__} ({value!r}), not text")
 
 
 def _is_missing(value: Any) -> bool:
@@ -103,7 +103,7 @@ def label_values(dataset: Any, column: str, split: str, log: Any = None) -> list
     "1", "1.0") become one integer, surrounding whitespace is trimmed (and reported through `log`), and
     blank or NaN labels are refused with their count and first row."""
     if column not in dataset.column_names:
-        raise KeyError(f"the {split} split has no label column {column!r} (columns: {dataset.column_names})")
+        raise MissingKey(f"the {split} split has no label column {column!r} (columns: {dataset.column_names})")
     values = list(dataset[column])
     missing = [i for i, v in enumerate(values) if _is_missing(v)]
     if missing:
@@ -135,7 +135,7 @@ def label_names_from(values: list[Any]) -> list[str]:
     """Integer labels 0..max name themselves; string labels sort into ids."""
     if isinstance(values[0], int):
         if min(values) < 0:
-            raise ValueError(f"integer labels must be >= 0, found {min(values)}")
+            raise InputError(f"integer labels must be >= 0, found {min(values)}")
         return [str(i) for i in range(max(values) + 1)]
     return sorted(set(values))
 
@@ -150,7 +150,7 @@ def prepare_classification(
     """
     datasets = {name: as_dataset(data, name) for name, data in splits.items() if data is not None}
     if "train" not in datasets:
-        raise ValueError("a training split is needed")
+        raise InputError("a training split is needed")
     values = {}
     for name, dataset in datasets.items():
         check_text(dataset, config.text_column, name)
@@ -159,7 +159,7 @@ def prepare_classification(
         values[name] = label_values(dataset, config.label_column, name, log)
     label_names = label_names_from(values["train"])
     if len(set(values["train"])) < 2:
-        raise ValueError(f"the train split has a single label ({values['train'][0]!r}); a classifier needs two or more")
+        raise InputError(f"the train split has a single label ({values['train'][0]!r}); a classifier needs two or more")
     label_ids = {name: i for i, name in enumerate(label_names)}
     encode = EncodeForClassification(
         tokenizer, config.text_column, config.pair_column, config.max_length, config.truncation, config.head_tokens
@@ -169,11 +169,11 @@ def prepare_classification(
         keys = [str(v) for v in values[name]]
         unknown = sorted(set(keys) - set(label_ids))
         if unknown:
-            raise ValueError(f"the {name} split has labels outside the training label set {label_names}: {unknown[:5]}")
+            raise InputError(f"the {name} split has labels outside the training label set {label_names}: {unknown[:5]}")
         extra = list(extra_columns) if name == "train" else []
         for column in extra:
             if column not in dataset.column_names:
-                raise KeyError(f"the {name} split has no {column!r} column (columns: {dataset.column_names})")
+                raise MissingKey(f"the {name} split has no {column!r} column (columns: {dataset.column_names})")
         keep = [config.text_column, config.pair_column, *extra]
         ids = [label_ids[k] for k in keys]
         dataset = dataset.remove_columns([c for c in dataset.column_names if c not in keep])

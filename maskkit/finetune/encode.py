@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from maskkit.errors import InputError
+
 TRUNCATIONS = ("head", "tail", "head_tail")
 
 
@@ -21,7 +23,7 @@ def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
     for start in range(len(framed) - len(plain) + 1):
         if framed[start : start + len(plain)] == plain:
             return framed[:start], framed[start + len(plain) :]
-    raise ValueError(f"cannot find where {type(tokenizer).__name__} puts its special tokens")
+    raise InputError(f"cannot find where {type(tokenizer).__name__} puts its special tokens")
 
 
 def cut(ids: list[int], budget: int, truncation: str, head_tokens: int) -> list[int]:
@@ -53,15 +55,15 @@ class EncodeForClassification:
 
     def __post_init__(self) -> None:
         if self.truncation not in TRUNCATIONS:
-            raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
+            raise InputError(f"truncation must be one of {TRUNCATIONS}, got {self.truncation!r}")
         if self.pair_column is not None and self.truncation != "head":
-            raise ValueError("sentence pairs are truncated longest-first; use truncation='head' with pair_column")
+            raise InputError("sentence pairs are truncated longest-first; use truncation='head' with pair_column")
         if self.max_length < 4:
-            raise ValueError(f"max_length must be >= 4, got {self.max_length}")
+            raise InputError(f"max_length must be >= 4, got {self.max_length}")
         if self.head_tokens < 0:
-            raise ValueError(f"head_tokens must be >= 0, got {self.head_tokens}")
+            raise InputError(f"head_tokens must be >= 0, got {self.head_tokens}")
         if self.truncation == "head_tail" and self.head_tokens >= self.max_length - 2:
-            raise ValueError(
+            raise InputError(
                 f"truncation='head_tail' keeps head_tokens ({self.head_tokens}) from the start and the rest of "
                 f"max_length ({self.max_length}, less [CLS] and [SEP]) from the end, so these settings keep the "
                 "head only: raise max_length or lower head_tokens (Sun et al. 2019: max_length=512, head_tokens=128, "

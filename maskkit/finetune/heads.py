@@ -17,6 +17,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from maskkit.errors import InputError
+
 POOLINGS = ("cls", "mean", "concat_cls")
 
 
@@ -35,11 +37,11 @@ class PooledClassifierConfig(PretrainedConfig):
     ) -> None:
         super().__init__(**kwargs)
         if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+            raise InputError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if last_k < 1:
-            raise ValueError(f"last_k must be >= 1, got {last_k}")
+            raise InputError(f"last_k must be >= 1, got {last_k}")
         if not 0 <= head_dropout < 1:
-            raise ValueError(f"head_dropout must be in [0, 1), got {head_dropout}")
+            raise InputError(f"head_dropout must be in [0, 1), got {head_dropout}")
         self.encoder = dict(encoder or {})
         self.pooling = pooling
         self.last_k = last_k
@@ -52,7 +54,7 @@ def encoder_from_config(settings: dict[str, Any]) -> Any:
     settings = dict(settings)
     model_type = settings.pop("model_type", None)
     if not model_type:
-        raise ValueError("the classifier's config has no encoder model_type")
+        raise InputError("the classifier's config has no encoder model_type")
     config = AutoConfig.for_model(model_type, **settings)
     try:
         return AutoModel.from_config(config, add_pooling_layer=False)  # the pooler is unused here

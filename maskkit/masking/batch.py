@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from maskkit.errors import InputError, MissingKey
 from maskkit.masking import functional as F
 from maskkit.masking.words import VocabTables
 from maskkit.rng import KeyedUniforms
@@ -20,7 +21,7 @@ from maskkit.rng import KeyedUniforms
 WORD_SOURCES = ("auto", "column", "vocab")
 
 
-class MissingColumnError(KeyError):
+class MissingColumnError(MissingKey):
     """A column a masking scheme needs is not in the features (Trainer may have removed it)."""
 
     def __str__(self) -> str:
@@ -78,7 +79,7 @@ class MaskingBatch:
         if self.word_source == "column":
             raise missing_column("word_ids", "word-level masking with word_source='column'")
         if self.word_source == "auto" and self.vocab.cjk[self.ids[self.candidates]].any():
-            raise ValueError(
+            raise InputError(
                 "this batch holds Chinese (CJK) characters but no 'word_ids' column: the tokenizer splits them "
                 "one per token, so whole-word masking would mask single characters. Tokenise with "
                 "maskkit.Tokenize(tokenizer, segmenter=maskkit.jieba_segmenter) and keep the column, or pass "

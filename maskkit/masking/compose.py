@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from maskkit.errors import InputError, WrongType
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection, Selector
@@ -26,15 +27,15 @@ class OneOf:
 
     def __init__(self, selectors: Sequence[Selector], weights: Sequence[float] | None = None) -> None:
         if not selectors:
-            raise ValueError("OneOf needs at least one selector")
+            raise InputError("OneOf needs at least one selector")
         for s in selectors:
             if not hasattr(s, "select"):
-                raise TypeError(f"OneOf takes selectors (objects with .select), got {type(s).__name__}")
+                raise WrongType(f"OneOf takes selectors (objects with .select), got {type(s).__name__}")
         if weights is not None:
             if len(weights) != len(selectors):
-                raise ValueError(f"weights has {len(weights)} entries for {len(selectors)} selectors")
+                raise InputError(f"weights has {len(weights)} entries for {len(selectors)} selectors")
             if any(w < 0 for w in weights) or sum(weights) <= 0:
-                raise ValueError(f"weights must be non-negative with a positive sum, got {list(weights)!r}")
+                raise InputError(f"weights must be non-negative with a positive sum, got {list(weights)!r}")
         object.__setattr__(self, "selectors", tuple(selectors))
         object.__setattr__(self, "weights", tuple(float(w) for w in weights) if weights is not None else None)
 

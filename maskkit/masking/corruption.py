@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from maskkit.errors import InputError
 from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection
 
@@ -41,15 +42,15 @@ class MaskRandomKeep:
         shares = {"mask": self.mask, "random": self.random, "keep": self.keep}
         for name, value in shares.items():
             if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+                raise InputError(f"{name} must be a probability in [0, 1], got {value!r}")
         if abs(sum(shares.values()) - 1.0) > 1e-6:
-            raise ValueError(f"mask + random + keep must sum to 1, got {sum(shares.values())!r}")
+            raise InputError(f"mask + random + keep must sum to 1, got {sum(shares.values())!r}")
         if self.per not in ("token", "unit"):
-            raise ValueError(f"per must be 'token' or 'unit', got {self.per!r}")
+            raise InputError(f"per must be 'token' or 'unit', got {self.per!r}")
         if self.random_weights is not None:
             weights = np.asarray(self.random_weights, dtype=np.float64)
             if weights.ndim != 1 or (weights < 0).any() or not np.isfinite(weights).all():
-                raise ValueError("random_weights must be one finite, non-negative weight per vocabulary id")
+                raise InputError("random_weights must be one finite, non-negative weight per vocabulary id")
             object.__setattr__(self, "random_weights", tuple(weights.tolist()))
 
     def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +91,7 @@ class MaskRandomKeep:
             weights = np.pad(weights, (0, batch.vocab.size - len(weights)))
         cdf = np.cumsum(weights[choices])
         if cdf[-1] <= 0:
-            raise ValueError("random_weights give no weight to any replaceable (non-special) token")
+            raise InputError("random_weights give no weight to any replaceable (non-special) token")
         return choices[np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(choices) - 1)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from maskkit.errors import InputError
 from maskkit.masking.selectors import (
     ScoredSelector,
     SpanSelector,
@@ -39,5 +40,5 @@ def make_corruption(
 def make_selector(name: str, **params: Any) -> Any:
     """Builds a named scheme's selector with the given parameters."""
     if name not in SCHEMES:
-        raise ValueError(f"unknown masking scheme {name!r}; choose one of {', '.join(SCHEMES)}")
+        raise InputError(f"unknown masking scheme {name!r}; choose one of {', '.join(SCHEMES)}")
     return SCHEMES[name](**params)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from maskkit.errors import InputError
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
 from maskkit.rng import to_unit
@@ -52,17 +53,17 @@ class Selector(Protocol):
 
 def check_rate(rate: float, name: str = "rate") -> None:
     if not isinstance(rate, int | float) or not 0.0 < float(rate) <= 1.0:
-        raise ValueError(f"{name} must be a fraction in (0, 1], got {rate!r}")
+        raise InputError(f"{name} must be a fraction in (0, 1], got {rate!r}")
 
 
 def check_budget(budget: str, max_predictions: int | None = None) -> None:
     if budget not in F.BUDGETS:
-        raise ValueError(f"budget must be one of {F.BUDGETS}, got {budget!r}")
+        raise InputError(f"budget must be one of {F.BUDGETS}, got {budget!r}")
     if max_predictions is not None:
         if isinstance(max_predictions, bool) or not isinstance(max_predictions, int) or max_predictions < 1:
-            raise ValueError(f"max_predictions must be a positive integer, got {max_predictions!r}")
+            raise InputError(f"max_predictions must be a positive integer, got {max_predictions!r}")
         if budget == "bernoulli":
-            raise ValueError("max_predictions caps a counted budget; budget='bernoulli' draws each unit alone")
+            raise InputError("max_predictions caps a counted budget; budget='bernoulli' draws each unit alone")
 
 
 @dataclass(frozen=True)
@@ -145,12 +146,12 @@ class SpanSelector:
         check_rate(self.rate)
         check_budget(self.budget, self.max_predictions)
         if self.budget == "bernoulli":
-            raise ValueError("span masking counts a budget of tokens: budget must be exact, bert or spanbert")
+            raise InputError("span masking counts a budget of tokens: budget must be exact, bert or spanbert")
         if not 0.0 < self.p_geometric <= 1.0:
-            raise ValueError(f"p_geometric must be in (0, 1], got {self.p_geometric!r}")
+            raise InputError(f"p_geometric must be in (0, 1], got {self.p_geometric!r}")
         low, high = self.length_range
         if not (isinstance(low, int) and isinstance(high, int) and 1 <= low <= high):
-            raise ValueError(
+            raise InputError(
                 f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}"
             )
 
@@ -197,12 +198,12 @@ class UnitSelector:
         check_rate(self.rate)
         check_budget(self.budget)
         if self.others not in ("words", "none"):
-            raise ValueError(f"others must be 'words' or 'none', got {self.others!r}")
+            raise InputError(f"others must be 'words' or 'none', got {self.others!r}")
         if isinstance(self.lexicon, str):
-            raise ValueError("lexicon must be a sequence of phrases, not one string")
+            raise InputError("lexicon must be a sequence of phrases, not one string")
         object.__setattr__(self, "lexicon", tuple(self.lexicon))
         if self.column is None and not self.lexicon:
-            raise ValueError("UnitSelector needs units: give a unit-id column, a lexicon, or both")
+            raise InputError("UnitSelector needs units: give a unit-id column, a lexicon, or both")
 
     def bind(self, tokenizer: Any) -> UnitSelector:
         """Tokenises the lexicon once (also with a leading space, for byte-level and SentencePiece vocabularies)."""
@@ -230,7 +231,7 @@ class UnitSelector:
             index = np.where(inside, given, index)
             in_unit |= inside
         if self.lexicon and not self.lexicon_ids:
-            raise ValueError("UnitSelector with a lexicon must be bound to a tokenizer (MaskingCollator does this)")
+            raise InputError("UnitSelector with a lexicon must be bound to a tokenizer (MaskingCollator does this)")
         if self.lexicon_ids:
             for row, start, end in _lexicon_matches(batch, self.lexicon_ids):
                 index[row, start:end] = start
@@ -299,9 +300,9 @@ class ScoredSelector:
     def __post_init__(self) -> None:
         check_rate(self.rate)
         if self.mode not in ("top", "sample", "matched_random"):
-            raise ValueError(f"mode must be 'top', 'sample' or 'matched_random', got {self.mode!r}")
+            raise InputError(f"mode must be 'top', 'sample' or 'matched_random', got {self.mode!r}")
         if isinstance(self.exclude_words, str):
-            raise ValueError("exclude_words must be a sequence of words, not one string")
+            raise InputError("exclude_words must be a sequence of words, not one string")
         object.__setattr__(self, "exclude_words", tuple(self.exclude_words))
 
     def bind(self, tokenizer: Any) -> ScoredSelector:
@@ -335,7 +336,7 @@ class ScoredSelector:
             targets = F.choose_smallest(order, allowed, np.minimum(k, eligible.sum(axis=1)))
         else:
             if (scores[eligible] < 0).any():
-                raise ValueError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")
+                raise InputError(f"ScoredSelector(mode='sample') needs scores >= 0 in {self.column!r}")
             # Efraimidis-Spirakis: the k smallest -log(u) / score are a sample in proportion to scores
             with np.errstate(divide="ignore", over="ignore"):
                 keys = -np.log(np.maximum(to_unit(order), 1e-300)) / scores

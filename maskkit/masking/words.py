@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from maskkit.errors import InputError
+
 Segmenter = Callable[[str], Sequence[str]]
 
 _UNUSED = re.compile(r"^(\[unused\d+\]|<unused\d+>|<extra_id_\d+>)$")
@@ -75,7 +77,7 @@ def _word_marker(backend: dict[str, Any]) -> tuple[str, str]:
             return ("prefix_starts", part.get("replacement", _SENTENCEPIECE_MARK))
     if kind == "Unigram":
         return ("prefix_starts", _SENTENCEPIECE_MARK)
-    raise ValueError(
+    raise InputError(
         f"cannot tell word boundaries from this tokenizer's {kind or 'unknown'} model: add a 'word_ids' "
         "column at tokenisation (maskkit.Tokenize) instead"
     )
@@ -97,7 +99,7 @@ class VocabTables:
     def from_tokenizer(cls, tokenizer: Any) -> VocabTables:
         name = type(tokenizer).__name__
         if getattr(tokenizer, "mask_token_id", None) is None:
-            raise ValueError(
+            raise InputError(
                 f"the tokenizer ({name}) has no mask token, so masked-language-model targets cannot be made: "
                 "use a tokenizer with one, or add it (tokenizer.add_special_tokens({'mask_token': '[MASK]'}) "
                 "and resize the model's embeddings)"
@@ -112,7 +114,7 @@ class VocabTables:
                 (special_ids if getattr(token, "special", False) else added).add(token_id)
         special[[i for i in special_ids if 0 <= i < size]] = True
         if tokenizer.pad_token_id is None:
-            raise ValueError(
+            raise InputError(
                 f"{type(tokenizer).__name__} has no pad token, so batches cannot be padded: set one first, e.g. "
                 "tokenizer.pad_token = tokenizer.eos_token (padded positions get attention 0 and no label)"
             )
@@ -142,7 +144,7 @@ class VocabTables:
     def word_table(self) -> tuple[str, np.ndarray]:
         """("starts", table) or ("ends", table): whether each id starts (or ends) a word."""
         if self.backend is None:
-            raise ValueError(
+            raise InputError(
                 f"word boundaries need a fast tokenizer, but {self.tokenizer_name} is a slow (Python) one: "
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True), or add a 'word_ids' column "
                 "at tokenisation (maskkit.Tokenize)"
@@ -197,7 +199,7 @@ def word_spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
             normalised = unicodedata.normalize("NFKC", word)
             start = text.find(normalised, cursor)
             if start < 0:
-                raise ValueError(f"segmenter returned {word!r}, which is not in the text after position {cursor}")
+                raise InputError(f"segmenter returned {word!r}, which is not in the text after position {cursor}")
             word = normalised
         spans.append((start, start + len(word)))
         cursor = start + len(word)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from transformers import Trainer
 
+from maskkit.errors import InputError
 from maskkit.finetune.encode import special_frame
 from maskkit.progress import trainer_progress
 from maskkit.selective.importance import ScoredSentences
@@ -34,7 +35,7 @@ def importance_examples(scored: ScoredSentences, tokenizer: Any, threshold: floa
         ids.append(before + list(tokens) + after)
         labels.append([IGNORE] * len(before) + [int(s > threshold) for s in scores] + [IGNORE] * len(after))
     if not ids:
-        raise ValueError("no scored sentences to learn from (all were misclassified or empty)")
+        raise InputError("no scored sentences to learn from (all were misclassified or empty)")
     return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": labels})
 
 
@@ -91,11 +92,11 @@ def train_importance_classifier(
     from maskkit.finetune.loading import precision_flags, quiet_loading, seeded_init
 
     if len(class_weights) != 2 or min(class_weights) <= 0:
-        raise ValueError(f"class_weights must be two positive numbers, got {tuple(class_weights)}")
+        raise InputError(f"class_weights must be two positive numbers, got {tuple(class_weights)}")
     if not 0 < heldout < 1:
-        raise ValueError(f"heldout must be in (0, 1), got {heldout}")
+        raise InputError(f"heldout must be in (0, 1), got {heldout}")
     if len(examples) < 2:
-        raise ValueError(f"the importance classifier needs at least 2 scored sentences, got {len(examples)}")
+        raise InputError(f"the importance classifier needs at least 2 scored sentences, got {len(examples)}")
     split = examples.train_test_split(test_size=heldout, seed=seed)
     with seeded_init(seed), quiet_loading():  # the new token head is expected, not news
         model = AutoModelForTokenClassification.from_pretrained(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from maskkit.errors import InputError
 from maskkit.finetune.encode import special_frame
 
 METHODS = ("buffer", "entropy", "prob_drop")
@@ -47,7 +48,7 @@ class Scorer:
 
     def __init__(self, model: Any, tokenizer: Any, batch_size: int = 64) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.before, self.after = special_frame(tokenizer)
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -144,15 +145,15 @@ def score_importance(
     `batch_size`, so padding stays small; the model runs on its own device.
     """
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        raise InputError(f"method must be one of {METHODS}, got {method!r}")
     if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        raise InputError(f"{len(texts)} texts but {len(labels)} labels")
     if not 0 < delta < 1:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
+        raise InputError(f"delta must be in (0, 1), got {delta}")
     num_labels = int(model.config.num_labels)
     bad = [i for i, y in enumerate(labels) if not isinstance(y, (int, np.integer)) or not 0 <= y < num_labels]
     if bad:
-        raise ValueError(f"labels must be ids in [0, {num_labels}); row {bad[0]} has {labels[bad[0]]!r}")
+        raise InputError(f"labels must be ids in [0, {num_labels}); row {bad[0]} has {labels[bad[0]]!r}")
     model.eval()
     scorer = Scorer(model, tokenizer, batch_size)
     sentences, truncated = content_ids(tokenizer, texts, max_length)

@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Any
 
+from maskkit.errors import InputError
 from maskkit.selective.classifier import predict_importance
 
 
@@ -37,11 +38,11 @@ def score_in_domain(
     from maskkit.stages import Tokenize
 
     if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+        raise InputError(f"shard_size must be >= 1, got {shard_size}")
     kept = [t.strip() for t in texts if isinstance(t, str) and t.strip()]
     empty = len(texts) - len(kept)
     if not kept:
-        raise ValueError(f"no in-domain text: all {len(texts)} lines are empty")
+        raise InputError(f"no in-domain text: all {len(texts)} lines are empty")
     state = PartialState(cpu=not torch.cuda.is_available())
     shards_dir = os.path.join(output_dir, "shards")
     os.makedirs(shards_dir, exist_ok=True)

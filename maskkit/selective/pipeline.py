@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from maskkit.errors import InputError, MissingFile
 from maskkit.runfiles import read_json, write_json
 
 STAGES = ("task_model", "scoring", "importance_classifier", "in_domain", "pretrain_selective", "pretrain_random",
@@ -67,20 +68,20 @@ class SelectiveConfig:
         from maskkit.selective.importance import METHODS
 
         if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+            raise InputError(f"method must be one of {METHODS}, got {self.method!r}")
         if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
+            raise InputError("seeds must name at least one seed")
         for name in ("in_domain_limit", "scoring_limit", "pretrain_steps", "batch_size", "max_length"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("train", "dev", "test", "in_domain", "model"):
             path = getattr(self, name)
             if path is not None and not os.path.exists(path):
-                raise FileNotFoundError(f"{name} path {path!r} does not exist")
+                raise MissingFile(f"{name} path {path!r} does not exist")
         if self.train is None and (self.dev or self.test):
-            raise ValueError("dev/test files need a train file too")
+            raise InputError("dev/test files need a train file too")
         if self.train is not None and self.in_domain is None:
-            raise ValueError("with your own train file, give in_domain: a text file of in-domain sentences")
+            raise InputError("with your own train file, give in_domain: a text file of in-domain sentences")
         object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
         object.__setattr__(self, "class_weights", tuple(float(w) for w in self.class_weights))
 
@@ -89,7 +90,7 @@ class SelectiveConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+            raise InputError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
         settings: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
         return cls(**settings)
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from maskkit.errors import InputError, JobFailed
 from maskkit.finetune.loading import on_best_device
 from maskkit.runfiles import exclusive, write_json
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
@@ -50,11 +51,11 @@ class Pipeline(Run):
     def run(self, stages: Sequence[str] = STAGES) -> dict[str, Any]:
         unknown = sorted(set(stages) - set(STAGES))
         if unknown:
-            raise ValueError(f"unknown stages {unknown}; stages: {list(STAGES)}")
+            raise InputError(f"unknown stages {unknown}; stages: {list(STAGES)}")
         for stage in stages:
             missing = [u for u in UPSTREAM[stage] if u not in stages and not self.done(u)]
             if missing:
-                raise RuntimeError(f"stage {stage} needs {missing} finished first (or run the whole pipeline)")
+                raise JobFailed(f"stage {stage} needs {missing} finished first (or run the whole pipeline)")
         figures = {}
         with exclusive(self.config.run_dir, "the run folder"):  # one pipeline at a time per folder
             for stage in stages:

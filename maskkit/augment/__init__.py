@@ -4,6 +4,7 @@ from maskkit.augment.compose import Compose, OneOf, SomeOf, Sometimes
 from maskkit.augment.dataset import Augment, LabelConsistency, augment_dataset
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
 from maskkit.augment.neural import Seq2SeqTranslator
+from maskkit.augment.plugins import Nlpaug
 from maskkit.augment.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
 from maskkit.augment.translate import ApertiumTranslator, BackTranslate, TranslationCache, Translator
 
@@ -15,6 +16,7 @@ __all__ = [
     "Compose",
     "DictionarySynonyms",
     "LabelConsistency",
+    "Nlpaug",
     "OneOf",
     "RandomDelete",
     "RandomInsert",

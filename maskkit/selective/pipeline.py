@@ -103,6 +103,8 @@ class SelectiveConfig:
         return self.threshold if self.threshold is not None else (0.5 if self.method == "buffer" else self.delta)
 
 
+PRETRAIN_SETTINGS = ("rate", "exclude_stop_words", "mask_negations", "pretrain_steps", "pretrain_lr",
+                     "head_warmup_steps", "batch_size", "first_seed")  # fmt: skip
 # The settings each stage depends on (a change reruns it and everything downstream).
 STAGE_SETTINGS = {
     "task_model": (
@@ -133,26 +135,8 @@ STAGE_SETTINGS = {
     ),
     "importance_classifier": ("threshold", "classifier_epochs", "class_weights", "batch_size", "first_seed"),
     "in_domain": ("in_domain", "in_domain_limit", "wordnet"),
-    "pretrain_selective": (
-        "rate",
-        "exclude_stop_words",
-        "mask_negations",
-        "pretrain_steps",
-        "pretrain_lr",
-        "head_warmup_steps",
-        "batch_size",
-        "first_seed",
-    ),
-    "pretrain_random": (
-        "rate",
-        "exclude_stop_words",
-        "mask_negations",
-        "pretrain_steps",
-        "pretrain_lr",
-        "head_warmup_steps",
-        "batch_size",
-        "first_seed",
-    ),
+    "pretrain_selective": PRETRAIN_SETTINGS,
+    "pretrain_random": PRETRAIN_SETTINGS,
     "finetune": ("seeds", "finetune_epochs", "finetune_lr"),
 }
 UPSTREAM = {"task_model": (), "scoring": ("task_model",), "importance_classifier": ("scoring",),

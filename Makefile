@@ -44,7 +44,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev]"  # quiet: setuptools' editable-install notice
 	touch $@
 
 clean:

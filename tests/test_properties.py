@@ -251,6 +251,14 @@ def test_corruption_shares_sum_and_unit_fate(batch, per):
     out = collator(batch)
     for i, example in enumerate(batch):
         target = out["labels"][i] != -100
+        original = np.asarray(example["input_ids"])
+        ids, labels = out["input_ids"][i][: len(original)], out["labels"][i][: len(original)]
+        # with no random share, a target is [MASK] or itself, its label is the original, the rest is untouched
+        assert (labels[target[: len(original)]] == original[target[: len(original)]]).all()
+        kept = ~target[: len(original)]
+        assert (ids[kept] == original[kept]).all()
+        chosen = ~kept
+        assert ((ids[chosen] == WORDPIECE.mask_token_id) | (ids[chosen] == original[chosen])).all()
         if per != "unit":
             continue
         for group in word_groups(WORDPIECE, example["input_ids"]):

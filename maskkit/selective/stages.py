@@ -243,7 +243,6 @@ class Pipeline(Run):
         table = markdown_table(groups)
         Path(self.folder("finetune"), "report.md").write_text(table + "\n", encoding="utf-8")
         plot(groups, os.path.join(self.folder("finetune"), "report.png"))
-        self.log(table)
         return {"table": table}
 
 

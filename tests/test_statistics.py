@@ -145,3 +145,25 @@ def test_unigram_counts_feed_frequency_weighted_replacement(wordpiece):
     assert counts[wordpiece.convert_tokens_to_ids("the")] == 30
     assert counts[wordpiece.convert_tokens_to_ids("movie")] == 10
     MaskRandomKeep(random_weights=counts)  # accepted as one weight per vocabulary id
+
+
+def test_ngram_masking_draws_macbert_shares_of_1_to_4_grams(wordpiece):
+    """MacBERT: n-grams of 1, 2, 3 and 4 words with probabilities 0.4, 0.3, 0.2 and 0.1."""
+    from maskkit.masking.schemes import make_selector
+
+    selector = make_selector("ngram", rate=0.1)
+    shortest, cdf = selector.length_cdf
+    u = KeyedUniforms.create(np.arange(300, dtype=np.uint64), 0, "", 0).grid(0, 200).ravel()
+    lengths = F.sample_lengths(cdf, shortest, u)
+    observed = np.bincount(lengths, minlength=5)[1:] / lengths.size
+    pmf = np.array([0.4, 0.3, 0.2, 0.1])
+    assert np.all(np.abs(observed - pmf) < 5 * np.sqrt(pmf * (1 - pmf) / lengths.size))
+    feats = [{"input_ids": wordpiece(" ".join(["dog"] * 400))["input_ids"], "k": i} for i in range(20)]
+    out = MaskingCollator(wordpiece, selector=selector, key_column="k", return_tensors="np")(feats)
+    runs = []
+    for row in (out["labels"] != -100).astype(np.int8):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row, [0]])))
+        runs.extend(edges[1::2] - edges[::2])
+    assert set((out["labels"] != -100).sum(axis=1).tolist()) == {40} and 1.5 <= np.mean(runs) <= 3.0
+    with pytest.raises(ValueError, match="leave p_geometric and length_range unset"):
+        SpanSelector(length_weights=(0.5, 0.5), length_range=(1, 4))

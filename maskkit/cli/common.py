@@ -50,9 +50,9 @@ def selector_from_args(name: str, args: argparse.Namespace) -> Any:
     """Builds a scheme's selector from the options the user gave (unset options keep the defaults)."""
     options: dict[str, Any] = {"rate": args.rate}
     fixed: dict[str, Any] = {}
-    if name in ("token", "word", "unit", "span"):
+    if name in ("token", "word", "unit", "span", "ngram"):
         options["budget"] = args.budget
-    if name in ("token", "word", "span"):
+    if name in ("token", "word", "span", "ngram"):
         options["max_predictions"] = args.max_predictions
     if name == "span":
         options["p_geometric"] = args.p_geometric

@@ -14,10 +14,19 @@ from maskkit.masking.selectors import (
     WholeWordSelector,
 )
 
+
+def NgramSelector(**params: Any) -> SpanSelector:
+    """MacBERT's n-gram masking: spans of 1 to 4 whole words chosen with probabilities 0.4/0.3/0.2/0.1."""
+    return SpanSelector(length_weights=MACBERT_NGRAM_WEIGHTS, **params)
+
+
+MACBERT_NGRAM_WEIGHTS = (0.4, 0.3, 0.2, 0.1)
+
 SCHEMES: dict[str, Callable[..., Any]] = {
     "token": TokenSelector,
     "word": WholeWordSelector,
     "span": SpanSelector,
+    "ngram": NgramSelector,
     "unit": UnitSelector,
     "scored": ScoredSelector,
 }

@@ -130,14 +130,17 @@ class SpanSelector:
     drawn word, extends rightwards and never crosses a special token. The word that reaches the budget
     is masked whole, so an example may exceed its budget by less than one word. Its units are the merged
     spans (adjacent spans join, as in SpanBERT), so `MaskRandomKeep(per="unit")` draws one fate per span
-    (SpanBERT's `--replacement-method span`).
+    (SpanBERT's `--replacement-method span`). `length_weights` replaces the geometric lengths by given
+    weights for lengths 1, 2, ... (MacBERT's n-gram masking: (0.4, 0.3, 0.2, 0.1) for 1- to 4-grams,
+    the scheme "ngram").
 
-    References: Joshi et al. 2020 (SpanBERT).
+    References: Joshi et al. 2020 (SpanBERT); Cui et al. 2020 (MacBERT, n-gram masking).
     """
 
     rate: float = 0.15
     p_geometric: float = 0.2
     length_range: tuple[int, int] = (1, 10)
+    length_weights: tuple[float, ...] | None = None
     budget: str = "exact"
     max_predictions: int | None = None
     STREAMS: ClassVar[tuple[int, int]] = (31, 32)
@@ -154,13 +157,31 @@ class SpanSelector:
             raise InputError(
                 f"length_range must be integers (low, high) with 1 <= low <= high, got {self.length_range!r}"
             )
+        if self.length_weights is not None:
+            weights = tuple(float(w) for w in self.length_weights)
+            if not weights or min(weights) < 0 or sum(weights) <= 0:
+                raise InputError(
+                    f"length_weights must be non-negative with a positive sum, got {self.length_weights!r}"
+                )
+            if (self.p_geometric, self.length_range) != (0.2, (1, 10)):
+                raise InputError("length_weights gives the span lengths: leave p_geometric and length_range unset")
+            object.__setattr__(self, "length_weights", weights)
+
+    @property
+    def length_cdf(self) -> tuple[int, np.ndarray]:
+        """The shortest span length and the CDF of lengths from there."""
+        if self.length_weights is not None:
+            cdf = np.cumsum(self.length_weights) / sum(self.length_weights)
+            cdf[-1] = 1.0
+            return 1, cdf
+        return self.length_range[0], F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
 
     def select(self, batch: MaskingBatch) -> Selection:
         # the anchor stream's position -1 rounds the budget; its positions 0.. are the rounds' anchors
         round_u = batch.draws.ordered(self.STREAMS[0], 0)[1]
         budgets = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u, self.budget, batch.lengths,
                                   self.max_predictions)  # fmt: skip
-        cdf = F.truncated_geometric_cdf(self.p_geometric, *self.length_range)
+        shortest, cdf = self.length_cdf
         # each round adds at least one word unless its anchor is already masked (at most `rate` of words);
         # a row reads only its own first 2 * budget + 16 draws, whatever batch it is in
         rounds = 2 * budgets + 16
@@ -168,7 +189,7 @@ class SpanSelector:
         def draw_rounds(start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
             anchors = batch.draws.grid(self.STREAMS[0], count, start)
             u = batch.draws.grid(self.STREAMS[1], count, start)
-            return anchors, F.sample_lengths(cdf, self.length_range[0], u)
+            return anchors, F.sample_lengths(cdf, shortest, u)
 
         targets = F.span_targets(batch.candidates, batch.word_starts, budgets, rounds, draw_rounds)
         return Selection(targets, F.run_starts(targets))  # a unit is a merged span, as in SpanBERT

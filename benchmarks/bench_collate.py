@@ -34,6 +34,7 @@ from maskkit import (
     UnitSelector,
     WholeWordSelector,
 )
+from maskkit.masking.schemes import make_selector
 
 BATCH = 32
 
@@ -125,6 +126,7 @@ def contenders(tokenizer):
         "maskkit token": ours(TokenSelector(0.15)),
         "maskkit whole-word": ours(WholeWordSelector(0.15)),
         "maskkit span": ours(SpanSelector(0.15)),
+        "maskkit ngram": ours(make_selector("ngram", rate=0.15)),
         "maskkit scored": ours(ScoredSelector(0.15)),
         "maskkit unit (lexicon)": ours(UnitSelector(0.15, column=None, lexicon=LEXICON)),
     }
@@ -190,7 +192,8 @@ def main() -> None:
         )
         ours_token = results[("maskkit token", length)]
         share = {
-            name: results[(f"maskkit {name}", length)] / ours_token for name in ("span", "scored", "unit (lexicon)")
+            name: results[(f"maskkit {name}", length)] / ours_token
+            for name in ("span", "ngram", "scored", "unit (lexicon)")
         }
         print(
             f"  L={length}: token {ours_token / hf_token:.1f}x transformers token; "

@@ -1,0 +1,172 @@
+"""Phrase and entity units found automatically (ERNIE's knowledge masking), as the `unit_ids` column that
+`UnitSelector` reads.
+
+`FindUnits(tokenizer, kind="phrase")` is a batched `datasets` stage: it tokenises a text column and gives
+each token the id of the unit holding it (-1 outside units). Units are spans of two or more words:
+
+- phrases: noun-phrase chunks, adjectives then nouns (`<JJ.*>*<NN.*>+`), over NLTK's averaged-perceptron
+  POS tags (offline: point `nltk_data` at a folder holding `taggers/averaged_perceptron_tagger_eng`);
+- entities: runs of proper nouns (NNP, NNPS), and the phrases of a user `gazetteer` (matched
+  case-insensitively at word boundaries, longest first, before the tagger's units);
+- Chinese text (CJK characters): jieba's part-of-speech tags, runs of nouns and adjectives ending in a
+  noun for phrases, runs of person, place, organisation and other proper names (nr, ns, nt, nz) for
+  entities.
+
+Words outside every unit stay words: `UnitSelector(others="words")` masks them as ERNIE's basic level
+does, so a text with no units falls back to word masking; `find_units` counts and reports those texts.
+
+References: Sun et al. 2019 (ERNIE: Enhanced Representation through Knowledge Integration).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from maskkit.errors import InputError, MissingFile, MissingKey, WrongType
+from maskkit.masking.words import has_cjk, word_spans
+
+KINDS = ("phrase", "entity")
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
+_CHINESE_ENTITY_TAGS = ("nr", "ns", "nt", "nz")
+
+
+@lru_cache(maxsize=4)
+def _tagger(nltk_data: str | None) -> Any:
+    import nltk
+    from nltk.tag.perceptron import PerceptronTagger
+
+    if nltk_data is not None and nltk_data not in nltk.data.path:
+        nltk.data.path.insert(0, nltk_data)
+    try:
+        return PerceptronTagger()
+    except LookupError as error:
+        raise InputError(
+            "NLTK's averaged-perceptron tagger was not found: pass nltk_data=FOLDER holding "
+            "taggers/averaged_perceptron_tagger_eng (../shared/nltk_data here), or set NLTK_DATA"
+        ) from error
+
+
+def _runs(tags: Sequence[str], inside: Any, ends: Any = None) -> list[tuple[int, int]]:
+    """Maximal runs [i, j) of positions whose tag satisfies `inside`, trimmed so the last one satisfies
+    `ends`; only runs of two or more words are units."""
+    runs, i = [], 0
+    while i < len(tags):
+        if not inside(tags[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(tags) and inside(tags[j]):
+            j += 1
+        end = j
+        while ends is not None and end > i and not ends(tags[end - 1]):
+            end -= 1
+        if end - i >= 2:
+            runs.append((i, end))
+        i = j
+    return runs
+
+
+def _gazetteer_runs(words: Sequence[str], gazetteer: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
+    lowered = [w.lower() for w in words]
+    runs, i = [], 0
+    while i < len(words):
+        match = next((len(g) for g in gazetteer if lowered[i : i + len(g)] == list(g)), 0)
+        if match:
+            runs.append((i, i + match))
+            i += match
+        else:
+            i += 1
+    return runs
+
+
+@dataclass(frozen=True)
+class FindUnits:
+    """Tokenises `text_column` and writes `input_ids`, `attention_mask` and the unit ids of `kind`."""
+
+    tokenizer: Any
+    kind: str = "phrase"
+    text_column: str = "text"
+    max_length: int | None = None
+    gazetteer: tuple[str, ...] = ()
+    nltk_data: str | None = None
+    column: str = "unit_ids"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if isinstance(self.gazetteer, str):
+            raise WrongType("gazetteer must be a sequence of phrases, not one string")
+        object.__setattr__(self, "gazetteer", tuple(self.gazetteer))
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise InputError("FindUnits needs a fast tokenizer (character offsets): load it with use_fast=True")
+        if self.nltk_data is not None and not os.path.isdir(self.nltk_data):
+            raise MissingFile(f"nltk_data folder {self.nltk_data!r} does not exist")
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """The character spans of the text's units, in order, not overlapping."""
+        if has_cjk(text):
+            return self._chinese_spans(text)
+        found = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+        words = [w for _, _, w in found]
+        phrases = [tuple(p.lower().split()) for p in self.gazetteer if len(p.split()) >= 2]
+        runs = _gazetteer_runs(words, sorted(phrases, key=len, reverse=True)) if self.kind == "entity" else []
+        if words:
+            tags = [tag for _, tag in _tagger(self.nltk_data).tag(words)]
+            if self.kind == "phrase":
+                tagged = _runs(tags, lambda t: t.startswith(("JJ", "NN")), lambda t: t.startswith("NN"))
+            else:
+                tagged = _runs(tags, lambda t: t in ("NNP", "NNPS"))
+            taken = {k for a, b in runs for k in range(a, b)}
+            runs += [(a, b) for a, b in tagged if not taken & set(range(a, b))]
+        return sorted((found[a][0], found[b - 1][1]) for a, b in runs)
+
+    def _chinese_spans(self, text: str) -> list[tuple[int, int]]:
+        import jieba.posseg
+
+        pairs = [(p.word, p.flag) for p in jieba.posseg.cut(text)]
+        pairs = [(w, f) for w, f in pairs if w.strip()]
+        spans = word_spans(text, [w for w, _ in pairs])
+        tags = [f for _, f in pairs]
+        if self.kind == "phrase":
+            runs = _runs(tags, lambda t: t.startswith(("n", "a")), lambda t: t.startswith("n"))
+        else:
+            runs = _runs(tags, lambda t: t.startswith(_CHINESE_ENTITY_TAGS))
+        return [(spans[a][0], spans[b - 1][1]) for a, b in runs]
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        if self.text_column not in batch:
+            raise MissingKey(f"no {self.text_column!r} column to find units in (columns: {sorted(batch)})")
+        texts = batch[self.text_column]
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise WrongType(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
+        encoded = self.tokenizer(
+            texts, truncation=self.max_length is not None, max_length=self.max_length,
+            return_offsets_mapping=True, return_special_tokens_mask=True,
+        )  # fmt: skip
+        unit_ids = []
+        for text, offsets, special in zip(texts, encoded["offset_mapping"], encoded["special_tokens_mask"]):
+            spans = self.spans(text)
+            row = []
+            for (begin, end), is_special in zip(offsets, special):
+                unit = next((u for u, (a, b) in enumerate(spans) if a <= begin < b), -1)
+                row.append(-1 if is_special or end <= begin else unit)
+            unit_ids.append(row)
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], self.column: unit_ids}
+
+
+def find_units(dataset: Any, stage: FindUnits, log: Any = print, **map_kwargs: Any) -> Any:
+    """`dataset` tokenised with `stage`'s unit ids; the texts with no unit (their words are masked as
+    words) are counted and reported."""
+    map_kwargs.setdefault("batched", True)
+    map_kwargs.setdefault("desc", f"finding {stage.kind} units")
+    out = dataset.map(stage, remove_columns=dataset.column_names, **map_kwargs)
+    without = sum(1 for row in out[stage.column] if max(row, default=-1) < 0)
+    if without:
+        log(f"{without} of {len(out)} texts have no {stage.kind} unit: their words are masked as words")
+    return out

@@ -16,6 +16,17 @@ from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offset
 from maskkit.rng import as_integer
 
 
+def batch_texts(batch: Mapping[str, Sequence[Any]], column: str, purpose: str) -> list[str]:
+    """A batch's text column, checked: it exists and holds strings (the error names the row and column)."""
+    if column not in batch:
+        raise MissingKey(f"no {column!r} column to {purpose} (columns: {sorted(batch)})")
+    texts = list(batch[column])
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise WrongType(f"row {i} of {column!r} is {type(text).__name__}, not text")
+    return texts
+
+
 @dataclass(frozen=True)
 class Tokenize:
     """Tokenises a text column and writes `input_ids`, `attention_mask` and `word_ids` per token.
@@ -42,12 +53,7 @@ class Tokenize:
         return self.segmenter  # type: ignore[return-value]
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        if self.text_column not in batch:
-            raise MissingKey(f"no {self.text_column!r} column to tokenise (columns: {sorted(batch)})")
-        texts = batch[self.text_column]
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise WrongType(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
+        texts = batch_texts(batch, self.text_column, "tokenise")
         if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
             raise InputError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
         segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from maskkit.errors import InputError, MissingFile, MissingKey, WrongType
+from maskkit.errors import InputError, MissingFile, WrongType
 from maskkit.masking.words import has_cjk, word_spans
+from maskkit.stages import batch_texts
 
 KINDS = ("phrase", "entity")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
@@ -139,12 +140,7 @@ class FindUnits:
         return [(spans[a][0], spans[b - 1][1]) for a, b in runs]
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        if self.text_column not in batch:
-            raise MissingKey(f"no {self.text_column!r} column to find units in (columns: {sorted(batch)})")
-        texts = batch[self.text_column]
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise WrongType(f"row {i} of {self.text_column!r} is {type(text).__name__}, not text")
+        texts = batch_texts(batch, self.text_column, "find units in")
         encoded = self.tokenizer(
             texts, truncation=self.max_length is not None, max_length=self.max_length,
             return_offsets_mapping=True, return_special_tokens_mask=True,

@@ -149,7 +149,10 @@ class TableSource:
                     )
                 yield reader.line_num, dict(zip(header, fields))
         except csv.Error as error:
-            raise InputError(f"{self.path}, line {reader.line_num}: {error}") from error
+            hint = "; if the file is raw TSV (quotes are text, not quoting), read it with tsv='raw' (--tsv raw)"
+            raise InputError(
+                f"{self.path}, line {reader.line_num}: {error}" + (hint if self.kind == "tsv" else "")
+            ) from error
 
 
 def first_mixed_column(

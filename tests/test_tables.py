@@ -108,6 +108,7 @@ def test_blank_lines_are_skipped_and_counted(tmp_path):
             r"column 'text' mixes str \(line 1\) and number",
         ),
         ("quote.csv", 'text,label\n"never closed,1\n', r"quote.csv, line \d+"),
+        ("raw.tsv", 'text\tlabel\n"a quote" then text\t1\n', r"raw.tsv, line 2: .*read it with tsv='raw'"),
     ],
 )
 def test_bad_tables_name_the_file_line_and_column(tmp_path, name, content, message):

@@ -8,6 +8,7 @@ each token the id of the unit holding it (-1 outside units). Units are spans of 
   POS tags (offline: point `nltk_data` at a folder holding `taggers/averaged_perceptron_tagger_eng`);
 - entities: runs of proper nouns (NNP, NNPS), and the phrases of a user `gazetteer` (matched
   case-insensitively at word boundaries, longest first, before the tagger's units);
+- a lexicon (`kind="lexicon"`): the `gazetteer` phrases alone, e.g. a PMI vocabulary (`maskkit.pmi`);
 - Chinese text (CJK characters): jieba's part-of-speech tags, runs of nouns and adjectives ending in a
   noun for phrases, runs of person, place, organisation and other proper names (nr, ns, nt, nz) for
   entities.
@@ -31,7 +32,7 @@ from maskkit.errors import InputError, MissingFile, WrongType
 from maskkit.masking.words import has_cjk, word_spans
 from maskkit.stages import batch_texts
 
-KINDS = ("phrase", "entity")
+KINDS = ("phrase", "entity", "lexicon")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
 _CHINESE_ENTITY_TAGS = ("nr", "ns", "nt", "nz")
 
@@ -72,11 +73,22 @@ def _runs(tags: Sequence[str], inside: Any, ends: Any = None) -> list[tuple[int,
     return runs
 
 
-def _gazetteer_runs(words: Sequence[str], gazetteer: Sequence[Sequence[str]]) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8)
+def _phrase_index(phrases: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
+    """Phrases of two or more words by their first word (lower case), longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted({tuple(p.lower().split()) for p in phrases if len(p.split()) >= 2}, key=len, reverse=True):
+        index.setdefault(phrase[0], []).append(phrase)
+    return index
+
+
+def _listed_runs(words: Sequence[str], phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Word runs [i, j) matching listed phrases (case-insensitively, longest first, left to right)."""
+    index = _phrase_index(phrases)
     lowered = [w.lower() for w in words]
     runs, i = [], 0
     while i < len(words):
-        match = next((len(g) for g in gazetteer if lowered[i : i + len(g)] == list(g)), 0)
+        match = next((len(g) for g in index.get(lowered[i], ()) if tuple(lowered[i : i + len(g)]) == g), 0)
         if match:
             runs.append((i, i + match))
             i += match
@@ -110,13 +122,12 @@ class FindUnits:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """The character spans of the text's units, in order, not overlapping."""
-        if has_cjk(text):
+        if has_cjk(text) and self.kind != "lexicon":
             return self._chinese_spans(text)
         found = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         words = [w for _, _, w in found]
-        phrases = [tuple(p.lower().split()) for p in self.gazetteer if len(p.split()) >= 2]
-        runs = _gazetteer_runs(words, sorted(phrases, key=len, reverse=True)) if self.kind == "entity" else []
-        if words:
+        runs = _listed_runs(words, self.gazetteer) if self.kind in ("entity", "lexicon") else []
+        if words and self.kind != "lexicon":
             tags = [tag for _, tag in _tagger(self.nltk_data).tag(words)]
             if self.kind == "phrase":
                 tagged = _runs(tags, lambda t: t.startswith(("JJ", "NN")), lambda t: t.startswith("NN"))

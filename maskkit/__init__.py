@@ -20,6 +20,7 @@ _EXPORTS = {
     "ScoredSelector": "maskkit.masking.selectors",
     "Selection": "maskkit.masking.selectors",
     "MaskRandomKeep": "maskkit.masking.corruption",
+    "SimilarWordReplace": "maskkit.masking.correction",
     "unigram_counts": "maskkit.masking.corruption",
     "OneOf": "maskkit.masking.compose",
     "MaskingBatch": "maskkit.masking.batch",

@@ -31,7 +31,7 @@ class MaskingCollator:
     Args:
         tokenizer: a Hugging Face tokenizer with a mask token (fast, where words come from the vocabulary).
         selector: WHERE to mask (default `TokenSelector(0.15)`).
-        corruption: HOW targets change (default `MaskRandomKeep(0.8, 0.1, 0.1)`).
+        corruption: HOW targets change (default `MaskRandomKeep(0.8, 0.1, 0.1)`; or `SimilarWordReplace()`, MacBERT).
         seed: the run's seed; masks are a pure function of (seed, salt, epoch, example).
         pad_to_multiple_of: round the padded length up to a multiple of this.
         return_tensors: "pt" (torch tensors) or "np" (numpy arrays).
@@ -47,7 +47,7 @@ class MaskingCollator:
         self,
         tokenizer: Any,
         selector: Selector | None = None,
-        corruption: MaskRandomKeep | None = None,
+        corruption: Any = None,
         seed: int = 0,
         pad_to_multiple_of: int | None = None,
         return_tensors: str = "pt",
@@ -69,7 +69,8 @@ class MaskingCollator:
         self.tokenizer = tokenizer
         self.vocab = VocabTables.from_tokenizer(tokenizer)
         self.selector = selector.bind(tokenizer) if hasattr(selector, "bind") else selector
-        self.corruption = corruption if corruption is not None else MaskRandomKeep()
+        corruption = corruption if corruption is not None else MaskRandomKeep()
+        self.corruption = corruption.bind(tokenizer) if hasattr(corruption, "bind") else corruption
         self.seed = seed
         self.salt = salt
         self.pad_to_multiple_of = pad_to_multiple_of

@@ -21,7 +21,7 @@ import numpy as np
 
 from maskkit.errors import InputError
 from maskkit.masking.batch import MaskingBatch
-from maskkit.masking.corruption import _fate_thresholds
+from maskkit.masking.corruption import _fate_thresholds, check_fate_shares
 from maskkit.masking.selectors import Selection
 from maskkit.masking.words import _word_marker
 
@@ -45,12 +45,7 @@ class SimilarWordReplace:
     STREAMS: ClassVar[tuple[int, int]] = (71, 72)
 
     def __post_init__(self) -> None:
-        shares = {"similar": self.similar, "random": self.random, "keep": self.keep}
-        for name, value in shares.items():
-            if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-                raise InputError(f"{name} must be a probability in [0, 1], got {value!r}")
-        if abs(sum(shares.values()) - 1.0) > 1e-6:
-            raise InputError(f"similar + random + keep must sum to 1, got {sum(shares.values())!r}")
+        check_fate_shares({"similar": self.similar, "random": self.random, "keep": self.keep})
         if not callable(getattr(self.synonyms, "synonyms", None)):
             raise InputError("synonyms must have synonyms(word) -> words (WordNetSynonyms, DictionarySynonyms)")
 

@@ -19,6 +19,15 @@ from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection
 
 
+def check_fate_shares(shares: dict[str, float]) -> None:
+    """The fates' shares must be probabilities that sum to 1 (the error names the share)."""
+    for name, value in shares.items():
+        if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+            raise InputError(f"{name} must be a probability in [0, 1], got {value!r}")
+    if abs(sum(shares.values()) - 1.0) > 1e-6:
+        raise InputError(f"{' + '.join(shares)} must sum to 1, got {sum(shares.values())!r}")
+
+
 @dataclass(frozen=True)
 class MaskRandomKeep:
     """Replaces each target with [MASK] (`mask`), a random token (`random`) or keeps it (`keep`).
@@ -39,12 +48,7 @@ class MaskRandomKeep:
     STREAMS: ClassVar[tuple[int, int]] = (61, 62)
 
     def __post_init__(self) -> None:
-        shares = {"mask": self.mask, "random": self.random, "keep": self.keep}
-        for name, value in shares.items():
-            if not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-                raise InputError(f"{name} must be a probability in [0, 1], got {value!r}")
-        if abs(sum(shares.values()) - 1.0) > 1e-6:
-            raise InputError(f"mask + random + keep must sum to 1, got {sum(shares.values())!r}")
+        check_fate_shares({"mask": self.mask, "random": self.random, "keep": self.keep})
         if self.per not in ("token", "unit"):
             raise InputError(f"per must be 'token' or 'unit', got {self.per!r}")
         if self.random_weights is not None:

@@ -83,3 +83,17 @@ def test_lexicon_phrases_are_masked_as_units(wordpiece):
         target = collator([{"input_ids": row["input_ids"][0], "unit_ids": row["unit_ids"][0]}])["labels"][0] != -100
         for unit in (0, 1):
             assert len(set(target[ids == unit])) == 1
+
+
+def test_the_pmi_command_writes_a_lexicon(tmp_path, capsys):
+    from maskkit.cli.main import main
+
+    texts = tmp_path / "corpus.txt"
+    texts.write_text("\n".join(corpus()) + "\n")
+    out = tmp_path / "pmi.txt"
+    assert main(["pmi", str(texts), str(out), "--max-n", "3", "--size", "4"]) == 0
+    assert len(read_lexicon(out)) == 4 and "4 phrases from 400 texts" in capsys.readouterr().out
+    small = tmp_path / "small.txt"
+    small.write_text("a few words.\n")
+    assert main(["pmi", str(small), str(out)]) == 2
+    assert "too small for a PMI vocabulary" in capsys.readouterr().err

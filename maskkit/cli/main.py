@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from maskkit.cli import augment, demo, preview, report, selective, train
+from maskkit.cli import augment, demo, pmi, preview, report, selective, train
 from maskkit.errors import UserError
 
 EXAMPLES = {
@@ -38,6 +38,9 @@ EXAMPLES = {
     "report": """examples:
   maskkit report runs/mr
   maskkit report runs/mr runs/distill --plot runs/report.png --out runs/report.md""",
+    "pmi": """examples:
+  maskkit pmi ../shared/data/movie_reviews_unlabeled/sentences.txt runs/pmi.txt --min-count 20
+  maskkit pmi domain.txt task.txt runs/pmi.txt --max-n 3 --size 2000""",
     "selective": """examples:
   maskkit selective run                                  # the embedded default, small scale
   maskkit selective run --config run.toml --method entropy --seeds 1 2 3
@@ -54,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub)
     report.add_parser(sub)
     selective.add_parser(sub)
+    pmi.add_parser(sub)
     for name, command in sub.choices.items():  # every --help ends with examples
         command.epilog = EXAMPLES[name]
         command.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -177,3 +177,28 @@ def find_units(dataset: Any, stage: FindUnits, log: Any = print, **map_kwargs: A
     if without:
         log(f"{without} of {len(out)} texts have no {stage.kind} unit: their words are masked as words")
     return out
+
+
+def ernie_stages(
+    tokenizer: Any, texts: Any, rate: float = 0.15, seed: int = 0, gazetteer: Sequence[str] = (),
+    nltk_data: str | None = None, max_length: int | None = None, log: Any = print,
+) -> list[tuple[str, Any, Any]]:  # fmt: skip
+    """ERNIE's knowledge-masking schedule as further pre-training stages, in order: basic (whole words),
+    phrase (noun-phrase units) and entity (named-entity and gazetteer units), each a (name, dataset,
+    collator) for `further_pretrain_stages`; words outside units are masked as words at every level."""
+    from datasets import Dataset
+
+    from maskkit.collate import MaskingCollator
+    from maskkit.masking.selectors import UnitSelector, WholeWordSelector
+    from maskkit.stages import Tokenize
+
+    data = texts if hasattr(texts, "column_names") else Dataset.from_dict({"text": list(texts)})
+    basic = data.map(Tokenize(tokenizer, max_length=max_length), batched=True, remove_columns=data.column_names)
+    stages: list[tuple[str, Any, Any]] = [
+        ("basic", basic, MaskingCollator(tokenizer, WholeWordSelector(rate=rate), seed=seed))
+    ]
+    for kind in ("phrase", "entity"):
+        finder = FindUnits(tokenizer, kind, gazetteer=tuple(gazetteer), nltk_data=nltk_data, max_length=max_length)
+        units = find_units(data, finder, log=log)
+        stages.append((kind, units, MaskingCollator(tokenizer, UnitSelector(rate=rate), seed=seed)))
+    return stages

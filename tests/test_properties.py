@@ -273,8 +273,9 @@ def test_choose_smallest_matches_a_sorting_reference(data, rows, width, ties):
     """Per row: the k eligible positions with the smallest order (ties by tiebreak), or all eligible ones
     when k exceeds them; nothing when k = 0."""
     values = st.integers(0, 3) if ties else st.integers(0, 2**64 - 1)
-    order = np.array(data.draw(st.lists(st.lists(values, min_size=width, max_size=width), min_size=rows,
-                                        max_size=rows)), dtype=np.uint64)  # fmt: skip
+    # without a tiebreak, choose_smallest's contract is an order with no ties in a row (uniform draws)
+    row = st.lists(values, min_size=width, max_size=width, unique=not ties)
+    order = np.array(data.draw(st.lists(row, min_size=rows, max_size=rows)), dtype=np.uint64)
     eligible = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=width, max_size=width),
                                            min_size=rows, max_size=rows)))  # fmt: skip
     k = np.array(data.draw(st.lists(st.integers(0, width), min_size=rows, max_size=rows)), dtype=np.int64)

@@ -54,3 +54,20 @@ def test_chinese_units_from_jieba_tags():
     entities = unit_texts(FindUnits(tokenizer, "entity"), text)
     phrases = unit_texts(FindUnits(tokenizer, "phrase"), text)
     assert all(u in text for u in entities + phrases) and phrases
+
+
+def test_ernie_schedule_pretrains_basic_then_phrase_then_entity(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
+    from maskkit.units import ernie_stages
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    texts = [TEXT, "The big dog saw the small cat .", "A funny movie about New York ."] * 4
+    stages = ernie_stages(tokenizer, texts, rate=0.3, nltk_data=str(NLTK_DATA), log=lambda _: None)
+    assert [name for name, _, _ in stages] == ["basic", "phrase", "entity"]
+    assert "unit_ids" in stages[1][1].column_names and "unit_ids" in stages[2][1].column_names
+    config = PretrainConfig(str(tmp_path), max_steps=1, batch_size=4, progress=False)
+    results = further_pretrain_stages(tiny_model_dir, tokenizer, stages, None, config)
+    assert [r.steps for r in results] == [1, 1, 1]
+    assert "WholeWordSelector" in results[0].extra["selector"] and "UnitSelector" in results[2].extra["selector"]

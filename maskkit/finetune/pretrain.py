@@ -213,23 +213,29 @@ def further_pretrain(
 
 
 def further_pretrain_stages(
-    model: Any, tokenizer: Any, stages: Sequence[tuple[str, Any]], collator: Any, config: PretrainConfig,
+    model: Any, tokenizer: Any, stages: Sequence[tuple[Any, ...]], collator: Any, config: PretrainConfig,
     eval_data: Any = None,
 ) -> list[PretrainResult]:  # fmt: skip
     """Runs stages in order (e.g. [("domain", texts), ("task", texts)]), each from the previous stage's model.
 
-    Stage s writes to `config.output_dir/s`; a stage whose metrics.json exists is finished and skipped.
+    A stage may bring its own collator, (name, texts, collator), as ERNIE's schedule does (basic, then
+    phrase, then entity masking: `maskkit.units.ernie_stages`); the others use `collator`. Stage s writes
+    to `config.output_dir/s`; a stage whose metrics.json exists is finished and skipped.
     """
     from dataclasses import replace
 
     results = []
-    for name, texts in stages:
+    for entry in stages:
+        if len(entry) not in (2, 3):
+            raise InputError(f"a stage is (name, texts) or (name, texts, collator), got {len(entry)} items")
+        name, texts = entry[0], entry[1]
+        stage_collator = entry[2] if len(entry) == 3 else collator
         stage = replace(config, output_dir=os.path.join(config.output_dir, name))
         saved = read_json(os.path.join(stage.output_dir, "metrics.json"))
         if saved is not None:  # finished earlier
             saved.pop("perplexity_after", None)
             results.append(PretrainResult(**saved))
         else:
-            results.append(further_pretrain(model, tokenizer, texts, collator, stage, eval_data))
+            results.append(further_pretrain(model, tokenizer, texts, stage_collator, stage, eval_data))
         model = stage.output_dir
     return results

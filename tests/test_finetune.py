@@ -173,6 +173,12 @@ def test_further_pretrain_stages_resume_and_skip(tiny_model_dir, tmp_path):
         PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
     )  # fmt: skip
     assert again[0].steps == 1 and os.path.getmtime(tmp_path / "stages" / "domain" / "metrics.json") == mtime
+    other = MaskingCollator(tokenizer, WholeWordSelector(rate=0.5), seed=0)  # a finished stage is not relabelled
+    with pytest.raises(RunConflict, match="selector"):
+        further_pretrain_stages(
+            tiny_model_dir, tokenizer, [("domain", SENTENCES)], other,
+            PretrainConfig(output_dir=str(tmp_path / "stages"), max_steps=1, batch_size=4, progress=False),
+        )  # fmt: skip
 
 
 def test_pretraining_killed_while_saving_resumes_to_the_same_model(tiny_model_dir, tmp_path, capsys):

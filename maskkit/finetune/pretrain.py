@@ -148,6 +148,14 @@ def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) 
             p.requires_grad_(flags[id(p)])
 
 
+def run_settings(model: Any, collator: Any, config: PretrainConfig) -> dict[str, Any]:
+    """What a pre-training folder is for: the start model, the config and the masking (not the epoch)."""
+    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
+    masking = {name: repr(getattr(collator, name, None)) for name in ("selector", "corruption", "seed", "salt")}
+    return {"model": start, **settings, **masking}
+
+
 def further_pretrain(
     model: Any,
     tokenizer: Any,
@@ -165,10 +173,7 @@ def further_pretrain(
     from maskkit.trainer import EpochCallback, keep_columns
 
     started = time.time()
-    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
-    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
-    masking = {name: repr(getattr(collator, name, None)) for name in ("selector", "corruption", "seed", "salt")}
-    claim_folder(config.output_dir, {"model": start, **settings, **masking}, "pre-training run")
+    claim_folder(config.output_dir, run_settings(model, collator, config), "pre-training run")
     head_new = False
     if model is None or isinstance(model, (str, os.PathLike)):
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
@@ -232,7 +237,8 @@ def further_pretrain_stages(
         stage_collator = entry[2] if len(entry) == 3 else collator
         stage = replace(config, output_dir=os.path.join(config.output_dir, name))
         saved = read_json(os.path.join(stage.output_dir, "metrics.json"))
-        if saved is not None:  # finished earlier
+        if saved is not None:  # finished earlier, with these settings (a finished run is never relabelled)
+            claim_folder(stage.output_dir, run_settings(model, stage_collator, stage), "pre-training run")
             saved.pop("perplexity_after", None)
             results.append(PretrainResult(**saved))
         else:

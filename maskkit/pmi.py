@@ -26,6 +26,7 @@ from functools import cache
 
 from maskkit.errors import InputError, MissingFile
 from maskkit.rng import as_integer
+from maskkit.runfiles import write_text
 
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
@@ -89,11 +90,7 @@ def pmi_vocabulary(
 
 def write_lexicon(path: str | os.PathLike[str], phrases: Iterable[str | tuple[str, float]]) -> None:
     """One phrase per line, written atomically."""
-    lines = [p if isinstance(p, str) else p[0] for p in phrases]
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
-    os.replace(tmp, path)
+    write_text(path, "".join((p if isinstance(p, str) else p[0]) + "\n" for p in phrases))
 
 
 def read_lexicon(path: str | os.PathLike[str]) -> tuple[str, ...]:

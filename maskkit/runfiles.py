@@ -9,13 +9,17 @@ from contextlib import contextmanager
 from typing import Any
 
 
-def write_json(path: str | os.PathLike[str], value: Any, indent: int = 2) -> None:
-    """Writes JSON atomically: a temporary file in the same folder, renamed into place."""
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Writes a text file atomically: a temporary file in the same folder, renamed into place."""
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(value, f, indent=indent, default=str)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, path)
+
+
+def write_json(path: str | os.PathLike[str], value: Any, indent: int = 2) -> None:
+    """Writes JSON atomically."""
+    write_text(path, json.dumps(value, indent=indent, default=str) + "\n")
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -10,8 +10,8 @@ each token the id of the unit holding it (-1 outside units). Units are spans of 
   case-insensitively at word boundaries, longest first, before the tagger's units);
 - a lexicon (`kind="lexicon"`): the `gazetteer` phrases alone, e.g. a PMI vocabulary (`maskkit.pmi`);
 - Chinese text (CJK characters): jieba's part-of-speech tags, runs of nouns and adjectives ending in a
-  noun for phrases, runs of person, place, organisation and other proper names (nr, ns, nt, nz) for
-  entities.
+  noun for phrases, person, place, organisation and other proper names (nr, ns, nt, nz; one word of
+  several characters is already a unit) for entities.
 
 Words outside every unit stay words: `UnitSelector(others="words")` masks them as ERNIE's basic level
 does, so a text with no units falls back to word masking; `find_units` counts and reports those texts.
@@ -53,9 +53,9 @@ def _tagger(nltk_data: str | None) -> Any:
         ) from error
 
 
-def _runs(tags: Sequence[str], inside: Any, ends: Any = None) -> list[tuple[int, int]]:
+def _runs(tags: Sequence[str], inside: Any, ends: Any = None, shortest: int = 2) -> list[tuple[int, int]]:
     """Maximal runs [i, j) of positions whose tag satisfies `inside`, trimmed so the last one satisfies
-    `ends`; only runs of two or more words are units."""
+    `ends`; runs of at least `shortest` words are units."""
     runs, i = [], 0
     while i < len(tags):
         if not inside(tags[i]):
@@ -67,7 +67,7 @@ def _runs(tags: Sequence[str], inside: Any, ends: Any = None) -> list[tuple[int,
         end = j
         while ends is not None and end > i and not ends(tags[end - 1]):
             end -= 1
-        if end - i >= 2:
+        if end - i >= shortest:
             runs.append((i, end))
         i = j
     return runs
@@ -147,7 +147,8 @@ class FindUnits:
         if self.kind == "phrase":
             runs = _runs(tags, lambda t: t.startswith(("n", "a")), lambda t: t.startswith("n"))
         else:
-            runs = _runs(tags, lambda t: t.startswith(_CHINESE_ENTITY_TAGS))
+            # a Chinese word is several characters (tokens), so a one-word name is already a unit
+            runs = _runs(tags, lambda t: t.startswith(_CHINESE_ENTITY_TAGS), shortest=1)
         return [(spans[a][0], spans[b - 1][1]) for a, b in runs]
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -19,7 +19,7 @@ def augment(source: str, out: str, shard_size: str) -> None:
 
     class SlowDelete(RandomDelete):  # each shard takes a while, so kills land inside the job
         def __call__(self, texts, keys=None, k=0):  # type: ignore[no-untyped-def]
-            time.sleep(0.02)
+            time.sleep(0.05)
             return super().__call__(texts, keys, k)
 
     augmenter = SlowDelete(0.3, seed=1)
@@ -31,7 +31,16 @@ def augment(source: str, out: str, shard_size: str) -> None:
 def in_domain(classifier: str, texts_file: str, out: str) -> None:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+    import maskkit.selective.in_domain as in_domain_module
     from maskkit.selective.in_domain import score_in_domain
+
+    predict = in_domain_module.predict_importance
+
+    def slow_predict(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)  # each shard takes a while, so kills land inside the job
+        return predict(*args, **kwargs)
+
+    in_domain_module.predict_importance = slow_predict
 
     tokenizer = AutoTokenizer.from_pretrained(classifier)
     model = AutoModelForTokenClassification.from_pretrained(classifier)

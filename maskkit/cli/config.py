@@ -13,6 +13,7 @@ from typing import Any
 
 from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError, MissingFile
+from maskkit.runfiles import write_text
 
 SCALARS = {"int": int, "float": float, "str": str}
 
@@ -123,7 +124,4 @@ def write_toml(path: str, values: dict[str, Any]) -> None:
         if value is None or isinstance(value, dict):
             continue
         lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    write_text(path, "\n".join(lines) + "\n")

@@ -44,8 +44,8 @@ def labelled_splits(
     if train:
         from maskkit.tables import read_table
 
-        return {"train": read_table(train), "dev": read_table(dev) if dev else None,
-                "test": read_table(test) if test else None}  # fmt: skip
+        return {"train": read_table(train, log=log), "dev": read_table(dev, log=log) if dev else None,
+                "test": read_table(test, log=log) if test else None}  # fmt: skip
     if dev or test:
         raise InputError("dev/test files need a train file too")
     from pathlib import Path

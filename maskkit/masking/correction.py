@@ -21,9 +21,9 @@ import numpy as np
 
 from maskkit.errors import InputError
 from maskkit.masking.batch import MaskingBatch
-from maskkit.masking.corruption import _fate_thresholds, check_fate_shares
+from maskkit.masking.corruption import check_fate_shares, fate_thresholds
 from maskkit.masking.selectors import Selection
-from maskkit.masking.words import _word_marker
+from maskkit.masking.words import word_marker
 
 
 def _default_synonyms() -> Any:
@@ -53,7 +53,7 @@ class SimilarWordReplace:
         """The table of one-token synonyms of every one-token word of the vocabulary (ids, CSR layout)."""
         if not getattr(tokenizer, "is_fast", False):
             raise InputError("SimilarWordReplace needs a fast tokenizer (to tell word-start tokens)")
-        how, mark = _word_marker(json.loads(tokenizer.backend_tokenizer.to_str()))
+        how, mark = word_marker(json.loads(tokenizer.backend_tokenizer.to_str()))
         vocab = tokenizer.get_vocab()
 
         def word_of(token: str) -> str | None:
@@ -90,7 +90,7 @@ class SimilarWordReplace:
         flat = np.flatnonzero(selection.targets)
         rows, cols = np.divmod(flat, width)
         bits = batch.draws.bits_at(self.STREAMS[0], rows, cols, width=width)
-        similar_below, random_below = _fate_thresholds(self.similar, self.random)
+        similar_below, random_below = fate_thresholds(self.similar, self.random)
         labels = np.full(batch.ids.shape, -100, dtype=batch.ids.dtype)
         original = batch.ids.reshape(-1)[flat]
         labels.reshape(-1)[flat] = original

@@ -65,7 +65,7 @@ class MaskRandomKeep:
         fate_cols = selection.unit_index.reshape(-1)[flat] if per_unit else cols  # type: ignore[union-attr]
         # one categorical draw per target (or unit), compared as 64-bit integers against the shares
         bits = batch.draws.bits_at(self.STREAMS[0], rows, fate_cols, width=selection.targets.shape[1])
-        mask_below, random_below = _fate_thresholds(self.mask, self.random)
+        mask_below, random_below = fate_thresholds(self.mask, self.random)
         labels = np.full(batch.ids.shape, -100, dtype=batch.ids.dtype)
         labels.reshape(-1)[flat] = batch.ids.reshape(-1)[flat]
         ids = batch.ids if batch.ids_writable else batch.ids.copy()
@@ -100,7 +100,7 @@ class MaskRandomKeep:
 
 
 @lru_cache(maxsize=16)
-def _fate_thresholds(mask: float, random: float) -> tuple[np.uint64, np.uint64]:
+def fate_thresholds(mask: float, random: float) -> tuple[np.uint64, np.uint64]:
     """The fates' upper bounds on a 64-bit draw: below the first [MASK], below the second a random token."""
     top = float(2**64)
     mask_below = min(int(mask * top), 2**64 - 1)

@@ -53,7 +53,7 @@ def _walk(component: Any) -> Iterable[dict[str, Any]]:
             yield from _walk(child)
 
 
-def _word_marker(backend: dict[str, Any]) -> tuple[str, str]:
+def word_marker(backend: dict[str, Any]) -> tuple[str, str]:
     """Finds how a vocabulary marks words.
 
     Returns ("prefix_continues", "##"), ("prefix_starts", "Ġ" or "▁"), ("suffix_ends", "</w>") or
@@ -149,7 +149,7 @@ class VocabTables:
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True), or add a 'word_ids' column "
                 "at tokenisation (maskkit.Tokenize)"
             )
-        how, mark = _word_marker(self.backend)
+        how, mark = word_marker(self.backend)
         if how == "every_token":
             table = np.ones(self.size, dtype=bool)
         elif how == "prefix_continues":

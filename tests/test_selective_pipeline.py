@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from datasets import load_from_disk
+
+from maskkit.augment.translate import split_sentences
 from maskkit.cli.main import main
 from maskkit.selective.pipeline import SelectiveConfig
 from tests.conftest import LABELLED, SENTENCES, model_folder
@@ -29,7 +32,7 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
         f'model = "{tiny_model_dir}"\ntrain = "{train}"\ndev = "{train}"\ntest = "{train}"\n'
         f'in_domain = "{domain}"\nrun_dir = "{tmp_path / "run"}"\nseeds = [1, 2]\npretrain_steps = 2\n'
         "head_warmup_steps = 1\nbatch_size = 8\ntask_epochs = 1\nclassifier_epochs = 1\nfinetune_epochs = 1\n"
-        "max_length = 32\nprogress = false\n"
+        "max_length = 32\npack_length = 48\nprogress = false\n"
     )
     assert main(["selective", "run", "--config", str(config), "--method", "prob_drop"]) == 0
     out = capsys.readouterr().out
@@ -40,9 +43,20 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
         manifest = json.loads((run / stage / "manifest.json").read_text())
         assert manifest["stage"] == stage and manifest["versions"]["maskkit"]
     scoring = json.loads((run / "scoring" / "results.json").read_text())
-    assert scoring["kept"] + scoring["misclassified"] + scoring["empty"] == len(LABELLED)
+    # the official recipe (the default with your own data): documents split into sentences, misclassified
+    # sentences kept for the classifier with every token unimportant
+    sentences = sum(len(split_sentences(r["text"])) for r in LABELLED)
+    assert scoring["documents"] == len(LABELLED) and scoring["sentences"] == sentences > len(LABELLED)
+    assert scoring["kept"] + scoring["misclassified"] + scoring["empty"] == sentences
+    assert scoring["classifier_rows"] == sentences - scoring["empty"]
+    assert "recipe official, profile paper" in out and "you override max_length: 128 (profile paper) -> 32" in out
     in_domain = json.loads((run / "in_domain" / "results.json").read_text())
-    assert in_domain["rows"] == 2 * len(SENTENCES) and in_domain["empty_skipped"] == 1
+    assert in_domain["empty_skipped"] == 1
+    packed = load_from_disk(str(run / "in_domain" / "dataset"))
+    assert len(packed) == in_domain["rows"] <= 2 * len(SENTENCES)  # one document per line, sentences packed
+    for row in packed:
+        assert len(row["input_ids"]) <= 48 and len(row["selected"]) == len(row["input_ids"])
+        assert sum(row["selected"]) == sum(row["random_selected"])  # the control masks as many tokens
     assert (run / "finetune" / "report.png").stat().st_size > 1000
 
     # a rerun skips every stage; a changed setting reruns its stage and everything downstream
@@ -60,7 +74,8 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
     # a changed setting reruns its stage and everything downstream, from scratch
     assert main(["selective", "run", "--config", str(config), "--method", "prob_drop", "--rate", "0.3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("finished earlier, skipped") == 4 and "[pretrain_selective] running" in out
+    # (the official selection is made per sentence in the in-domain stage, so the rate reruns it)
+    assert out.count("finished earlier, skipped") == 3 and "[in_domain] running" in out
     assert kept.stat().st_mtime_ns != before
 
 

@@ -23,7 +23,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
     group = parser.add_argument_group(f"{config_class.__name__} (also settable as keys of the --config file)")
     names = []
     for field in dataclasses.fields(config_class):
-        if field.name in skip:
+        if field.name in skip or not field.init:
             continue
         kind = str(field.type).replace(" | None", "")
         flag = "--" + field.name.replace("_", "-")

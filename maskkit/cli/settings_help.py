@@ -17,7 +17,7 @@ SETTING_HELP = {
     "wordnet": "WordNet 3.0 database folder for the embedded default data",
     "classes": "embedded default task: how many noun lexicographer files to classify",
     "in_domain": "unlabelled in-domain text, one text per line",
-    "in_domain_limit": "at most this many in-domain lines are scored",
+    "in_domain_limit": "at most this many in-domain lines (documents) are used; 0: all (selective: from the profile)",
     "seeds": "one run per seed (several seeds give the mean and sd)",
     "seed": "random seed of the run",
     # optimisation
@@ -67,18 +67,44 @@ SETTING_HELP = {
     "method": "token importance: buffer (the paper's), entropy or prob_drop (leave-one-out)",
     "delta": "buffer: a token is important when P(y|sentence) - P(y|buffer) < delta (the paper: 0.01)",
     "threshold": "score above which a token is labelled important (default: 0.5 for buffer, else delta)",
-    "scoring_limit": "at most this many training sentences are scored",
-    "task_epochs": "epochs of the task model that scores importance",
-    "task_lr": "learning rate of the task model",
-    "classifier_epochs": "epochs of the token-importance classifier (the official code: 10)",
+    "recipe": "official (thunlp/SelectiveMasking's code; the default with your own data) or maskkit (0.1's "
+    "choices; the embedded default's): fills every setting marked 'from the recipe'",
+    "profile": "sizes: paper (all data, the official scripts' lengths and rates; the default with your own data) "
+    "or demo (the embedded default's toy sizes): fills every setting marked 'from the profile'",
+    "aspect_column": "pair tasks (aspect-level sentiment): the aspect column; the buffer walks the text with the "
+    "aspect held fixed, as the official ASC code",
+    "sentences": "split documents into sentences for scoring and in-domain selection (from the recipe)",
+    "top_sen_rate": "of each document's correctly classified sentences, the most confident share is scored "
+    "(from the recipe; official 1)",
+    "misclassified": "task sentences the task model gets wrong: unimportant (kept, every token 0: official) or "
+    "drop (from the recipe)",
+    "stop_word_labels": "label stop words unimportant in the classifier's data, as the official code (from the recipe)",
+    "classifier_lr": "learning rate of the token-importance classifier (from the recipe; official 1e-5)",
+    "classifier_selection": "best_f1 (keep the epoch with the best dev F1: official) or last (from the recipe)",
+    "in_domain_selection": "official (argmax important, top max(1, int(rate*n)) per sentence by the important "
+    "logit) or probability (P > 0.5, ranked by P, per example) (from the recipe)",
+    "random_control": "the random arm draws as many tokens over all_tokens (official) or non_stop tokens (a "
+    "stronger control) (from the recipe)",
+    "pack_length": "pack in-domain sentences into sequences of this many tokens; 0: one line per example (from "
+    "the recipe; official 256)",
+    "max_predictions": "at most this many targets per pre-training sequence; 0: no cap (from the recipe; official 40)",
+    "short_seq_prob": "packing: probability of a shorter target length, as BERT's data code (from the recipe; "
+    "official 0.1)",
+    "pretrain_warmup": "warmup share of further pre-training (from the profile; official 0.2)",
+    "scoring_limit": "at most this many training rows are scored; 0: all (from the profile)",
+    "task_epochs": "epochs of the task model that scores importance (from the profile)",
+    "task_lr": "learning rate of the task model (from the profile)",
+    "classifier_epochs": "epochs of the token-importance classifier (from the recipe; official 10)",
     "class_weights": "loss weights of the classes other and important (the paper: 1 3)",
     "rate": "share of each example's candidate units that become targets (the papers: 0.15)",
-    "exclude_stop_words": "never mask stop words (the broad English list, negations included)",
+    "exclude_stop_words": "never mask stop words (the broad English list, negations included; selective: from "
+    "the recipe)",
     "mask_negations": "with exclude_stop_words, still allow not, no, never, n't ... to be masked",
-    "pretrain_steps": "further pre-training steps of each of the selective and random arms",
-    "pretrain_lr": "learning rate of further pre-training",
-    "finetune_epochs": "epochs of each final fine-tuning run",
-    "finetune_lr": "learning rate of the final fine-tuning runs",
+    "pretrain_steps": "further pre-training steps of each of the selective and random arms; 0: one epoch (from "
+    "the profile)",
+    "pretrain_lr": "learning rate of further pre-training (from the profile)",
+    "finetune_epochs": "epochs of each final fine-tuning run (from the profile)",
+    "finetune_lr": "learning rate of the final fine-tuning runs (from the profile)",
     # augmentation
     "alpha_sr": "EDA synonym replacement: share of words replaced (the paper: 0.1)",
     "alpha_ri": "EDA random insertion: share of words inserted (the paper: 0.1)",

@@ -305,7 +305,9 @@ class ScoredSelector:
     without replacement in proportion to the scores (which must be >= 0). Tokens scoring at or below
     `min_score`, and vocabulary tokens of `exclude_words` (e.g. stop words), are never selected.
     `mode="matched_random"` is the ablation control: exactly as many targets per example as "top"
-    takes, drawn uniformly from the candidates that are not excluded words, whatever their scores.
+    takes, drawn uniformly from the candidates that are not excluded words (`random_over="unexcluded"`)
+    or from every candidate (`random_over="all"`, the official control), whatever their scores.
+    `max_predictions` caps the targets per example (a random subset of the best-scored when ties).
 
     References: Gu et al. 2020 (Train No Evil: selective masking for task-guided pre-training).
     """
@@ -315,13 +317,18 @@ class ScoredSelector:
     mode: str = "top"
     min_score: float | None = None
     exclude_words: tuple[str, ...] = ()
+    random_over: str = "unexcluded"
+    max_predictions: int | None = None
     exclude_ids: frozenset[int] = field(default=frozenset(), repr=False, compare=False)
     STREAMS: ClassVar[tuple[int]] = (51,)
 
     def __post_init__(self) -> None:
         check_rate(self.rate)
+        check_budget("exact", self.max_predictions)
         if self.mode not in ("top", "sample", "matched_random"):
             raise InputError(f"mode must be 'top', 'sample' or 'matched_random', got {self.mode!r}")
+        if self.random_over not in ("unexcluded", "all"):
+            raise InputError(f"random_over must be 'unexcluded' or 'all', got {self.random_over!r}")
         if isinstance(self.exclude_words, str):
             raise InputError("exclude_words must be a sequence of words, not one string")
         object.__setattr__(self, "exclude_words", tuple(self.exclude_words))
@@ -349,11 +356,13 @@ class ScoredSelector:
         if self.min_score is not None:
             eligible &= scores > self.min_score
         order, round_u = batch.draws.ordered(self.STREAMS[0], batch.shape[1])
-        k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u)
+        k = F.budget_counts(batch.candidates.sum(axis=1), self.rate, round_u, cap=self.max_predictions)
         if self.mode == "top":
             targets = F.choose_smallest(-scores, eligible, k, tiebreak=order)
         elif self.mode == "matched_random":
-            allowed = batch.candidates & ~np.isin(batch.ids, np.fromiter(self.exclude_ids, dtype=np.int64))
+            allowed = batch.candidates.copy()
+            if self.random_over == "unexcluded":
+                allowed &= ~np.isin(batch.ids, np.fromiter(self.exclude_ids, dtype=np.int64))
             targets = F.choose_smallest(order, allowed, np.minimum(k, eligible.sum(axis=1)))
         else:
             if (scores[eligible] < 0).any():

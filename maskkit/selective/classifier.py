@@ -3,7 +3,8 @@
 A token-classification model initialised from the base model learns which tokens the task model found
 important (class weights [1, 3] by default, as the authors used, since important tokens are the rarer
 class) and reports precision, recall and F1 of the important class on held-out scored sentences. It then
-scores unlabelled in-domain text: `P(important)` per token, the `importance` column `ScoredSelector` reads.
+scores unlabelled in-domain text: `P(important)` per token (the `importance` column `ScoredSelector`
+reads), or the important-class logit and the argmax the official selection ranks by.
 """
 
 from __future__ import annotations
@@ -25,15 +26,22 @@ from maskkit.selective.importance import ScoredSentences
 IGNORE = -100
 
 
-def importance_examples(scored: ScoredSentences, tokenizer: Any, threshold: float) -> Any:
-    """Token-classification rows: the framed ids, label 1 where a token's score exceeds `threshold`."""
+def importance_examples(
+    scored: ScoredSentences, tokenizer: Any, threshold: float, unimportant_ids: frozenset[int] | set[int] = frozenset()
+) -> Any:
+    """Token-classification rows: the framed ids, label 1 where a token's score exceeds `threshold` and the
+    token is not one of `unimportant_ids` (the official recipe labels stop words unimportant)."""
     from datasets import Dataset
 
     before, after = special_frame(tokenizer)
     ids, labels = [], []
     for tokens, scores in zip(scored.token_ids, scored.scores):
         ids.append(before + list(tokens) + after)
-        labels.append([IGNORE] * len(before) + [int(s > threshold) for s in scores] + [IGNORE] * len(after))
+        labels.append(
+            [IGNORE] * len(before)
+            + [int(s > threshold and t not in unimportant_ids) for t, s in zip(tokens, scores)]
+            + [IGNORE] * len(after)
+        )
     if not ids:
         raise InputError("no scored sentences to learn from (all were misclassified or empty)")
     return Dataset.from_dict({"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids], "labels": labels})
@@ -84,15 +92,21 @@ class ImportanceClassifierResult:
 def train_importance_classifier(
     base_model: str, tokenizer: Any, examples: Any, output_dir: str, class_weights: Sequence[float] = (1.0, 3.0),
     epochs: float = 2.0, lr: float = 5e-5, batch_size: int = 32, heldout: float = 0.1, seed: int = 0,
-    max_steps: int = -1, progress: bool = True,
+    max_steps: int = -1, progress: bool = True, selection: str = "last",
 ) -> ImportanceClassifierResult:  # fmt: skip
-    """Trains the token-importance classifier from `base_model` (a local folder) and scores a held-out part."""
+    """Trains the token-importance classifier from `base_model` (a local folder) and scores a held-out part.
+
+    `selection="best_f1"` evaluates the held-out part (the dev set) after every epoch and keeps the epoch
+    with the best F1 of the important class, as the official mask_model_pretrain.py does; "last" keeps
+    the final weights."""
     from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, TrainingArguments
 
     from maskkit.finetune.loading import precision_flags, quiet_loading, seeded_init
 
     if len(class_weights) != 2 or min(class_weights) <= 0:
         raise InputError(f"class_weights must be two positive numbers, got {tuple(class_weights)}")
+    if selection not in ("best_f1", "last"):
+        raise InputError(f"selection must be 'best_f1' or 'last', got {selection!r}")
     if not 0 < heldout < 1:
         raise InputError(f"heldout must be in (0, 1), got {heldout}")
     if len(examples) < 2:
@@ -105,8 +119,11 @@ def train_importance_classifier(
     args = TrainingArguments(
         output_dir=os.path.join(output_dir, "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
         learning_rate=lr, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
-        warmup_steps=0.1, seed=seed, save_strategy="no", report_to=[], disable_tqdm=trainer_progress(progress)[0],
-        logging_steps=50, **precision_flags("auto"),
+        warmup_steps=0.1, seed=seed, report_to=[], disable_tqdm=trainer_progress(progress)[0], logging_steps=50,
+        **precision_flags("auto"), **(
+            {"eval_strategy": "epoch", "save_strategy": "epoch", "load_best_model_at_end": True,
+             "metric_for_best_model": "f1", "greater_is_better": True, "save_total_limit": 1,
+             "save_only_model": True} if selection == "best_f1" else {"save_strategy": "no"}),
     )  # fmt: skip
     trainer = WeightedTokenTrainer(
         model=model, args=args, train_dataset=split["train"], eval_dataset=split["test"],
@@ -118,6 +135,10 @@ def train_importance_classifier(
               if k in ("eval_precision", "eval_recall", "eval_f1")}  # fmt: skip
     trainer.save_model(output_dir)
     tokenizer.save_pretrained(output_dir)
+    if selection == "best_f1":
+        import shutil
+
+        shutil.rmtree(os.path.join(output_dir, "checkpoints"), ignore_errors=True)
     labels = [v for row in examples["labels"] for v in row if v != IGNORE]
     return ImportanceClassifierResult(
         output_dir=output_dir, heldout=scores, train_sentences=len(split["train"]),
@@ -125,8 +146,13 @@ def train_importance_classifier(
     )  # fmt: skip
 
 
-def predict_importance(model: Any, batch: dict[str, list[Any]], pad_id: int, batch_size: int = 64) -> list[list[float]]:
-    """P(important) for every token of tokenised rows (`input_ids`, `attention_mask`); specials included."""
+def predict_importance(
+    model: Any, batch: dict[str, list[Any]], pad_id: int, batch_size: int = 64, output: str = "probability"
+) -> list[list[float]]:
+    """Per token of tokenised rows (`input_ids`, `attention_mask`; specials included): P(important), or with
+    `output="logits"` the important-class logit where the argmax is important and -inf elsewhere."""
+    if output not in ("probability", "logits"):
+        raise InputError(f"output must be 'probability' or 'logits', got {output!r}")
     from maskkit.masking.batch import pad_rows
 
     rows = batch["input_ids"]
@@ -141,7 +167,11 @@ def predict_importance(model: Any, batch: dict[str, list[Any]], pad_id: int, bat
         ids = torch.from_numpy(padded).to(device)
         mask = torch.from_numpy(np.arange(ids.shape[1])[None, :] < lengths[:, None]).long().to(device)
         with torch.no_grad():
-            probs = torch.softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)[..., 1]
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+        if output == "logits":
+            probs = torch.where(logits.argmax(-1) == 1, logits[..., 1], torch.tensor(float("-inf")))
+        else:
+            probs = torch.softmax(logits, dim=-1)[..., 1]
         for k, i in enumerate(chosen):
             out[i] = probs[k, : len(rows[i])].cpu().tolist()
     return out

@@ -11,7 +11,9 @@
 
 Tokens are the model's own (specials excluded); a sentence longer than `max_length` is cut to its head,
 the same cut `Tokenize(max_length=...)` makes before pre-training, so scores and tokens stay aligned.
-Sentences the model gets wrong are left out and counted.
+Sentences the model gets wrong are left out and counted. For pair tasks (aspect-level sentiment) each
+sentence comes with its aspect, framed as the official ASC code does ([CLS] aspect [SEP] sentence [SEP]):
+the walk and the masking run over the sentence with the aspect held fixed.
 
 References: Gu et al. 2020, Train No Evil: Selective Masking for Task-Guided Pre-Training.
 """
@@ -38,6 +40,7 @@ class ScoredSentences:
     token_ids: list[list[int]] = field(default_factory=list)
     scores: list[list[float]] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)  # P(gold | whole sentence)
     wrong: int = 0
     empty: int = 0
     truncated: int = 0
@@ -54,20 +57,36 @@ class Scorer:
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.forwards = 0
 
-    def probabilities(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-        """Class probabilities for each content sequence, in order (padded batches of `batch_size`)."""
+    def frame(self, sequence: Sequence[int], prefix: Sequence[int] | None) -> tuple[list[int], list[int]]:
+        """Ids with specials and token type ids: the sequence alone, or after its prefix (a pair)."""
+        if prefix is None:
+            ids = self.before + list(sequence) + self.after
+            return ids, [0] * len(ids)
+        ids = self.tokenizer.build_inputs_with_special_tokens(list(prefix), list(sequence))
+        return ids, self.tokenizer.create_token_type_ids_from_sequences(list(prefix), list(sequence))
+
+    def probabilities(
+        self, sequences: Sequence[Sequence[int]], prefixes: Sequence[Sequence[int]] | None = None
+    ) -> np.ndarray:
+        """Class probabilities for each content sequence (after its prefix, when given), in order."""
         out = []
         device = self.model.device
         for start in range(0, len(sequences), self.batch_size):
-            chunk = [self.before + list(s) + self.after for s in sequences[start : start + self.batch_size]]
-            width = max(len(s) for s in chunk)
+            chunk = [self.frame(s, None if prefixes is None else prefixes[start + i])
+                     for i, s in enumerate(sequences[start : start + self.batch_size])]  # fmt: skip
+            width = max(len(s) for s, _ in chunk)
             ids = torch.full((len(chunk), width), self.pad, dtype=torch.long)
+            types = torch.zeros((len(chunk), width), dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, s in enumerate(chunk):
+            for i, (s, t) in enumerate(chunk):
                 ids[i, : len(s)] = torch.tensor(s)
+                types[i, : len(s)] = torch.tensor(t)
                 mask[i, : len(s)] = 1
+            inputs = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+            if prefixes is not None:
+                inputs["token_type_ids"] = types.to(device)
             with torch.no_grad():
-                logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+                logits = self.model(**inputs).logits
             self.forwards += 1
             out.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, int(self.model.config.num_labels)))
@@ -82,14 +101,16 @@ def content_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[
 
 
 def buffer_decisions(
-    scorer: Scorer, sentences: Sequence[Sequence[int]], labels: Sequence[int], full: Sequence[float], delta: float
-) -> list[list[float]]:
+    scorer: Scorer, sentences: Sequence[Sequence[int]], labels: Sequence[int], full: Sequence[float], delta: float,
+    prefixes: Sequence[Sequence[int]] | None = None,
+) -> list[list[float]]:  # fmt: skip
     """The buffer method over many sentences at once: position i of every sentence in one batch."""
     buffers: list[list[int]] = [[] for _ in sentences]
     scores = [[0.0] * len(s) for s in sentences]
     for position in range(max((len(s) for s in sentences), default=0)):
         active = [j for j, s in enumerate(sentences) if position < len(s)]
-        probs = scorer.probabilities([buffers[j] + [sentences[j][position]] for j in active])
+        probs = scorer.probabilities([buffers[j] + [sentences[j][position]] for j in active],
+                                     None if prefixes is None else [prefixes[j] for j in active])  # fmt: skip
         for j, p in zip(active, probs):
             if full[j] - p[labels[j]] < delta:
                 scores[j][position] = 1.0
@@ -114,10 +135,13 @@ def buffer_importance_sequential(
     return scores
 
 
-def leave_one_out(scorer: Scorer, sentences: Sequence[Sequence[int]], mask_id: int) -> list[np.ndarray]:
+def leave_one_out(
+    scorer: Scorer, sentences: Sequence[Sequence[int]], mask_id: int, prefixes: Sequence[Sequence[int]] | None = None
+) -> list[np.ndarray]:
     """Probabilities with each token masked in turn: one array (tokens x classes) per sentence."""
     variants = [[*s[:i], mask_id, *s[i + 1 :]] for s in sentences for i in range(len(s))]
-    probs = scorer.probabilities(variants)
+    repeated = None if prefixes is None else [p for p, s in zip(prefixes, sentences) for _ in s]
+    probs = scorer.probabilities(variants, repeated)
     out, start = [], 0
     for s in sentences:
         out.append(probs[start : start + len(s)])
@@ -138,16 +162,19 @@ def score_importance(
     delta: float = 0.01,
     batch_size: int = 64,
     max_length: int = 128,
+    aspects: Sequence[str] | None = None,
 ) -> ScoredSentences:
     """Scores every token of the sentences the task model classifies correctly (see the module docstring).
 
-    `labels` are the gold label ids of the task model. Sentences are processed in length-sorted chunks of
-    `batch_size`, so padding stays small; the model runs on its own device.
+    `labels` are the gold label ids of the task model; `aspects`, for pair tasks, the aspect of each
+    sentence. Sentences are processed in length-sorted chunks of `batch_size`, so padding stays small; the
+    model runs on its own device.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    if len(texts) != len(labels):
-        raise InputError(f"{len(texts)} texts but {len(labels)} labels")
+    if len(texts) != len(labels) or (aspects is not None and len(aspects) != len(texts)):
+        raise InputError(f"{len(texts)} texts but {len(labels)} labels" +
+                         ("" if aspects is None else f" and {len(aspects)} aspects"))  # fmt: skip
     if not 0 < delta < 1:
         raise InputError(f"delta must be in (0, 1), got {delta}")
     num_labels = int(model.config.num_labels)
@@ -156,34 +183,46 @@ def score_importance(
         raise InputError(f"labels must be ids in [0, {num_labels}); row {bad[0]} has {labels[bad[0]]!r}")
     model.eval()
     scorer = Scorer(model, tokenizer, batch_size)
-    sentences, truncated = content_ids(tokenizer, texts, max_length)
+    prefixes = None
+    if aspects is None:
+        sentences, truncated = content_ids(tokenizer, texts, max_length)
+    else:
+        prefixes = tokenizer(list(aspects), add_special_tokens=False, verbose=False)["input_ids"]
+        whole = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        extra = tokenizer.num_special_tokens_to_add(pair=True)
+        sentences = [row[: max(max_length - extra - len(p), 0)] for row, p in zip(whole, prefixes)]
+        truncated = sum(len(cut) < len(row) for cut, row in zip(sentences, whole))
     result = ScoredSentences(truncated=truncated)
     result.empty = sum(not s for s in sentences)
     rows = [i for i, s in enumerate(sentences) if s]
-    full = scorer.probabilities([sentences[i] for i in rows])
+    full = scorer.probabilities([sentences[i] for i in rows], None if prefixes is None else [prefixes[i] for i in rows])
     kept = [(i, p) for i, p in zip(rows, full) if int(p.argmax()) == labels[i]]
     result.wrong = len(rows) - len(kept)
     kept.sort(key=lambda item: len(sentences[item[0]]))
     for start in range(0, len(kept), batch_size):
         chunk = kept[start : start + batch_size]
         ids = [sentences[i] for i, _ in chunk]
+        fixed = None if prefixes is None else [prefixes[i] for i, _ in chunk]
         gold = [int(labels[i]) for i, _ in chunk]
         if method == "buffer":
-            scores = buffer_decisions(scorer, ids, gold, [float(p[y]) for (_, p), y in zip(chunk, gold)], delta)
+            scores = buffer_decisions(scorer, ids, gold, [float(p[y]) for (_, p), y in zip(chunk, gold)], delta,
+                                      fixed)  # fmt: skip
         else:
-            masked = leave_one_out(scorer, ids, tokenizer.mask_token_id)
+            masked = leave_one_out(scorer, ids, tokenizer.mask_token_id, fixed)
             if method == "entropy":
                 scores = [list(np.abs(entropy(m) - entropy(p))) for m, (_, p) in zip(masked, chunk)]
             else:
                 scores = [list(p[y] - m[:, y]) for m, (_, p), y in zip(masked, chunk, gold)]
-        for (i, _), token_ids, s in zip(chunk, ids, scores):
+        for (i, p), token_ids, s, y in zip(chunk, ids, scores, gold):
             result.rows.append(i)
+            result.confidence.append(float(p[y]))
             result.token_ids.append(list(token_ids))
             result.scores.append([float(v) for v in s])
     order = np.argsort(result.rows, kind="stable")
     result.rows = [result.rows[k] for k in order]
     result.token_ids = [result.token_ids[k] for k in order]
     result.scores = [result.scores[k] for k in order]
+    result.confidence = [result.confidence[k] for k in order]
     return result
 
 

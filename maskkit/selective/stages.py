@@ -3,6 +3,8 @@ writes its artefacts there, and returns the figures recorded in its `results.jso
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import os
 import time
@@ -13,7 +15,7 @@ from typing import Any
 
 from maskkit.errors import InputError, JobFailed
 from maskkit.finetune.loading import on_best_device
-from maskkit.runfiles import exclusive, write_json
+from maskkit.runfiles import exclusive, write_json, write_text
 from maskkit.selective.pipeline import ARMS, STAGES, UPSTREAM, Run, SelectiveConfig
 
 
@@ -40,12 +42,15 @@ class Pipeline(Run):
         return labelled_splits(c.train, c.dev, c.test, c.wordnet, c.classes, self.log)
 
     def finetune_config(self, output_dir: str, epochs: float, lr: float, seed: int) -> Any:
+        """Fine-tuning of the task model and the final runs; pair tasks frame (aspect, text) as the official
+        ASC code does."""
         from maskkit.finetune.classify import FinetuneConfig
 
         c = self.config
+        first, pair = (c.text_column, None) if c.aspect_column is None else (c.aspect_column, c.text_column)
         return FinetuneConfig(
-            output_dir=output_dir, text_column=c.text_column, label_column=c.label_column, max_length=c.max_length,
-            epochs=epochs, lr=lr, batch_size=c.batch_size, seed=seed, progress=c.progress,
+            output_dir=output_dir, text_column=first, pair_column=pair, label_column=c.label_column,
+            max_length=c.max_length, epochs=epochs, lr=lr, batch_size=c.batch_size, seed=seed, progress=c.progress,
         )  # fmt: skip
 
     def run(self, stages: Sequence[str] = STAGES) -> dict[str, Any]:
@@ -56,6 +61,11 @@ class Pipeline(Run):
             missing = [u for u in UPSTREAM[stage] if u not in stages and not self.done(u)]
             if missing:
                 raise JobFailed(f"stage {stage} needs {missing} finished first (or run the whole pipeline)")
+        from maskkit.selective.recipes import describe
+
+        c = self.config
+        self.log(describe(dataclasses.asdict(c), c.recipe, c.profile, list(c.overrides)))
+        self.check_lengths()
         figures = {}
         with exclusive(self.config.run_dir, "the run folder"):  # one pipeline at a time per folder
             for stage in stages:
@@ -70,6 +80,17 @@ class Pipeline(Run):
                     self.finish(stage, results)
                 figures[stage] = self.results(stage)
         return figures
+
+    def check_lengths(self) -> None:
+        """Refuses lengths the model cannot hold before any stage runs."""
+        from transformers import AutoConfig
+
+        c = self.config
+        limit = getattr(AutoConfig.from_pretrained(self.model_dir), "max_position_embeddings", None)
+        for name in ("pack_length", "max_length"):
+            if limit is not None and getattr(c, name) > limit:
+                raise InputError(f"{name} {getattr(c, name)} is longer than the model's max_position_embeddings "
+                                 f"({limit}): set {name} <= {limit}")  # fmt: skip
 
     def prepare_folder(self, stage: str) -> None:
         """Keeps a stage's partial artefacts when they came from the same settings and inputs (a resume),
@@ -103,7 +124,8 @@ class Pipeline(Run):
         from transformers import AutoModelForSequenceClassification
 
         from maskkit.finetune.data import as_dataset, label_values
-        from maskkit.selective.importance import importance_counts, score_importance
+        from maskkit.selective.importance import content_ids, importance_counts, score_importance
+        from maskkit.selective.sentences import add_unimportant, document_sentences, keep_top_sentences, union_by_text
 
         c = self.config
         names = self.results("task_model")["label_names"]
@@ -111,28 +133,39 @@ class Pipeline(Run):
         model = on_best_device(model)
         train = as_dataset(self.task_data["train"], "train")
         # a sample across the whole set (files are often sorted by label), the same for a given seed
-        rows = train.shuffle(seed=c.first_seed).select(range(min(c.scoring_limit, len(train))))
+        limit = len(train) if c.scoring_limit == 0 else min(c.scoring_limit, len(train))
+        rows = train.shuffle(seed=c.first_seed).select(range(limit))
         label_ids = {name: i for i, name in enumerate(names)}
+        documents = [str(v) for v in rows[c.text_column]]
+        sentences, document_of = document_sentences(documents, bool(c.sentences))
         gold = [label_ids[str(v)] for v in label_values(rows, c.label_column, "train")]
+        aspects = None if c.aspect_column is None else [str(v) for v in rows[c.aspect_column]]
         started = time.time()
-        scored = score_importance(model, self.tokenizer, rows[c.text_column], gold, c.method, c.delta,
-                                  max_length=c.max_length)  # fmt: skip
+        scored = score_importance(model, self.tokenizer, sentences, [gold[d] for d in document_of], c.method, c.delta,
+                                  max_length=c.max_length, aspects=aspects)  # fmt: skip
         seconds = time.time() - started
+        demoted = keep_top_sentences(scored, document_of, float(c.top_sen_rate)) if c.top_sen_rate < 1 else 0
+        kept, wrong = len(scored.rows), scored.wrong
+        added = 0
+        if c.misclassified == "unimportant":
+            added = add_unimportant(scored, content_ids(self.tokenizer, sentences, c.max_length)[0])
+        if aspects is not None:
+            scored = union_by_text(scored, sentences)
         path = os.path.join(self.folder("scoring"), "scored.jsonl")
-        tmp = f"{path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row, ids, scores in zip(scored.rows, scored.token_ids, scored.scores):
-                f.write(json.dumps({"row": row, "token_ids": ids, "scores": scores}) + "\n")
-        os.replace(tmp, path)
+        lines = (json.dumps({"row": row, "document": document_of[row], "token_ids": ids, "scores": scores}) + "\n"
+                 for row, ids, scores in zip(scored.rows, scored.token_ids, scored.scores))  # fmt: skip
+        write_text(path, "".join(lines))
         stop_ids = self.stop_word_ids()
         counts = importance_counts(scored, c.importance_threshold(), stop_ids)
-        self.log(f"[scoring] {len(scored.rows)} of {len(rows)} sentences kept; {scored.wrong} misclassified, "
-                 f"{scored.empty} empty, {scored.truncated} cut to max_length; {counts['without_important_token']} "
-                 f"with no important token, {counts['only_stop_words_important']} whose important tokens are all "
-                 "stop words (never masked)")  # fmt: skip
-        return {"method": c.method, "sentences": len(rows), "kept": len(scored.rows), "misclassified": scored.wrong,
-                "empty": scored.empty, "truncated": scored.truncated, **counts,
-                "sentences_per_s": len(rows) / seconds}  # fmt: skip
+        self.log(f"[scoring] {len(documents)} documents, {len(sentences)} sentences: {kept} scored, {wrong} "
+                 f"misclassified ({'kept as unimportant' if added else 'dropped'}), {scored.empty} empty, "
+                 f"{scored.truncated} cut to max_length, {demoted} below top_sen_rate; "
+                 f"{counts['without_important_token']} with no important token, "
+                 f"{counts['only_stop_words_important']} whose important tokens are all stop words")  # fmt: skip
+        return {"method": c.method, "documents": len(documents), "sentences": len(sentences), "kept": kept,
+                "misclassified": wrong, "misclassified_kept_unimportant": added, "below_top_sen_rate": demoted,
+                "empty": scored.empty, "truncated": scored.truncated, "classifier_rows": len(scored.rows), **counts,
+                "sentences_per_s": len(sentences) / seconds}  # fmt: skip
 
     def stage_importance_classifier(self) -> dict[str, Any]:
         from maskkit.selective.classifier import importance_examples, train_importance_classifier
@@ -146,10 +179,12 @@ class Pipeline(Run):
                 scored.rows.append(item["row"])
                 scored.token_ids.append(item["token_ids"])
                 scored.scores.append(item["scores"])
-        examples = importance_examples(scored, self.tokenizer, c.importance_threshold())
+        unimportant = self.stop_word_ids() if c.stop_word_labels else set()
+        examples = importance_examples(scored, self.tokenizer, c.importance_threshold(), unimportant)
         result = train_importance_classifier(
             self.model_dir, self.tokenizer, examples, os.path.join(self.folder("importance_classifier"), "model"),
-            c.class_weights, c.classifier_epochs, batch_size=c.batch_size, seed=c.first_seed, progress=c.progress,
+            c.class_weights, float(c.classifier_epochs), float(c.classifier_lr), batch_size=c.batch_size,
+            seed=c.first_seed, progress=c.progress, selection=str(c.classifier_selection),
         )  # fmt: skip
         self.log(f"[importance_classifier] held-out {result.heldout}")
         return {"heldout": result.heldout, "train_sentences": result.train_sentences,
@@ -157,12 +192,13 @@ class Pipeline(Run):
 
     def in_domain_texts(self) -> list[str]:
         c = self.config
+        limit = c.in_domain_limit or None  # 0: every document
         if c.in_domain:
             with open(c.in_domain, encoding="utf-8") as f:
-                return [line.rstrip("\n") for _, line in zip(range(c.in_domain_limit), f)]
+                return [line.rstrip("\n") for line in itertools.islice(f, limit)]
         task = {row["text"] for row in self.task_data["train"]}
         other = [r["text"] for r in self.task_data.get("unlabelled", []) if r["text"] not in task]
-        return other[: c.in_domain_limit]
+        return other[:limit]
 
     def stage_in_domain(self) -> dict[str, Any]:
         from transformers import AutoModelForTokenClassification
@@ -174,45 +210,68 @@ class Pipeline(Run):
         classifier = on_best_device(
             AutoModelForTokenClassification.from_pretrained(os.path.join(self.folder("importance_classifier"), "model"))
         )
+        build = None
+        if c.pack_length:
+            from maskkit.selective.in_domain import PackedSelection
+
+            excluded = None if c.random_control == "all_tokens" else frozenset(self.stop_word_ids())
+            build = PackedSelection(classifier, self.tokenizer, str(c.in_domain_selection), c.rate, int(c.pack_length),
+                                    float(c.short_seq_prob), c.first_seed, bool(c.sentences), excluded)  # fmt: skip
         started = time.time()
         result = score_in_domain(classifier, self.tokenizer, self.in_domain_texts(), folder, c.max_length,
-                                 progress=c.progress)  # fmt: skip
+                                 progress=c.progress, build=build)  # fmt: skip
         seconds = time.time() - started
         result.dataset.save_to_disk(os.path.join(folder, "dataset"))
         self.log(f"[in_domain] {result.rows} texts scored ({result.empty_skipped} empty lines skipped)")
         return {"rows": result.rows, "empty_skipped": result.empty_skipped, "texts_per_s": result.rows / seconds}
 
-    def stop_words(self) -> tuple[str, ...]:
-        """The words selective masking leaves unmasked: the broad English stop list, negations included as
-        in the official code (spaCy's is_stop), unless `mask_negations`; none without `exclude_stop_words`."""
+    def stop_list(self) -> tuple[str, ...]:
+        """The broad English stop list, negations included as in the official code (spaCy's is_stop),
+        unless `mask_negations`."""
         from maskkit.stopwords import english_stop_words, is_negation
 
-        c = self.config
-        if not c.exclude_stop_words:
-            return ()
-        return tuple(sorted(w for w in english_stop_words() if not (c.mask_negations and is_negation(w))))
+        return tuple(sorted(w for w in english_stop_words() if not (self.config.mask_negations and is_negation(w))))
+
+    def stop_words(self) -> tuple[str, ...]:
+        """The words selective masking leaves unmasked: the stop list with `exclude_stop_words`, else none."""
+        return self.stop_list() if self.config.exclude_stop_words else ()
 
     def stop_word_ids(self) -> set[int]:
-        """Vocabulary ids of the stop words ScoredSelector leaves unmasked (the same lookup it makes)."""
+        """Vocabulary ids of the stop list (the same lookup ScoredSelector makes): the tokens the official
+        recipe labels unimportant, and those a non-stop random control never draws."""
         from maskkit.masking.selectors import ScoredSelector
 
-        return set(ScoredSelector(exclude_words=self.stop_words()).bind(self.tokenizer).exclude_ids)
+        return set(ScoredSelector(exclude_words=self.stop_list()).bind(self.tokenizer).exclude_ids)
+
+    def selector(self, mode: str) -> Any:
+        """The arm's selector: the in-domain stage's per-sentence selection when it packed with the official
+        selection, else selection by P(important) (the random control by `random_control`)."""
+        from maskkit.masking.selectors import ScoredSelector
+
+        c = self.config
+        cap = c.max_predictions or None
+        if c.in_domain_selection == "official":
+            column = "selected" if mode == "top" else "random_selected"
+            return ScoredSelector(rate=1.0, column=column, mode="top", min_score=0.5, max_predictions=cap)
+        over = "all" if c.random_control == "all_tokens" else "unexcluded"
+        return ScoredSelector(rate=c.rate, mode=mode, min_score=0.5, exclude_words=self.stop_words(),
+                              random_over=over, max_predictions=cap)  # fmt: skip
 
     def pretrain(self, stage: str, mode: str) -> dict[str, Any]:
         from datasets import load_from_disk
 
         from maskkit.collate import MaskingCollator
         from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
-        from maskkit.masking.selectors import ScoredSelector
 
         c = self.config
-        selector = ScoredSelector(rate=c.rate, mode=mode, min_score=0.5, exclude_words=self.stop_words())
-        collator = MaskingCollator(self.tokenizer, selector, seed=c.first_seed)
+        collator = MaskingCollator(self.tokenizer, self.selector(mode), seed=c.first_seed)
         data = load_from_disk(os.path.join(self.folder("in_domain"), "dataset"))
+        steps = c.pretrain_steps or -1  # 0: one epoch
         config = PretrainConfig(
-            output_dir=os.path.join(self.folder(stage), "model"), max_steps=c.pretrain_steps, lr=c.pretrain_lr,
-            batch_size=c.batch_size, max_length=c.max_length, head_warmup_steps=c.head_warmup_steps,
-            seed=c.first_seed, progress=c.progress, logging_steps=max(c.pretrain_steps // 5, 1),
+            output_dir=os.path.join(self.folder(stage), "model"), max_steps=steps, epochs=1.0, lr=c.pretrain_lr,
+            warmup_ratio=c.pretrain_warmup, batch_size=c.batch_size, max_length=c.pack_length or c.max_length,
+            head_warmup_steps=c.head_warmup_steps, seed=c.first_seed, progress=c.progress,
+            logging_steps=max((c.pretrain_steps or len(data) // c.batch_size) // 5, 1),
         )  # fmt: skip
         result = further_pretrain(self.model_dir, self.tokenizer, data, collator, config)
         return {"mode": mode, "steps": result.steps, "train_loss": result.train_loss}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from datasets import load_from_disk
 
 from maskkit.augment.translate import split_sentences

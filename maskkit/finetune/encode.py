@@ -26,6 +26,22 @@ def special_frame(tokenizer: Any) -> tuple[list[int], list[int]]:
     raise InputError(f"cannot find where {type(tokenizer).__name__} puts its special tokens")
 
 
+def pair_frame(tokenizer: Any) -> tuple[list[int], list[int], list[int], int]:
+    """The special ids a tokenizer puts before, between and after a pair ([CLS] a [SEP] b [SEP]), and the
+    token type of the second segment (with what follows it); the first segment and its frame are type 0."""
+    first, second = "maskkit probe", "second text"
+    a = tokenizer(first, add_special_tokens=False)["input_ids"]
+    b = tokenizer(second, add_special_tokens=False)["input_ids"]
+    encoded = tokenizer(first, second, return_token_type_ids=True)
+    framed, types = encoded["input_ids"], encoded["token_type_ids"]
+    for i in range(len(framed) - len(a) + 1):
+        if framed[i : i + len(a)] == a:
+            for j in range(i + len(a), len(framed) - len(b) + 1):
+                if framed[j : j + len(b)] == b:
+                    return framed[:i], framed[i + len(a) : j], framed[j + len(b) :], int(types[j])
+    raise InputError(f"cannot find where {type(tokenizer).__name__} puts its special tokens around a pair")
+
+
 def cut(ids: list[int], budget: int, truncation: str, head_tokens: int) -> list[int]:
     """Keeps at most `budget` content tokens: the first, the last, or the first `head_tokens` plus the last rest."""
     if len(ids) <= budget:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,7 @@ class ImportanceClassifierResult:
     train_sentences: int
     heldout_sentences: int
     important_share: float
+    epoch_f1: list[float] = field(default_factory=list)  # dev F1 after each epoch (selection="best_f1")
 
 
 def train_importance_classifier(
@@ -131,6 +132,7 @@ def train_importance_classifier(
         class_weights=class_weights, callbacks=trainer_progress(progress)[1],
     )  # fmt: skip
     trainer.train()
+    epoch_f1 = [float(e["eval_f1"]) for e in trainer.state.log_history if "eval_f1" in e]
     scores = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
               if k in ("eval_precision", "eval_recall", "eval_f1")}  # fmt: skip
     trainer.save_model(output_dir)
@@ -143,6 +145,7 @@ def train_importance_classifier(
     return ImportanceClassifierResult(
         output_dir=output_dir, heldout=scores, train_sentences=len(split["train"]),
         heldout_sentences=len(split["test"]), important_share=float(np.mean(labels)) if labels else 0.0,
+        epoch_f1=epoch_f1,
     )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from maskkit.errors import InputError
-from maskkit.finetune.encode import special_frame
+from maskkit.finetune.encode import pair_frame, special_frame
 
 METHODS = ("buffer", "entropy", "prob_drop")
 
@@ -54,6 +54,7 @@ class Scorer:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.before, self.after = special_frame(tokenizer)
+        self.pair: tuple[list[int], list[int], list[int], int] | None = None
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.forwards = 0
 
@@ -62,8 +63,11 @@ class Scorer:
         if prefix is None:
             ids = self.before + list(sequence) + self.after
             return ids, [0] * len(ids)
-        ids = self.tokenizer.build_inputs_with_special_tokens(list(prefix), list(sequence))
-        return ids, self.tokenizer.create_token_type_ids_from_sequences(list(prefix), list(sequence))
+        if self.pair is None:
+            self.pair = pair_frame(self.tokenizer)
+        before, middle, after, second = self.pair
+        first = before + list(prefix) + middle
+        return first + list(sequence) + after, [0] * len(first) + [second] * (len(sequence) + len(after))
 
     def probabilities(
         self, sequences: Sequence[Sequence[int]], prefixes: Sequence[Sequence[int]] | None = None
@@ -189,7 +193,8 @@ def score_importance(
     else:
         prefixes = tokenizer(list(aspects), add_special_tokens=False, verbose=False)["input_ids"]
         whole = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        extra = tokenizer.num_special_tokens_to_add(pair=True)
+        before, middle, after, _ = pair_frame(tokenizer)
+        extra = len(before) + len(middle) + len(after)
         sentences = [row[: max(max_length - extra - len(p), 0)] for row, p in zip(whole, prefixes)]
         truncated = sum(len(cut) < len(row) for cut, row in zip(sentences, whole))
     result = ScoredSentences(truncated=truncated)

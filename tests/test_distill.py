@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 import pytest
@@ -137,7 +138,47 @@ def test_ema_teacher_follows_the_student(tiny_model_dir):
         assert torch.allclose(t, o + 2.0, atol=1e-6)  # mean of (o + 1) and (o + 3)
 
 
-@pytest.mark.parametrize("ensemble", [None, "ema"])
+def test_sdv_teacher_averages_the_outputs_of_its_last_snapshots(tiny_model_dir):
+    """Xu et al.'s SDV: the teacher's logits are the mean of the last K snapshot models' logits (read from
+    the paper's definition); before the first snapshot there is no teacher."""
+    student = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2).eval()
+    teacher = SelfEnsembleTeacher("outputs", k=2, interval=0)
+    teacher.on_train_begin(None, None, None, model=student)
+    inputs = {"input_ids": torch.tensor([[2, 7, 9, 3]]), "attention_mask": torch.ones(1, 4, dtype=torch.long)}
+    assert teacher.logits(inputs) is None
+    seen = []
+    for shift in (0.1, 0.2, 0.3):
+        with torch.no_grad():
+            student.classifier.bias.add_(shift)
+            seen.append(student(**inputs).logits)
+        teacher.on_epoch_end(None, None, None, model=student)
+    assert len(teacher.members) == 2
+    assert torch.allclose(teacher.logits(inputs), (seen[1] + seen[2]) / 2, atol=1e-6)  # the last two epochs
+    teacher.on_step_end(None, types.SimpleNamespace(global_step=5), None, model=student)
+    assert len(teacher.members) == 2  # interval 0: snapshots at epoch ends only
+
+
+def test_xu_recipes_add_the_mse_term_to_cross_entropy():
+    logits = torch.tensor([[1.0, -1.0, 0.5], [0.2, 0.1, -0.3]])
+    teacher = torch.tensor([[0.5, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    labels = torch.tensor([0, 2])
+    ce = torch.nn.functional.cross_entropy(logits, labels)
+    mse = ((logits - teacher) ** 2).mean()
+    added = distillation_loss(logits, labels, 1.0, 2.0, "mse", teacher_logits=teacher, weighting="add")
+    assert added.item() == pytest.approx((ce + mse).item(), rel=1e-6)
+    mixed = distillation_loss(logits, labels, 1.0, 2.0, "mse", teacher_logits=teacher)
+    assert mixed.item() == pytest.approx(mse.item(), rel=1e-6)  # "mix" at alpha 1: the soft term alone
+    sda, sdv = DistillConfig(recipe="xu-sda"), DistillConfig(recipe="xu-sdv")
+    assert (sda.kind, sda.weighting, sda.alpha, sda.self_ensemble, sda.average_interval) == ("mse", "add", 1.0,
+                                                                                          "average", 1)  # fmt: skip
+    assert (sdv.self_ensemble, sdv.average_interval) == ("outputs", 0) and not sdv.overrides
+    assert DistillConfig() == DistillConfig(recipe="hinton", alpha=0.5, kind="kl")
+    assert DistillConfig(recipe="xu-sda", alpha=0.5).overrides == ("alpha: 1.0 (recipe xu-sda) -> 0.5",)
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        DistillConfig(recipe="sda")
+
+
+@pytest.mark.parametrize("ensemble", [None, "ema", "xu-sdv"])
 def test_two_step_distillation_runs(tiny_model_dir, tmp_path, ensemble):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     config = FinetuneConfig(output_dir=str(tmp_path), max_steps=2, batch_size=4, progress=False)
@@ -146,10 +187,11 @@ def test_two_step_distillation_runs(tiny_model_dir, tmp_path, ensemble):
         assert [r.steps for r in results] == [2, 2]
         assert (tmp_path / "gen-1" / "model.safetensors").is_file()
     else:
-        result = distill_classifier(
-            tiny_model_dir, tokenizer, LABELLED, config, DistillConfig(self_ensemble="ema"), dev=LABELLED[:8]
-        )
-        assert result.steps == 2 and 0 <= result.dev["accuracy"] <= 1
+        distill = DistillConfig(recipe=ensemble) if ensemble.startswith("xu") else DistillConfig(self_ensemble="ema")
+        if ensemble == "xu-sdv":  # two epochs: the second learns from the first epoch's snapshot
+            config = FinetuneConfig(output_dir=str(tmp_path), epochs=2, batch_size=12, progress=False)
+        result = distill_classifier(tiny_model_dir, tokenizer, LABELLED, config, distill, dev=LABELLED[:8])
+        assert result.steps == (4 if ensemble == "xu-sdv" else 2) and 0 <= result.dev["accuracy"] <= 1
 
 
 WORKER = """

@@ -56,19 +56,25 @@ SETTING_HELP = {
     "early_stopping_patience": "evaluations without a better dev score before stopping (needs --dev)",
     "metric": "dev metric that selects the best checkpoint: macro_f1 or accuracy",
     # distillation
-    "alpha": "weight of the soft (teacher) term; 1 - alpha weighs the hard labels",
+    "alpha": "weight of the soft (teacher) term; with weighting mix, 1 - alpha weighs the hard labels (from the "
+    "recipe)",
     "temperature": "softmax temperature of teacher and student (Hinton et al.; soft labels record theirs)",
-    "kind": "soft term: kl (T^2 * KL, Hinton et al.) or mse (MSE between logits, Xu et al. 2020)",
-    "self_ensemble": "teacher made of the student itself: ema (moving average of weights) or average (last K)",
+    "kind": "soft term: kl (T^2 * KL, Hinton et al.) or mse (MSE between logits, Xu et al. 2020) (from the recipe)",
+    "self_ensemble": "teacher made of the student itself: ema (moving average of weights), average (mean weights "
+    "of the last K snapshots) or outputs (mean logits of the last K snapshots) (from the recipe)",
+    "weighting": "mix: alpha * soft + (1 - alpha) * hard; add: hard + alpha * soft (Xu et al.'s lambda) (from "
+    "the recipe)",
     "ema_decay": "ema: weight of the old average after each step",
     "average_k": "average: how many snapshots the teacher averages",
-    "average_interval": "average: steps between snapshots",
+    "average_interval": "average, outputs: optimizer steps between snapshots; 0: at each epoch's end (from the recipe)",
     # selective masking (Gu et al. 2020)
     "method": "token importance: buffer (the paper's), entropy or prob_drop (leave-one-out)",
     "delta": "buffer: a token is important when P(y|sentence) - P(y|buffer) < delta (the paper: 0.01)",
     "threshold": "score above which a token is labelled important (default: 0.5 for buffer, else delta)",
-    "recipe": "official (thunlp/SelectiveMasking's code; the default with your own data) or maskkit (0.1's "
-    "choices; the embedded default's): fills every setting marked 'from the recipe'",
+    "recipe": "named recipe that fills the settings marked 'from the recipe'. selective: official "
+    "(thunlp/SelectiveMasking's code; the default with your own data) or maskkit (0.1's choices; the embedded "
+    "default's). distill: hinton (KL at T, alpha mix), xu-sda (teacher = mean weights of the last K steps, CE + "
+    "MSE), xu-sdv (teacher = mean outputs of the last K epochs, CE + MSE) or mean-teacher (EMA, KL)",
     "profile": "sizes: paper (all data, the official scripts' lengths and rates; the default with your own data) "
     "or demo (the embedded default's toy sizes): fills every setting marked 'from the profile'",
     "aspect_column": "pair tasks (aspect-level sentiment): the aspect column; the buffer walks the text with the "

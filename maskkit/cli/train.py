@@ -177,9 +177,13 @@ def run_distill(args: argparse.Namespace) -> int:
     run_dir = values.get("run_dir") or "runs/distill"
     model = resolve_model_dir(values.get("model"))
     distill = build(DistillConfig, values)
+    print(f"distillation recipe {distill.recipe}: {distill.kind}, weighting {distill.weighting}, alpha "
+          f"{distill.alpha}, self-ensemble {distill.self_ensemble}" +
+          "".join(f"\n  you override {line}" for line in distill.overrides))  # fmt: skip
     teacher_dir = resolve_model_dir(values["teacher"]) if values.get("teacher") else None
     if teacher_dir is None and not values.get("generations") and distill.self_ensemble is None:
-        raise InputError("give --teacher FOLDER, --generations N (born-again) or --self-ensemble ema|average")
+        raise InputError("give --teacher FOLDER, --generations N (born-again), --self-ensemble ema|average|outputs "
+                         "or --recipe xu-sda|xu-sdv|mean-teacher")  # fmt: skip
     splits = labelled_splits(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
     with run_folder(run_dir, values, args.rerun):

@@ -1,6 +1,7 @@
 """The knowledge-distillation loss (pure torch).
 
-    loss = alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(student, labels)
+    loss = alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * CE(student, labels)     ("mix")
+    loss = CE(student, labels) + alpha * soft term                                          ("add")
 
 KL is Hinton et al.'s: the teacher's softened distribution against the student's, averaged over the
 batch; T^2 keeps the soft term's gradients on the scale of the hard term's. `kind="mse"` replaces the
@@ -68,10 +69,19 @@ def distillation_loss(
     kind: str = "kl",
     teacher_probs: torch.Tensor | None = None,
     teacher_logits: torch.Tensor | None = None,
+    weighting: str = "mix",
 ) -> torch.Tensor:
-    """alpha * soft term + (1 - alpha) * cross-entropy with the hard labels (alpha = 1: soft term only)."""
+    """ "mix": alpha * soft term + (1 - alpha) * cross-entropy with the hard labels (alpha = 1: soft term
+    only); "add": cross-entropy + alpha * soft term (Xu et al. 2020's CE + lambda * MSE)."""
     check_distillation(alpha, temperature, kind)
-    loss = alpha * soft_term(student_logits, temperature, kind, teacher_probs, teacher_logits)
+    soft = soft_term(student_logits, temperature, kind, teacher_probs, teacher_logits)
+    if weighting == "add":
+        if labels is None:
+            raise InputError("weighting 'add' adds the soft term to the hard-label loss, so labels are needed")
+        return F.cross_entropy(student_logits.float(), labels) + alpha * soft
+    if weighting != "mix":
+        raise InputError(f"weighting must be 'mix' or 'add', got {weighting!r}")
+    loss = alpha * soft
     if alpha < 1:
         if labels is None:
             raise InputError("alpha < 1 mixes in the hard-label loss, so labels are needed")

@@ -12,7 +12,7 @@ Fine-Tuning via Self-Ensemble and Self-Distillation.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maskkit.distill.loss import check_distillation, distillation_loss
@@ -32,22 +32,56 @@ from maskkit.runfiles import read_json
 SOFT_COLUMNS = (SOFT_LABELS, SOFT_LABEL_IDS, TEACHER_LOGITS)
 
 
+# Settings each named recipe fixes; the others keep their defaults. Xu et al. 2020 (arXiv 2002.10345) have
+# no official code: SDA and SDV follow the paper's definitions (the teacher is the average of the student's
+# parameters, or of its outputs, over its last K time steps; loss CE + lambda * MSE of logits, lambda 1).
+# The paper varies K; maskkit's default K (5, SDA over optimizer steps, SDV over epochs) is a choice, set
+# average_k / average_interval to change it.
+DISTILL_RECIPES: dict[str, dict[str, Any]] = {
+    "hinton": {"alpha": 0.5, "kind": "kl", "weighting": "mix", "self_ensemble": None, "average_interval": 50},
+    "xu-sda": {"alpha": 1.0, "kind": "mse", "weighting": "add", "self_ensemble": "average", "average_interval": 1},
+    "xu-sdv": {"alpha": 1.0, "kind": "mse", "weighting": "add", "self_ensemble": "outputs", "average_interval": 0},
+    "mean-teacher": {"alpha": 0.5, "kind": "kl", "weighting": "mix", "self_ensemble": "ema", "average_interval": 50},
+}
+FROM_RECIPE: Any = None
+
+
 @dataclass(frozen=True)
 class DistillConfig:
-    """alpha weighs the soft term; temperature softens both sides; kind "kl" (Hinton) or "mse" (logits)."""
+    """`recipe` fills the settings left None (`DISTILL_RECIPES`; "hinton" by default): alpha weighs the soft
+    term, `weighting` "mix" gives alpha * soft + (1 - alpha) * CE and "add" CE + alpha * soft (Xu et al.'s
+    lambda); temperature softens both sides; kind "kl" (Hinton) or "mse" (logits). `self_ensemble` makes
+    the teacher of the student itself: "ema" (moving average of weights), "average" (mean of the weights of
+    the last `average_k` snapshots, Xu et al.'s SDA) or "outputs" (mean of the logits of the last
+    `average_k` snapshots, Xu et al.'s SDV); a snapshot every `average_interval` steps, 0: at each epoch's
+    end. `overrides` lists the explicit settings that differ from the recipe."""
 
-    alpha: float = 0.5
+    recipe: str = "hinton"
+    alpha: float = FROM_RECIPE
     temperature: float = 2.0
-    kind: str = "kl"
-    self_ensemble: str | None = None  # "ema" or "average": the student's own running teacher
+    kind: str = FROM_RECIPE
+    weighting: str = FROM_RECIPE
+    self_ensemble: str | None = FROM_RECIPE
     ema_decay: float = 0.99
     average_k: int = 5
-    average_interval: int = 50
+    average_interval: int = FROM_RECIPE
+    overrides: tuple[str, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        from maskkit.recipes import check_name, fill_from
+
+        check_name(self.recipe, DISTILL_RECIPES, "recipe")
+        names = ("alpha", "kind", "weighting", "self_ensemble", "average_interval")
+        filled, overrides = fill_from({n: getattr(self, n) for n in names},
+                                      [(DISTILL_RECIPES[self.recipe], f"recipe {self.recipe}")])  # fmt: skip
+        for name in names:
+            object.__setattr__(self, name, filled[name])
+        object.__setattr__(self, "overrides", tuple(overrides))
         check_distillation(self.alpha, self.temperature, self.kind)
-        if self.self_ensemble not in (None, "ema", "average"):
-            raise InputError(f"self_ensemble must be None, 'ema' or 'average', got {self.self_ensemble!r}")
+        if self.weighting not in ("mix", "add"):
+            raise InputError(f"weighting must be 'mix' or 'add', got {self.weighting!r}")
+        if self.self_ensemble not in (None, "ema", "average", "outputs"):
+            raise InputError(f"self_ensemble must be None, 'ema', 'average' or 'outputs', got {self.self_ensemble!r}")
 
 
 class DistillationTrainer(ClassifierTrainer):
@@ -103,7 +137,13 @@ class DistillationTrainer(ClassifierTrainer):
                     "model, or self_ensemble='ema'|'average'"
                 )
         d = self.distill
-        loss = distillation_loss(outputs.logits, labels, d.alpha, d.temperature, d.kind, probs, logits)
+        if logits is None and probs is None:  # a self-ensemble with no snapshot yet: the hard labels alone
+            import torch.nn.functional as F
+
+            loss = F.cross_entropy(outputs.logits.float(), labels)
+        else:
+            loss = distillation_loss(outputs.logits, labels, d.alpha, d.temperature, d.kind, probs, logits,
+                                     d.weighting)  # fmt: skip
         return (loss, outputs) if return_outputs else loss
 
 

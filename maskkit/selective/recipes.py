@@ -108,20 +108,11 @@ def check_choices(values: dict[str, Any]) -> None:
 def resolve(values: dict[str, Any], recipe: str, profile: str) -> tuple[dict[str, Any], list[str]]:
     """Fills unset (None) settings from the recipe, then the profile; returns the filled settings and one
     line per explicit setting that differs from the recipe's or the profile's value."""
-    from maskkit.errors import InputError
+    from maskkit.recipes import check_name, fill_from
 
-    if recipe not in RECIPES:
-        raise InputError(f"recipe must be one of {list(RECIPES)}, got {recipe!r}")
-    if profile not in PROFILES:
-        raise InputError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
-    filled, overrides = dict(values), []
-    for source, name in ((RECIPES[recipe], f"recipe {recipe}"), (PROFILES[profile], f"profile {profile}")):
-        for key, value in source.items():
-            if filled.get(key) is None:
-                filled[key] = value
-            elif filled[key] != value:
-                overrides.append(f"{key}: {value} ({name}) -> {filled[key]}")
-    return filled, overrides
+    check_name(recipe, RECIPES, "recipe")
+    check_name(profile, PROFILES, "profile")
+    return fill_from(values, [(RECIPES[recipe], f"recipe {recipe}"), (PROFILES[profile], f"profile {profile}")])
 
 
 def describe(values: dict[str, Any], recipe: str, profile: str, overrides: list[str]) -> str:

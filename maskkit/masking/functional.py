@@ -164,47 +164,60 @@ def span_targets(
     n_max = int(words_per_row.max(initial=0))
     if n_max == 0 or not budgets.any():
         return np.zeros((batch, width), dtype=bool)
-    # per-row word tables padded to the longest row; column n_max is a sentinel word of length 0
+    # per-row word tables padded to the longest row, flattened (row b's words at b * (n_max + 1) ...);
+    # column n_max of a row, and one last cell, are sentinel words of length 0
+    stride = n_max + 1
+    sentinel = batch * stride
     word_of_token = np.where(candidates, np.cumsum(starts, axis=1) - 1, n_max)
-    flat_word = word_of_token + (np.arange(batch) * (n_max + 1))[:, None]
-    word_len = np.bincount(flat_word[candidates], minlength=batch * (n_max + 1)).reshape(batch, n_max + 1)
+    flat_word = word_of_token + (np.arange(batch) * stride)[:, None]
+    word_len = np.bincount(flat_word[candidates], minlength=sentinel + 1)
     # a word's segment ends at the first later word that follows a special token (or at the row's end)
-    after_break = starts & ~np.concatenate([np.zeros((batch, 1), dtype=bool), candidates[:, :-1]], axis=1)
-    breaks = np.zeros((batch, n_max + 1), dtype=bool)
-    breaks[:, n_max] = True
-    breaks[np.nonzero(after_break)[0], word_of_token[after_break]] = True
-    index = np.broadcast_to(np.arange(n_max + 1), breaks.shape)
-    next_break = np.minimum.accumulate(np.where(breaks, index, n_max)[:, ::-1], axis=1)[:, ::-1]
-    segment_end = np.minimum(np.append(next_break[:, 1:], np.full((batch, 1), n_max), axis=1), words_per_row[:, None])
-    row_index = np.arange(batch)
-    rows = row_index[:, None]
+    previous = np.concatenate([np.zeros((batch, 1), dtype=bool), candidates[:, :-1]], axis=1)
+    if np.count_nonzero(candidates & ~previous) == np.count_nonzero(words_per_row):  # one segment per row
+        segment_end = np.repeat(words_per_row[:, None], stride, axis=1)
+    else:
+        after_break = starts & ~previous
+        breaks = np.zeros((batch, stride), dtype=bool)
+        breaks[:, n_max] = True
+        breaks[np.nonzero(after_break)[0], word_of_token[after_break]] = True
+        index = np.broadcast_to(np.arange(stride), breaks.shape)
+        next_break = np.minimum.accumulate(np.where(breaks, index, n_max)[:, ::-1], axis=1)[:, ::-1]
+        segment_end = np.minimum(np.append(next_break[:, 1:], np.full((batch, 1), n_max), axis=1),
+                                 words_per_row[:, None])  # fmt: skip
+    rows = np.arange(batch)[:, None]
+    row_offset = (np.arange(batch) * stride)[:, None, None]
     last_word = np.maximum(words_per_row - 1, 0)[:, None]
-    masked_word = np.zeros((batch, n_max + 1), dtype=bool)
-    total = np.zeros(batch, dtype=np.int64)
+    masked_word = np.zeros(sentinel + 1, dtype=bool)
     rounds = np.where(words_per_row > 0, rounds, 0)
+    remaining = np.where(rounds > 0, budgets, 0).astype(np.int64)  # tokens a row still needs (<= 0: done)
+    fewest_rounds = int(rounds.min())
     for first in range(0, int(rounds.max(initial=0)), block):
-        if not ((total < budgets) & (first < rounds)).any():
+        if remaining.max() <= 0:
             break
         # everything that does not depend on earlier rounds, for a block of rounds at once
         anchors, lengths = draw_rounds(first, block)
         anchor = np.minimum((anchors * words_per_row[:, None]).astype(np.int64), last_word)
         span_end = np.minimum(anchor + lengths, segment_end[rows, anchor])
         covered = anchor[:, :, None] + np.arange(int(lengths.max()))
-        covered = np.where(covered < span_end[:, :, None], covered, n_max)
-        covered_len = word_len[rows[:, :, None], covered]
+        # flat word ids; the anchor word comes first; past the span's end, the sentinel
+        covered = np.where(covered < span_end[:, :, None], covered + row_offset, sentinel)
+        covered = np.ascontiguousarray(covered.transpose(1, 0, 2))  # round-major: each round's words contiguous
+        covered_len = word_len[covered]
         for r in range(block):
-            live = (total < budgets) & (first + r < rounds)
-            if not live.any():
+            if first + r >= fewest_rounds:  # a row past its own number of rounds stops
+                remaining = np.where(first + r < rounds, remaining, 0)
+            words = covered[r]
+            masked = masked_word[words]
+            gained = np.where(masked, 0, covered_len[r])
+            before = np.cumsum(gained, axis=1)
+            before -= gained
+            # an anchor already masked gains nothing this round; a finished row has nothing left to gain
+            take = before < np.where(masked[:, 0], 0, remaining)[:, None]
+            masked_word[words[take]] = True
+            remaining -= np.sum(gained, axis=1, where=take)
+            if remaining.max() <= 0:
                 break
-            words = covered[:, r]
-            # a finished row, or an anchor already masked, has nothing left to gain this round
-            fresh = live & ~masked_word[row_index, anchor[:, r]]
-            remaining = np.where(fresh, budgets - total, 0)
-            gained = np.where(masked_word[rows, words], 0, covered_len[:, r])
-            take = (np.cumsum(gained, axis=1) - gained) < remaining[:, None]
-            masked_word[rows, np.where(take, words, n_max)] = True
-            total += (gained * take).sum(axis=1)
-    return candidates & masked_word[rows, word_of_token]
+    return candidates & masked_word[flat_word]
 
 
 def categorical(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:

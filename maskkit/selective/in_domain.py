@@ -22,7 +22,7 @@ from maskkit.selective.sentences import (
     official_selection,
     pack_document,
     pack_rng,
-    random_control,  # fmt: skip
+    random_control,
 )
 
 

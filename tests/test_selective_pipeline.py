@@ -121,3 +121,27 @@ def test_every_setting_a_stage_reads_is_in_its_manifest(tmp_path):
         assert changed["task_model"] != base["task_model"], changes
     assert digests(seeds=(3, 2))["pretrain_selective"] != base["pretrain_selective"]
     assert digests(batch_size=8)["importance_classifier"] != base["importance_classifier"]
+
+
+@pytest.mark.slow
+def test_aspect_pairs_run_end_to_end(tiny_model_dir, tmp_path):
+    """Aspect-level sentiment as the official ASC code: (aspect, text) pairs train the task model and are
+    scored with the aspect held fixed; the classifier learns one row per distinct text."""
+    texts = [r["text"] for r in LABELLED[: len(SENTENCES)]]
+    rows = [(t, a, (i + k) % 2) for i, t in enumerate(texts) for k, a in enumerate(("food", "service"))]
+    train = tmp_path / "absa.tsv"
+    train.write_text("text\taspect\tlabel\n" + "".join(f"{t}\t{a}\t{y}\n" for t, a, y in rows))
+    domain = tmp_path / "domain.txt"
+    domain.write_text("\n".join(SENTENCES) + "\n")
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'model = "{tiny_model_dir}"\ntrain = "{train}"\nin_domain = "{domain}"\nrun_dir = "{tmp_path / "run"}"\n'
+        'aspect_column = "aspect"\nsentences = false\nseeds = [1]\npretrain_steps = 1\nhead_warmup_steps = 0\n'
+        "batch_size = 8\ntask_epochs = 1\nclassifier_epochs = 1\nfinetune_epochs = 1\nmax_length = 32\n"
+        "pack_length = 48\nprogress = false\n"
+    )
+    assert main(["selective", "run", "--config", str(config), "--method", "prob_drop"]) == 0
+    scoring = json.loads((tmp_path / "run" / "scoring" / "results.json").read_text())
+    assert scoring["sentences"] == len(rows) and scoring["classifier_rows"] == len(set(texts))
+    with pytest.raises(ValueError, match="set sentences = false"):
+        SelectiveConfig(train=str(train), in_domain=str(domain), aspect_column="aspect")

@@ -75,8 +75,9 @@ SETTING_HELP = {
     "(thunlp/SelectiveMasking's code; the default with your own data) or maskkit (0.1's choices; the embedded "
     "default's). distill: hinton (KL at T, alpha mix), xu-sda (teacher = mean weights of the last K steps, CE + "
     "MSE), xu-sdv (teacher = mean outputs of the last K epochs, CE + MSE) or mean-teacher (EMA, KL)",
-    "profile": "sizes: paper (all data, the official scripts' lengths and rates; the default with your own data) "
-    "or demo (the embedded default's toy sizes): fills every setting marked 'from the profile'",
+    "profile": "sizes: paper (all data; lengths 128/256 and pre-training at lr 2e-5, warmup 0.2 from the official "
+    "scripts; fine-tuning 3 epochs at 2e-5; the default with your own data) or demo (the embedded default's toy "
+    "sizes): fills every setting marked 'from the profile'",
     "aspect_column": "pair tasks (aspect-level sentiment): the aspect column; the buffer walks the text with the "
     "aspect held fixed, as the official ASC code",
     "sentences": "split documents into sentences for scoring and in-domain selection (from the recipe)",

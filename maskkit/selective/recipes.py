@@ -20,8 +20,10 @@ sizes; the embedded default runs the "maskkit" recipe at the demo's sizes.
   in-domain tokens with P(important) > 0.5 ranked by P (probabilistic rounding of 0.15 n), and a random
   control drawn over the non-stop tokens (a stronger control: the gap to selective masking shrinks).
 
-Profiles: "demo" (the embedded default's toy sizes) and "paper" (all of the task and in-domain data, the
-official scripts' lengths, learning rates and warmup). The official scripts do not fix the number of
+Profiles: "demo" (the embedded default's toy sizes) and "paper" (all of the task and in-domain data; from
+the official scripts the classifier length 128 and task-guided pre-training at lr 2e-5 with warmup 0.2;
+the task model and the final fine-tuning at BERT's usual 3 epochs and lr 2e-5, which are not read from
+the official scripts). The official scripts do not fix the number of
 task-guided pre-training steps (scripts/run_pretraining.sh says 50, its results folders hold checkpoints at
 30k and 60k steps), so the paper profile makes one pass over the packed in-domain data
 (`pretrain_steps = 0`) unless `pretrain_steps` is set.

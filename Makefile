@@ -35,16 +35,20 @@ system:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  log=$${TMPDIR:-/tmp}/maskkit-apt.log; \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
+	    >$$log 2>&1 || { cat $$log; echo "apt-get failed (log above, also in $$log)"; exit 1; }; \
+	  echo "installed (apt's log: $$log)"; \
 	fi
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev]"  # quiet: setuptools' editable-install notice
+	@echo "installing Python packages into $(VENV) (pip's log: $(VENV)/pip.log)"
+	@{ $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q "$(TORCH_SPEC)" && \
+	  PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev]"; } >$(VENV)/pip.log 2>&1 \
+	  || { cat $(VENV)/pip.log; echo "pip failed (log above)"; exit 1; }
 	touch $@
 
 clean:

@@ -46,7 +46,7 @@ def scaling_run(data: Path, num_proc: int) -> float:
     disable_progress_bars()
     texts = sentences(data, 10**9)
     start = time.perf_counter()
-    augment_dataset(Dataset.from_dict({"text": texts}), EDA(num_aug=4), n_aug=4,
+    augment_dataset(Dataset.from_dict({"text": texts}), EDA(n_aug=4), n_aug=4,
                     num_proc=num_proc if num_proc > 1 else None, load_from_cache_file=False)  # fmt: skip
     return len(texts) * 4 / (time.perf_counter() - start)
 
@@ -102,7 +102,7 @@ def main() -> None:
     results["maskkit delete"] = timed(RandomDelete(), texts)
     results["nlpaug delete"] = timed(anchors["delete"].augment, texts)
     results["maskkit insert"] = timed(RandomInsert(), texts)
-    recipe = EDA(num_aug=4)
+    recipe = EDA(n_aug=4)
     results["maskkit EDA recipe (4 per sentence)"] = timed(recipe.generate, texts, per_text=4)
     for name, rate in results.items():
         report(name, rate)

@@ -44,9 +44,9 @@ def main() -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from maskkit.finetune.classify import FinetuneConfig, finetune_classifier
-    from maskkit.finetune.loading import default_model_dir
+    from maskkit.runs.models import default_model_dir
     from maskkit.selective.importance import Scorer, buffer_importance_sequential, content_ids, score_importance
+    from maskkit.training.classify import FinetuneConfig, finetune_classifier
 
     hf_logging.set_verbosity_error()
     torch.set_num_threads(args.threads)

@@ -44,8 +44,8 @@ def head_step_times(steps: int, batch: int, length: int) -> dict:
     import torch
     from transformers import AutoTokenizer
 
-    from maskkit.finetune.loading import default_model_dir, load_masked_lm
-    from maskkit.finetune.mlm import sparse_mlm_loss
+    from maskkit.runs.models import default_model_dir, load_masked_lm
+    from maskkit.training.mlm import sparse_mlm_loss
 
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())
     model, _ = load_masked_lm(default_model_dir(), log=lambda *_: None)
@@ -88,7 +88,7 @@ def head_step_times(steps: int, batch: int, length: int) -> dict:
 def encoded_sentences(tokenizer, count: int):
     from datasets import Dataset
 
-    from maskkit.finetune.encode import EncodeForClassification
+    from maskkit.training.encode import EncodeForClassification
 
     data = Dataset.from_dict({"text": sentences(count)})
     return data.map(EncodeForClassification(tokenizer, max_length=128), batched=True, remove_columns=["text"])
@@ -98,7 +98,7 @@ def soft_label_throughput(count: int) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from maskkit.distill.soft_labels import generate_soft_labels
-    from maskkit.finetune.loading import default_model_dir
+    from maskkit.runs.models import default_model_dir
 
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())
     model = AutoModelForSequenceClassification.from_pretrained(default_model_dir(), num_labels=2)
@@ -116,7 +116,7 @@ def soft_labels_worker(out: str, count: int) -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from maskkit.distill.soft_labels import generate_soft_labels
-    from maskkit.finetune.loading import default_model_dir
+    from maskkit.runs.models import default_model_dir
 
     torch.manual_seed(0)  # the same random head in every process
     tokenizer = AutoTokenizer.from_pretrained(default_model_dir())

@@ -15,8 +15,8 @@ from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import maskkit
-from maskkit.finetune.data import prepare_classification
-from maskkit.finetune.loading import default_model_dir
+from maskkit.runs.models import default_model_dir
+from maskkit.training.data import prepare_classification
 
 
 def mr_split(name: str, limit: int) -> Dataset:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "MaskingCollator": "maskkit.collate",
@@ -22,39 +22,50 @@ _EXPORTS = {
     "MaskRandomKeep": "maskkit.masking.corruption",
     "SimilarWordReplace": "maskkit.masking.correction",
     "unigram_counts": "maskkit.masking.corruption",
-    "OneOf": "maskkit.masking.compose",
+    "OneOfSelectors": "maskkit.masking.compose",
     "MaskingBatch": "maskkit.masking.batch",
     "MissingColumnError": "maskkit.masking.batch",
     "VocabTables": "maskkit.masking.words",
     "jieba_segmenter": "maskkit.masking.words",
-    "Tokenize": "maskkit.stages",
-    "StaticMask": "maskkit.stages",
-    "static_mask": "maskkit.stages",
-    "as_features": "maskkit.stages",
-    "EpochCallback": "maskkit.trainer",
-    "keep_columns": "maskkit.trainer",
-    "PretrainConfig": "maskkit.finetune.pretrain",
-    "further_pretrain": "maskkit.finetune.pretrain",
-    "further_pretrain_stages": "maskkit.finetune.pretrain",
-    "sparse_mlm_loss": "maskkit.finetune.mlm",
-    "MaskedLMTrainer": "maskkit.finetune.mlm",
-    "FinetuneConfig": "maskkit.finetune.classify",
-    "finetune_classifier": "maskkit.finetune.classify",
-    "PooledClassifier": "maskkit.finetune.heads",
+    "Tokenize": "maskkit.dataset_stages",
+    "StaticMask": "maskkit.dataset_stages",
+    "static_mask": "maskkit.dataset_stages",
+    "as_features": "maskkit.dataset_stages",
+    "EpochCallback": "maskkit.training.callbacks",
+    "keep_columns": "maskkit.training.callbacks",
+    "PretrainConfig": "maskkit.training.pretrain",
+    "further_pretrain": "maskkit.training.pretrain",
+    "further_pretrain_stages": "maskkit.training.pretrain",
+    "sparse_mlm_loss": "maskkit.training.mlm",
+    "MaskedLMTrainer": "maskkit.training.mlm",
+    "FinetuneConfig": "maskkit.training.classify",
+    "finetune_classifier": "maskkit.training.classify",
+    "PooledClassifier": "maskkit.training.heads",
     "DistillConfig": "maskkit.distill.trainer",
     "DistillationTrainer": "maskkit.distill.trainer",
     "distill_classifier": "maskkit.distill.trainer",
     "born_again": "maskkit.distill.trainer",
     "generate_soft_labels": "maskkit.distill.soft_labels",
     "score_importance": "maskkit.selective.importance",
-    "SelectiveConfig": "maskkit.selective.pipeline",
-    "run_pipeline": "maskkit.selective.stages",
+    "SelectiveConfig": "maskkit.selective.config",
+    "run_pipeline": "maskkit.selective.pipeline",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]
 
 
+# Names that moved or were renamed in 0.3: they still work, with a DeprecationWarning, until 0.4.
+_RENAMED = {"OneOf": "OneOfSelectors"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        import warnings
+
+        new = _RENAMED[name]
+        warnings.warn(f"maskkit.{name} is maskkit.{new} since 0.3 (augmenters: maskkit.augment.{name}); the old "
+                      "name goes in 0.4", DeprecationWarning, stacklevel=2)  # fmt: skip
+        return getattr(import_module(_EXPORTS[new]), new)
     if name in _EXPORTS:
         value = getattr(import_module(_EXPORTS[name]), name)
         globals()[name] = value

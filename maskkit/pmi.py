@@ -26,7 +26,7 @@ from functools import cache
 
 from maskkit.errors import InputError, MissingFile
 from maskkit.rng import as_integer
-from maskkit.runfiles import write_text
+from maskkit.runs.files import write_text
 
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 

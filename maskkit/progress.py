@@ -85,7 +85,8 @@ def trainer_progress(enabled: bool) -> tuple[bool, list[Any]]:
 
 
 def without_log_printing(trainer: Any) -> Any:
-    """Trainer prints raw log dicts when its bar is off; a run asked to be quiet (progress=False) drops that."""
+    """Trainer prints raw log dicts when its bar is off; maskkit's progress lines (with the loss and each
+    evaluation) replace them, and a run asked to be quiet (progress=False) prints neither."""
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
@@ -107,6 +108,12 @@ def trainer_progress_lines() -> Any:
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
             if self.lines is not None and logs and "loss" in logs:
                 self.lines.desc = f"training (loss {float(logs['loss']):.3f})"
+
+        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+            if state.is_world_process_zero and metrics:
+                shown = ", ".join(f"{k.removeprefix('eval_')} {float(v):.4g}" for k, v in metrics.items()
+                                  if k.startswith("eval_") and not k.endswith(("runtime", "per_second")))  # fmt: skip
+                print(f"evaluation at step {state.global_step}: {shown}", file=sys.stderr, flush=True)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if self.lines is not None:

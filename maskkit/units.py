@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from maskkit.dataset_stages import batch_texts
 from maskkit.errors import InputError, MissingFile, WrongType
 from maskkit.masking.words import has_cjk, word_spans
-from maskkit.stages import batch_texts
 
 KINDS = ("phrase", "entity", "lexicon")
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*|[^\w\s]")
@@ -190,8 +190,8 @@ def ernie_stages(
     from datasets import Dataset
 
     from maskkit.collate import MaskingCollator
+    from maskkit.dataset_stages import Tokenize
     from maskkit.masking.selectors import UnitSelector, WholeWordSelector
-    from maskkit.stages import Tokenize
 
     data = texts if hasattr(texts, "column_names") else Dataset.from_dict({"text": list(texts)})
     basic = data.map(Tokenize(tokenizer, max_length=max_length), batched=True, remove_columns=data.column_names)

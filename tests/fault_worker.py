@@ -54,7 +54,7 @@ def pretrain(model: str, texts_file: str, out: str) -> None:
     from transformers import AutoTokenizer
 
     from maskkit import MaskingCollator, WholeWordSelector
-    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
+    from maskkit.training.pretrain import PretrainConfig, further_pretrain
 
     kill_at = int(os.environ.get("FAULT_KILL_IN_SAVE", "0"))
     if kill_at:

@@ -40,7 +40,7 @@ def data():
 
 @pytest.mark.parametrize("num_proc", [None, 2])
 def test_augment_dataset_keeps_columns_and_adds_provenance(data, thesaurus, num_proc):
-    recipe = EDA(num_aug=3, synonyms=thesaurus, seed=1)
+    recipe = EDA(n_aug=3, synonyms=thesaurus, seed=1)
     out = augment_dataset(data, recipe, n_aug=3, num_proc=num_proc, batch_size=3)
     # every augmentation differs from its source and from the row's other augmentations (repeats are dropped)
     for i, text in enumerate(TEXTS):
@@ -81,7 +81,7 @@ def test_label_consistency_drops_augmentations_a_classifier_relabels(data, thesa
         return [int("great" in t.lower().split()) for t in texts]
 
     data = data.map(lambda r: {"label": classify([r["text"]])[0]})
-    recipe = EDA(alpha_sr=0.9, alpha_ri=0.0, alpha_rs=0.0, p_rd=0.0, num_aug=4, synonyms=thesaurus)
+    recipe = EDA(alpha_sr=0.9, alpha_ri=0.0, alpha_rs=0.0, p_rd=0.0, n_aug=4, synonyms=thesaurus)
     out = augment_dataset(data, recipe, n_aug=4, consistency=LabelConsistency(classify, "label"))
     augmented = out.filter(lambda r: r["aug_method"] != "original")
     assert all(classify([r["text"]])[0] == r["label"] for r in augmented)

@@ -55,7 +55,7 @@ def test_swap_keeps_the_words_and_punctuation(text, seed):
 @settings(max_examples=60, deadline=None)
 @given(text=TEXTS, p=st.floats(0, 1), seed=st.integers(0, 5))
 def test_delete_never_empties_a_text_nor_drops_negations(text, p, seed):
-    out = RandomDelete(p=p, seed=seed)([text])[0]
+    out = RandomDelete(alpha=p, seed=seed)([text])[0]
     if words_of(text):
         assert words_of(out)
     kept = words_of(out)
@@ -108,8 +108,8 @@ def test_edge_cases_and_bad_input(thesaurus):
     assert len(words_of(RandomSwap(alpha=0.1)([long])[0])) == 10000
     with pytest.raises(ValueError, match="alpha"):
         SynonymReplace(alpha=2)
-    with pytest.raises(ValueError, match="num_aug"):
-        EDA(num_aug=0, synonyms=thesaurus)
+    with pytest.raises(ValueError, match="n_aug"):
+        EDA(n_aug=0, synonyms=thesaurus)
 
 
 def test_chinese_text_is_edited_by_jieba_words_without_spaces(thesaurus):
@@ -133,8 +133,8 @@ def test_chinese_dictionary_synonyms(thesaurus):
         DictionarySynonyms("/nonexistent/synonyms.txt")
 
 
-def test_eda_recipe_gives_num_aug_keyed_variants(thesaurus):
-    recipe = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, num_aug=6, synonyms=thesaurus, seed=3)
+def test_eda_recipe_gives_n_aug_keyed_variants(thesaurus):
+    recipe = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, n_aug=6, synonyms=thesaurus, seed=3)
     texts = ["The movie was not good, and the plot was boring.", "A great film."]
     out = recipe.generate(texts)
     assert [len(row) for row in out] == [6, 6]
@@ -172,7 +172,7 @@ def test_eda_never_rewrites_negations_or_function_words():
     ("No one laughed" once became "No one laughed nobelium", "never" "ne'er", "nothing" "null")."""
     from maskkit.stopwords import FUNCTION_WORDS
 
-    eda = EDA(alpha_sr=0.5, alpha_ri=0.5, alpha_rs=0.0, p_rd=0.0, num_aug=8, seed=0)
+    eda = EDA(alpha_sr=0.5, alpha_ri=0.5, alpha_rs=0.0, p_rd=0.0, n_aug=8, seed=0)
     for text, outputs in zip(NEGATION_SENTENCES, eda.generate(NEGATION_SENTENCES)):
         protected = [w.lower() for w in words_of(text) if w.lower() in FUNCTION_WORDS or is_negation(w)]
         for out in outputs:
@@ -197,10 +197,10 @@ def test_content_words_of_broad_stop_lists_can_change(tmp_path):
 
 
 def test_the_paper_settings_by_training_set_size(thesaurus):
-    for n, alpha, num_aug in ((500, 0.05, 16), (2000, 0.05, 8), (5000, 0.1, 4), (100_000, 0.1, 4)):
+    for n, alpha, n_aug in ((500, 0.05, 16), (2000, 0.05, 8), (5000, 0.1, 4), (100_000, 0.1, 4)):
         eda = EDA.for_training_size(n, synonyms=thesaurus, seed=3)
         strengths = (eda.alpha_sr, eda.alpha_ri, eda.alpha_rs, eda.p_rd)
-        assert strengths == (alpha,) * 4 and eda.num_aug == num_aug
+        assert strengths == (alpha,) * 4 and eda.n_aug == n_aug
         assert eda.seed == 3
-    with pytest.raises(ValueError, match="sets \\['num_aug'\\] from the paper's table"):
-        EDA.for_training_size(500, num_aug=2)
+    with pytest.raises(ValueError, match="sets \\['n_aug'\\] from the paper's table"):
+        EDA.for_training_size(500, n_aug=2)

@@ -12,7 +12,7 @@ import pytest
 
 from maskkit.augment.job import KILL_AFTER_SHARDS
 from maskkit.cli.main import main
-from maskkit.tables import read_table
+from maskkit.runs.tables import read_table
 
 ROWS = [("The movie was not good.", 0), ("A great film with great actors!", 1), ("", 0), ("Boring, boring plot.", 0)]
 
@@ -92,3 +92,24 @@ def test_killed_run_resumes_without_loss_or_duplicates(files):
     assert resumed.returncode == 0 and "(2 resumed from an earlier run)" in resumed.stdout
     lines = lambda p: [json.loads(x) for x in p.read_text().splitlines()]  # noqa: E731
     assert lines(tmp / "resumed.jsonl") == lines(tmp / "whole.jsonl")
+
+
+def test_augment_takes_any_registered_augmenter_as_a_spec(files, capsys):
+    """--augmenter names a component spec (here a keyed choice of two EDA operations): the job writes what
+    the same augmenter built in code writes."""
+    from maskkit.augment import OneOf, RandomDelete, RandomSwap
+    from maskkit.augment.job import run_augment_job
+    from maskkit.cli.config import toml_value
+    from maskkit.registry import to_dict
+
+    tmp, _, tsv = files
+    augmenter = OneOf([RandomSwap(0.3, seed=1), RandomDelete(0.3, seed=2)], weights=[1, 2], seed=3)
+    spec_file = tmp / "augmenter.toml"
+    spec_file.write_text(f"augmenter = {toml_value(to_dict(augmenter))}\n")
+    out, in_code = tmp / "out.jsonl", tmp / "in_code.jsonl"
+    assert main(["augment", str(tsv), str(out), "--augmenter", str(spec_file), "--n-aug", "2", "--quiet"]) == 0
+    run_augment_job(str(tsv), augmenter, in_code, {"method": "code"}, n_aug=2, progress=False)
+    got, expected = read_table(out).to_list(), read_table(in_code).to_list()
+    assert got == expected and any(r["aug_index"] >= 0 for r in got)
+    assert main(["augment", str(tsv), str(tmp / "x.jsonl"), "--augmenter", str(tsv)]) == 2  # not TOML
+    assert "config file" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from maskkit.cli.config import load_toml
 from maskkit.cli.main import main
 from tests.conftest import LABELLED, SENTENCES
 
@@ -50,15 +51,38 @@ def test_pretrain_stages_from_text_files(tiny_model_dir, tmp_path, tables, capsy
     _, texts = tables
     run = tmp_path / "pt"
     code = main(["pretrain", "--model", tiny_model_dir, "--texts", str(texts), "--eval-texts", str(texts),
-                 "--run-dir", str(run), "--max-steps", "2", "--batch-size", "4", "--scheme", "span",
-                 "--no-progress"])  # fmt: skip
+                 "--run-dir", str(run), "--max-steps", "2", "--batch-size", "4", "--scheme", "span", "--rate", "0.3",
+                 "--per", "token", "--no-progress"])  # fmt: skip
     assert code == 0
     out = capsys.readouterr().out
     assert "skipped 1 empty lines" in out and "stage domain: 2 steps, held-out loss" in out
     assert (run / "domain" / "model.safetensors").is_file()
-    # the config a run writes reads back and names the same run (finished, so skipped)
-    assert "seed = 0" in (run / "config.toml").read_text()
+    # the config a run writes holds the masking as component specs, reads back and names the same run
+    written = load_toml(str(run / "config.toml"))
+    assert written["seed"] == 42 and "scheme" not in written and "rate" not in written
+    assert written["selector"]["@component"] == "maskkit.span.v1" and written["selector"]["rate"] == 0.3
+    assert written["corruption"] == {"@component": "maskkit.mask_random_keep.v1", "mask": 0.8, "random": 0.1,
+                                     "keep": 0.1, "per": "token", "random_weights": None}  # fmt: skip
+    manifest = json.loads((run / "domain" / "started.json").read_text())["settings"]
+    assert manifest["selector"] == written["selector"]  # the stage's record loads back too, not a repr
     assert main(["pretrain", "--config", str(run / "config.toml"), "--no-progress"]) == 0
+    assert "2 steps" in capsys.readouterr().out  # the finished stage, reported again
+    # another rate on the same folder is another run: refused, naming the setting
+    assert main(["pretrain", "--config", str(run / "config.toml"), "--rate", "0.5", "--no-progress"]) == 2
+    assert "other settings (selector.rate: 0.3 -> 0.5)" in capsys.readouterr().err
+
+
+def test_pretrain_scheme_options_are_keys_of_the_config_file(tiny_model_dir, tmp_path, tables):
+    _, texts = tables
+    config = tmp_path / "run.toml"
+    config.write_text(f'model = "{tiny_model_dir}"\ntexts = ["{texts}"]\nrun_dir = "{tmp_path / "pt"}"\n'
+                      'max_steps = 1\nbatch_size = 4\nprogress = false\nscheme = "token"\nrate = 0.25\n'
+                      'mask = 0.5\nrandom = 0.25\nkeep = 0.25\n')  # fmt: skip
+    assert main(["pretrain", "--config", str(config)]) == 0
+    written = load_toml(str(tmp_path / "pt" / "config.toml"))
+    assert written["selector"] == {"@component": "maskkit.token.v1", "rate": 0.25, "budget": "exact",
+                                   "max_predictions": None}  # fmt: skip
+    assert (written["corruption"]["mask"], written["corruption"]["random"]) == (0.5, 0.25)
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from maskkit.augment import BackTranslate, RandomDelete, augment_dataset
 from maskkit.augment.job import run_augment_job
 from maskkit.cli.main import main
 from maskkit.errors import RunConflict
-from maskkit.runfiles import exclusive
-from maskkit.tables import read_table
+from maskkit.runs.files import exclusive
+from maskkit.runs.tables import read_table
 from tests.conftest import LABELLED, ROOT, SENTENCES
 from tests.test_tables import PANDAS_SAFE
 
@@ -75,7 +75,7 @@ def test_a_second_job_on_a_busy_output_is_refused(tricky_tsv, tmp_path, capsys):
     assert code == 2 and "in use by another maskkit job" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "out.tsv.parts").exists()
     holder = subprocess.Popen(  # a job killed while holding the lock does not leave it stuck
-        [sys.executable, "-c", "import sys, time\nfrom maskkit.runfiles import exclusive\n"
+        [sys.executable, "-c", "import sys, time\nfrom maskkit.runs.files import exclusive\n"
          "with exclusive(sys.argv[1], 'the output'):\n    print('held', flush=True)\n    time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )  # fmt: skip
@@ -177,8 +177,8 @@ def test_preview_shows_unknown_tokens(tiny_model_dir, capsys):
 
 
 def test_equal_numeric_labels_are_one_class(tiny_model_dir, capsys):
-    from maskkit.finetune.classify import FinetuneConfig
-    from maskkit.finetune.data import prepare_classification
+    from maskkit.training.classify import FinetuneConfig
+    from maskkit.training.data import prepare_classification
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     labels = ["1", "1.0", "0", "0.0", "1 ", " 0", "1", "0.0"]
@@ -199,7 +199,7 @@ def test_a_teacher_with_other_label_names_is_refused(tiny_model_dir, tmp_path):
     from transformers import BertConfig, BertForSequenceClassification
 
     from maskkit.distill.trainer import DistillConfig, with_teacher_soft_labels
-    from maskkit.finetune.classify import FinetuneConfig
+    from maskkit.training.classify import FinetuneConfig
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

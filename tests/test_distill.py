@@ -14,8 +14,8 @@ from maskkit.distill.loss import distillation_loss
 from maskkit.distill.soft_labels import dense_soft_labels, generate_soft_labels
 from maskkit.distill.teachers import SelfEnsembleTeacher
 from maskkit.distill.trainer import DistillationTrainer, DistillConfig, born_again, distill_classifier
-from maskkit.finetune.classify import FinetuneConfig
-from maskkit.finetune.data import prepare_classification
+from maskkit.training.classify import FinetuneConfig
+from maskkit.training.data import prepare_classification
 from tests.conftest import LABELLED, model_folder, torchrun
 
 
@@ -198,8 +198,8 @@ WORKER = """
 import json, sys
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from maskkit.distill.soft_labels import generate_soft_labels
-from maskkit.finetune.classify import FinetuneConfig
-from maskkit.finetune.data import prepare_classification
+from maskkit.training.classify import FinetuneConfig
+from maskkit.training.data import prepare_classification
 from accelerate import PartialState
 folder, out, rows = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -11,13 +11,13 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from maskkit import MaskingCollator, WholeWordSelector
-from maskkit.checkpoints import MARK, is_complete
 from maskkit.errors import RunConflict
-from maskkit.finetune.classify import FinetuneConfig, build_classifier, finetune_classifier
-from maskkit.finetune.encode import EncodeForClassification, cut
-from maskkit.finetune.mlm import sparse_mlm_loss
-from maskkit.finetune.optim import parameter_groups
-from maskkit.finetune.pretrain import PretrainConfig, further_pretrain, further_pretrain_stages, warm_up_head
+from maskkit.training.checkpoints import MARK, is_complete
+from maskkit.training.classify import FinetuneConfig, build_classifier, finetune_classifier
+from maskkit.training.encode import EncodeForClassification, cut
+from maskkit.training.mlm import sparse_mlm_loss
+from maskkit.training.optim import parameter_groups
+from maskkit.training.pretrain import PretrainConfig, further_pretrain, further_pretrain_stages, warm_up_head
 from tests.conftest import LABELLED, SENTENCES, assert_same_weights, tiny_mlm
 
 
@@ -209,7 +209,7 @@ def test_pretraining_killed_while_saving_resumes_to_the_same_model(tiny_model_di
 
 
 def test_head_warm_up_trains_the_head_only(tiny_model_dir, tmp_path):
-    from maskkit.finetune.pretrain import as_tokenized
+    from maskkit.training.pretrain import as_tokenized
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     model = tiny_mlm(len(tokenizer))
@@ -276,7 +276,7 @@ def test_a_new_mlm_head_is_a_function_of_the_seed(tiny_model_dir, tmp_path):
     head was once unseeded: two loads gave head weight sums -13.6 and -2.9)."""
     from transformers import BertModel
 
-    from maskkit.finetune.loading import load_masked_lm, seeded_init
+    from maskkit.runs.models import load_masked_lm, seeded_init
     from tests.conftest import model_folder
 
     folder = model_folder(BertModel, tiny_model_dir, tmp_path / "encoder")

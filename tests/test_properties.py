@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from maskkit import (
     MaskingCollator,
     MaskRandomKeep,
-    OneOf,
+    OneOfSelectors,
     ScoredSelector,
     SpanSelector,
     TokenSelector,
@@ -32,7 +32,7 @@ SELECTORS = {
     "unit": UnitSelector(0.3, column=None, lexicon=("quick brown fox", "lazy dog", "the movie")),
     "scored": ScoredSelector(0.3, exclude_words=("the", "a")),
     "scored-sample": ScoredSelector(0.3, mode="sample"),
-    "oneof": OneOf([WholeWordSelector(0.2), SpanSelector(0.2)], weights=[1, 2]),
+    "oneof": OneOfSelectors([WholeWordSelector(0.2), SpanSelector(0.2)], weights=[1, 2]),
 }
 WORD_LEVEL = {"word", "span", "unit", "oneof"}
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -241,30 +241,51 @@ def test_spans_match_a_sequential_reference():
         assert (got == expected).all()
 
 
+SHARES = ((0.5, 0.0, 0.5), (0.6, 0.2, 0.2), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
 @SETTINGS
-@given(batch=examples(), per=st.sampled_from(["token", "unit"]))
-def test_corruption_shares_sum_and_unit_fate(batch, per):
+@given(batch=examples(), per=st.sampled_from(["token", "unit"]), shares=st.sampled_from(SHARES))
+def test_corruption_fates_keep_to_their_shares_and_units_share_a_fate(batch, per, shares):
+    """Every target becomes [MASK], a random non-special token or itself, and only the fates whose share is
+    above 0 occur; its label is the original; nothing else changes; with per="unit" all tokens of a word
+    get the same fate ([MASK] or not)."""
+    mask, random, keep = shares
     collator = MaskingCollator(
-        WORDPIECE, selector=WholeWordSelector(0.5), corruption=MaskRandomKeep(0.5, 0.0, 0.5, per=per),
+        WORDPIECE, selector=WholeWordSelector(0.5), corruption=MaskRandomKeep(mask, random, keep, per=per),
         return_tensors="np",
     )  # fmt: skip
     out = collator(batch)
+    specials = set(WORDPIECE.all_special_ids)
     for i, example in enumerate(batch):
-        target = out["labels"][i] != -100
         original = np.asarray(example["input_ids"])
-        ids, labels = out["input_ids"][i][: len(original)], out["labels"][i][: len(original)]
-        # with no random share, a target is [MASK] or itself, its label is the original, the rest is untouched
-        assert (labels[target[: len(original)]] == original[target[: len(original)]]).all()
-        kept = ~target[: len(original)]
-        assert (ids[kept] == original[kept]).all()
-        chosen = ~kept
-        assert ((ids[chosen] == WORDPIECE.mask_token_id) | (ids[chosen] == original[chosen])).all()
-        if per != "unit":
-            continue
-        for group in word_groups(WORDPIECE, example["input_ids"]):
-            if target[group[0]]:
-                fates = {out["input_ids"][i][p] == WORDPIECE.mask_token_id for p in group}
-                assert len(fates) == 1, "tokens of one word got different fates"
+        n = len(original)
+        target = out["labels"][i][:n] != -100
+        ids, labels = out["input_ids"][i][:n], out["labels"][i][:n]
+        assert (labels[target] == original[target]).all()
+        assert (ids[~target] == original[~target]).all()
+        masked = target & (ids == WORDPIECE.mask_token_id)
+        replaced = target & ~masked & (ids != original)
+        kept = target & (ids == original)
+        assert (masked | replaced | kept)[target].all()
+        if mask == 0:
+            assert not masked.any()
+        if random == 0:
+            assert not replaced.any()
+        if keep == 0 and random == 0:  # every target masked
+            assert (masked == target).all()
+        if mask == 0 and random == 0:
+            assert not (ids != original).any()
+        assert not ({int(v) for v in ids[replaced]} & specials), "a random replacement drew a special token"
+        if per == "unit":
+            for group in word_groups(WORDPIECE, example["input_ids"]):
+                if target[group[0]]:
+                    assert len({bool(masked[p]) for p in group}) == 1, "tokens of one word got different fates"
+
+
+def test_fate_shares_must_sum_to_one():
+    with pytest.raises(ValueError, match="sum to 1"):
+        MaskRandomKeep(0.5, 0.2, 0.2)
 
 
 @SETTINGS

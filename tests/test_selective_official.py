@@ -167,7 +167,7 @@ def test_classifier_keeps_its_best_dev_epoch(tiny_model_dir, wordpiece, tmp_path
 
 
 def test_recipes_fill_unset_settings_and_say_what_is_overridden(tmp_path):
-    from maskkit.selective.pipeline import SelectiveConfig
+    from maskkit.selective.config import SelectiveConfig
     from maskkit.selective.recipes import PROFILES, RECIPES
 
     train = tmp_path / "train.tsv"

@@ -10,7 +10,7 @@ from datasets import load_from_disk
 
 from maskkit.augment.translate import split_sentences
 from maskkit.cli.main import main
-from maskkit.selective.pipeline import SelectiveConfig
+from maskkit.selective.config import SelectiveConfig
 from tests.conftest import LABELLED, SENTENCES, model_folder
 
 
@@ -107,10 +107,11 @@ def test_preview_shows_importance_scores(tiny_model_dir, tmp_path, capsys):
 def test_every_setting_a_stage_reads_is_in_its_manifest(tmp_path):
     """The first seed seeds the task model, the scoring sample, the classifier and pre-training; the text
     and label columns choose the data: changing any of them must rerun those stages, never reuse them."""
-    from maskkit.selective.pipeline import Run, SelectiveConfig
+    from maskkit.selective.config import SelectiveConfig
+    from maskkit.selective.pipeline import Pipeline
 
     def digests(**changes):
-        run = Run(SelectiveConfig(run_dir=str(tmp_path / "run"), **changes), log=lambda _: None)
+        run = Pipeline(SelectiveConfig(run_dir=str(tmp_path / "run"), **changes), log=lambda _: None)
         return {stage: run.manifest(stage)["digest"] for stage in ("task_model", "scoring", "importance_classifier",
                                                                    "pretrain_selective")}  # fmt: skip
 
@@ -121,6 +122,7 @@ def test_every_setting_a_stage_reads_is_in_its_manifest(tmp_path):
         assert changed["task_model"] != base["task_model"], changes
     assert digests(seeds=(3, 2))["pretrain_selective"] != base["pretrain_selective"]
     assert digests(batch_size=8)["importance_classifier"] != base["importance_classifier"]
+    assert digests(pack_length=64)["pretrain_selective"] != base["pretrain_selective"]  # pre-training's length
 
 
 @pytest.mark.slow

@@ -127,10 +127,10 @@ def test_span_selector_budget_and_run_lengths(wordpiece):
 
 
 def test_one_of_follows_its_weights(wordpiece):
-    from maskkit import OneOf
+    from maskkit import OneOfSelectors
 
     feats = [{"input_ids": wordpiece(" ".join(["dog"] * 60))["input_ids"], "k": i} for i in range(800)]
-    mixed = OneOf([TokenSelector(0.1), TokenSelector(0.9)], weights=[1, 3])
+    mixed = OneOfSelectors([TokenSelector(0.1), TokenSelector(0.9)], weights=[1, 3])
     out = MaskingCollator(wordpiece, selector=mixed, key_column="k", return_tensors="np")(feats)
     heavy = ((out["labels"] != -100).sum(axis=1) > 30).mean()
     assert within_5_sigma(heavy, 0.75, len(feats))

@@ -10,7 +10,7 @@ import pytest
 from datasets import Dataset
 
 from maskkit.errors import InputError
-from maskkit.tables import TableWriter, read_table, scan_table, write_table
+from maskkit.runs.tables import TableWriter, read_table, scan_table, write_table
 from tests.conftest import DATA
 
 TRICKY = [

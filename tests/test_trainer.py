@@ -10,7 +10,7 @@ from maskkit import (
     EpochCallback,
     MaskingCollator,
     MissingColumnError,
-    OneOf,
+    OneOfSelectors,
     ScoredSelector,
     SpanSelector,
     Tokenize,
@@ -44,7 +44,7 @@ def dataset(wordpiece):
         WholeWordSelector(),
         SpanSelector(),
         UnitSelector(column=None, lexicon=("lazy dog", "the movie")),
-        OneOf([WholeWordSelector(), SpanSelector()]),
+        OneOfSelectors([WholeWordSelector(), SpanSelector()]),
     ],
     ids=["token", "word", "span", "unit-lexicon", "oneof"],
 )

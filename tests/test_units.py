@@ -57,7 +57,7 @@ def test_chinese_units_from_jieba_tags():
 def test_ernie_schedule_pretrains_basic_then_phrase_then_entity(tiny_model_dir, tmp_path):
     from transformers import AutoTokenizer
 
-    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
+    from maskkit.training.pretrain import PretrainConfig, further_pretrain_stages
     from maskkit.units import ernie_stages
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)

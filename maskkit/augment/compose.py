@@ -16,6 +16,7 @@ from typing import Any
 
 from maskkit.augment.eda import _check_texts, _rng, text_keys
 from maskkit.errors import InputError, WrongType
+from maskkit.registry import register
 from maskkit.rng import as_integer
 
 
@@ -58,6 +59,7 @@ class _Combinator:
         return current
 
 
+@register("maskkit.augment.compose.v1", "augmenter", short="compose")
 @dataclass(frozen=True)
 class Compose(_Combinator):
     """Applies every augmenter in turn."""
@@ -66,6 +68,7 @@ class Compose(_Combinator):
         return list(range(len(self.augmenters)))
 
 
+@register("maskkit.augment.one_of.v1", "augmenter", short="one_of")
 @dataclass(frozen=True)
 class OneOf(_Combinator):
     """Applies one augmenter, drawn with probabilities `weights` (equal by default)."""
@@ -83,6 +86,7 @@ class OneOf(_Combinator):
         return rng.choices(range(len(self.augmenters)), weights=self.weights)
 
 
+@register("maskkit.augment.some_of.v1", "augmenter", short="some_of")
 @dataclass(frozen=True)
 class SomeOf(_Combinator):
     """Applies `n` distinct augmenters in a random order."""
@@ -99,6 +103,7 @@ class SomeOf(_Combinator):
         return rng.sample(range(len(self.augmenters)), self.n)
 
 
+@register("maskkit.augment.sometimes.v1", "augmenter", short="sometimes")
 @dataclass(frozen=True)
 class Sometimes(_Combinator):
     """Applies the augmenters in turn with probability `p`, else leaves the text as it is."""

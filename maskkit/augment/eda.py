@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
 from maskkit.errors import InputError, WrongType
+from maskkit.registry import register
 from maskkit.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
 
 __all__ = ["EDA", "NEGATIONS", "RandomDelete", "RandomInsert", "RandomSwap", "SynonymReplace", "is_negation"]
@@ -145,6 +146,7 @@ class _SynonymOperation(_AlphaOperation):
         return {i: options for i, options in kept.items() if options}
 
 
+@register("maskkit.synonym_replace.v1", "augmenter", short="sr")
 @dataclass(frozen=True)
 class SynonymReplace(_SynonymOperation):
     """Replaces max(1, alpha * n_words) distinct non-stop words, each by a synonym sampled at random."""
@@ -162,6 +164,7 @@ class SynonymReplace(_SynonymOperation):
         return tokens
 
 
+@register("maskkit.random_insert.v1", "augmenter", short="ri")
 @dataclass(frozen=True)
 class RandomInsert(_SynonymOperation):
     """Inserts max(1, alpha * n_words) times a synonym of a random non-stop word after a random word."""
@@ -183,6 +186,7 @@ class RandomInsert(_SynonymOperation):
         return tokens
 
 
+@register("maskkit.random_swap.v1", "augmenter", short="rs")
 @dataclass(frozen=True)
 class RandomSwap(_AlphaOperation):
     """Swaps two random words, max(1, alpha * n_words) times; negations stay in place by default.
@@ -208,22 +212,24 @@ class RandomSwap(_AlphaOperation):
         return tokens
 
 
+@register("maskkit.random_delete.v1", "augmenter", short="rd")
 @dataclass(frozen=True)
 class RandomDelete(WordOperation):
-    """Deletes each word with probability p (negations never, by default); never empties a text."""
+    """Deletes each word with probability `alpha` (EDA's p_rd; negations never, by default); never empties
+    a text."""
 
-    p: float = 0.1
+    alpha: float = 0.1
     NAME: ClassVar[str] = "rd"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_rate("p", self.p)
+        _check_rate("alpha", self.alpha)
 
     def edit(self, tokens: list[Token], words: list[int], rng: random.Random) -> list[Token] | None:
         movable = set(self.movable(tokens, words))
         if len(words) < 2 or not movable:
             return None
-        drop = {i for i in words if rng.random() < self.p and i in movable}
+        drop = {i for i in words if rng.random() < self.alpha and i in movable}
         if len(drop) == len(words):  # keep one word, as EDA does
             drop.discard(words[rng.randrange(len(words))])
         if not drop:
@@ -237,40 +243,41 @@ class RandomDelete(WordOperation):
         return kept
 
 
+@register("maskkit.eda.v1", "augmenter", short="eda")
 @dataclass(frozen=True)
 class EDA:
-    """The EDA recipe: `num_aug` augmentations per text, drawn evenly from the four operations.
+    """The EDA recipe: `n_aug` augmentations per text, drawn evenly from the four operations.
 
-    As in the paper, each operation makes int(num_aug / 4) + 1 candidates (operations with strength 0
-    are left out) and a keyed shuffle keeps `num_aug` of them.
+    As in the paper, each operation makes int(n_aug / 4) + 1 candidates (operations with strength 0
+    are left out) and a keyed shuffle keeps `n_aug` of them.
     """
 
     alpha_sr: float = 0.1
     alpha_ri: float = 0.1
     alpha_rs: float = 0.1
     p_rd: float = 0.1
-    num_aug: int = 4
+    n_aug: int = 4
     seed: int = 0
     synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
     stop_words: frozenset[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "num_aug", as_integer(self.num_aug, "num_aug", minimum=1))
+        object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=1))
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise InputError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
 
     @classmethod
     def for_training_size(cls, n: int, **options: Any) -> EDA:
         """The paper's recommended settings for a training set of `n` examples (Wei & Zou 2019, table 3):
-        about 500: alpha 0.05, num_aug 16; about 2,000: alpha 0.05, num_aug 8; about 5,000 and more: alpha
-        0.1, num_aug 4 (the rows meet at the sizes' geometric midpoints, 1,000 and 3,162). `options`
-        (seed, synonyms, ...) pass through; the four strengths and num_aug come from the table."""
+        about 500: alpha 0.05, n_aug 16; about 2,000: alpha 0.05, n_aug 8; about 5,000 and more: alpha
+        0.1, n_aug 4 (the rows meet at the sizes' geometric midpoints, 1,000 and 3,162). `options`
+        (seed, synonyms, ...) pass through; the four strengths and n_aug come from the table."""
         n = as_integer(n, "n", minimum=1)
-        alpha, num_aug = (0.05, 16) if n <= 1000 else (0.05, 8) if n <= 3162 else (0.1, 4)
-        fixed = {"alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "num_aug"} & set(options)
+        alpha, n_aug = (0.05, 16) if n <= 1000 else (0.05, 8) if n <= 3162 else (0.1, 4)
+        fixed = {"alpha_sr", "alpha_ri", "alpha_rs", "p_rd", "n_aug"} & set(options)
         if fixed:
             raise InputError(f"for_training_size sets {sorted(fixed)} from the paper's table; build EDA(...) instead")
-        return cls(alpha, alpha, alpha, alpha, num_aug=num_aug, **options)
+        return cls(alpha, alpha, alpha, alpha, n_aug=n_aug, **options)
 
     def prepare(self) -> None:
         for op in self.operations:
@@ -287,17 +294,17 @@ class EDA:
         if self.alpha_rs:
             ops.append(RandomSwap(alpha=self.alpha_rs, **common))
         if self.p_rd:
-            ops.append(RandomDelete(p=self.p_rd, **common))
+            ops.append(RandomDelete(alpha=self.p_rd, **common))
         return ops
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
-        """The k-th augmentation of each text. For k < num_aug these are the paper's `num_aug`
-        augmentations (a keyed shuffle of int(num_aug / 4) + 1 candidates per operation); beyond, the
+        """The k-th augmentation of each text. For k < n_aug these are the paper's `n_aug`
+        augmentations (a keyed shuffle of int(n_aug / 4) + 1 candidates per operation); beyond, the
         shuffled pool repeats with fresh draws."""
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)
         ops = self.operations
-        per_op = self.num_aug // 4 + 1
+        per_op = self.n_aug // 4 + 1
         pool = [(op, j) for op in ops for j in range(per_op)]
         out = []
         for text, key in zip(texts, keys):
@@ -307,8 +314,8 @@ class EDA:
         return out
 
     def generate(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
-        """Returns `num_aug` augmentations for each text (a list per text)."""
+        """Returns `n_aug` augmentations for each text (a list per text)."""
         texts = _check_texts(texts)
         keys = text_keys(texts) if keys is None else list(keys)
-        rounds = [self(texts, keys, k) for k in range(self.num_aug)]
-        return [[rounds[k][i] for k in range(self.num_aug)] for i in range(len(texts))]
+        rounds = [self(texts, keys, k) for k in range(self.n_aug)]
+        return [[rounds[k][i] for k in range(self.n_aug)] for i in range(len(texts))]

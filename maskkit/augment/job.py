@@ -23,8 +23,8 @@ from typing import Any
 from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name, check_distinct, check_not_augmented
 from maskkit.errors import InputError, MissingFile, MissingKey, NotWritable, RunConflict
 from maskkit.progress import progress_bar
-from maskkit.runfiles import exclusive, read_json, write_json
-from maskkit.tables import TableWriter, scan_table, table_format
+from maskkit.runs.files import atomic_path, exclusive, read_json, write_json
+from maskkit.runs.tables import TableWriter, scan_table, table_format
 
 KILL_AFTER_SHARDS = "MASKKIT_KILL_AFTER_SHARDS"  # tests simulate a kill between shards with this
 
@@ -196,13 +196,11 @@ def _write_shard(shard: Path, job: str, start: int, rows: list[dict[str, Any]], 
             produced[i].append({**rows[i], "source_row": start + i, "aug_method": "no text", "aug_index": -1})
     written = [row for i in range(len(rows)) for row in produced[i]]
     footer = {"end": True, "rows": len(written), "no_text": len(rows) - len(chosen), **augmented}
-    tmp = shard.with_suffix(f".tmp{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_path(shard) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(json.dumps({"job": job, "start": start}) + "\n")
         for row in written:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
         f.write(json.dumps(footer) + "\n")
-    os.replace(tmp, shard)
 
 
 def _shard_footer(shard: Path, job: str, start: int) -> dict[str, Any] | None:
@@ -232,11 +230,3 @@ def _shard_rows(shard: Path) -> Iterator[dict[str, Any]]:
             if previous is not None:
                 yield json.loads(previous)
             previous = line  # the last line is the footer
-
-
-def options_of(obj: Any) -> dict[str, Any]:
-    """The options of a dataclass augmenter, for the manifest."""
-    try:
-        return {k: repr(v) for k, v in asdict(obj).items()}
-    except TypeError:
-        return {"augmenter": repr(obj)}

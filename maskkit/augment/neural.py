@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile
+from maskkit.registry import register
 
 _MASK64 = (1 << 64) - 1
 
@@ -60,6 +61,21 @@ class KeyedSampling:
         return scores.float() / self.temperature + noise
 
 
+@register(
+    "maskkit.seq2seq.v1",
+    "translator",
+    short="seq2seq",
+    params=lambda t: {
+        "models": [[s, g, m] for (s, g), m in sorted(t.models.items())],
+        "sample": t.sample,
+        "temperature": t.temperature,
+        "batch_size": t.batch_size,
+        "max_new_tokens": t.max_new_tokens,
+        "device": t.device,
+        "local_files_only": t.local_files_only,
+        "generate_kwargs": t.generate_kwargs,
+    },
+)
 class Seq2SeqTranslator:
     """Translates with Hugging Face seq2seq models, one per direction: {("en", "de"): folder, ...}.
 
@@ -85,7 +101,9 @@ class Seq2SeqTranslator:
             raise InputError("Seq2SeqTranslator needs at least one direction: {(src, tgt): model folder}")
         if temperature <= 0:
             raise InputError(f"temperature must be positive, got {temperature!r}")
-        self.models = {k: str(v) for k, v in models.items()}
+        from maskkit.augment.translate import direction_table
+
+        self.models = direction_table(models, "models")
         self.sample, self.temperature, self.batch_size = sample, temperature, batch_size
         self.max_new_tokens, self.device, self.local_files_only = max_new_tokens, device, local_files_only
         self.generate_kwargs = dict(generate_kwargs or {})
@@ -95,6 +113,16 @@ class Seq2SeqTranslator:
     def __repr__(self) -> str:
         mode = f"sample T={self.temperature}" if self.sample else "greedy"
         return f"Seq2SeqTranslator({self.models!r}, {mode})"
+
+    def settings(self) -> tuple[Any, ...]:
+        return (sorted(self.models.items()), self.sample, self.temperature, self.batch_size, self.max_new_tokens,
+                self.device, self.local_files_only, sorted(self.generate_kwargs.items()))  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:  # the same models and decoding translate alike
+        return isinstance(other, Seq2SeqTranslator) and other.settings() == self.settings()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.settings()))
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_loaded": {}}  # models reload lazily in another process

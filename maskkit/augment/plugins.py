@@ -22,6 +22,7 @@ from typing import Any
 
 from maskkit.augment.eda import _check_texts, text_keys
 from maskkit.errors import WrongType
+from maskkit.registry import register
 from maskkit.rng import as_integer, stable_hash64
 
 
@@ -48,6 +49,12 @@ def keyed_global_generators(key: int) -> Iterator[None]:
         np.random.set_state(numpy_state)  # noqa: NPY002
 
 
+@register(
+    "maskkit.nlpaug.v1",
+    "augmenter",
+    short="nlpaug",
+    why_not="it wraps a live nlpaug object; build Nlpaug(augmenter) in code",
+)
 @dataclass(frozen=True)
 class Nlpaug:
     """An nlpaug augmenter behind maskkit's protocol: `(texts, keys=None, k=0) -> list[str | None]`.

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from maskkit.corpora.wordnet import DEBIAN_WORDNET
 from maskkit.errors import MissingFile
+from maskkit.registry import register
 
 
 @runtime_checkable
@@ -81,6 +82,7 @@ def _morphy(tables: _WordNetTables, form: str, pos: str) -> list[str]:
     return [c for c in dict.fromkeys(candidates) if c in known]
 
 
+@register("maskkit.wordnet_synonyms.v1", "synonyms", short="wordnet", params=lambda s: {"source": s.source})
 class WordNetSynonyms:
     """Synonyms from WordNet 3.0, offline: every lemma of every synset of the word's base forms (all
     parts of speech, as nltk's `wordnet.synsets(word)` finds them), multi-word lemmas with spaces.
@@ -121,6 +123,7 @@ def _wordnet_synonyms(source: str, word: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+@register("maskkit.dictionary_synonyms.v1", "synonyms", short="dictionary", params=lambda s: {"path": s.path})
 class DictionarySynonyms:
     """Synonyms from a thesaurus file: one group of interchangeable words per line, separated by
     whitespace or commas (the common format of Chinese synonym lists); a word in several groups gets
@@ -141,6 +144,12 @@ class DictionarySynonyms:
 
     def __repr__(self) -> str:
         return f"DictionarySynonyms({self.path!r})"
+
+    def __eq__(self, other: object) -> bool:  # the same file gives the same table
+        return isinstance(other, DictionarySynonyms) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
 
     def synonyms(self, word: str) -> tuple[str, ...]:
         return self.table.get(word.lower(), ())

@@ -18,10 +18,11 @@ import sqlite3
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from maskkit.augment.eda import _check_texts
 from maskkit.errors import InputError, JobFailed, MissingFile, WrongType
+from maskkit.registry import register
 from maskkit.rng import stable_hash64
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -43,6 +44,22 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
+def direction_table(table: Any, what: str) -> dict[tuple[str, str], str]:
+    """{(src, tgt): value} from that mapping or from (src, tgt, value) triples (the form a spec holds)."""
+    if isinstance(table, dict):
+        return {(str(s), str(t)): str(v) for (s, t), v in table.items()}
+    try:
+        return {(str(s), str(t)): str(v) for s, t, v in table}
+    except (TypeError, ValueError):
+        raise WrongType(f"{what} must map (src, tgt) to a value, or be (src, tgt, value) triples") from None
+
+
+@register(
+    "maskkit.apertium.v1",
+    "translator",
+    short="apertium",
+    params=lambda t: {"binary": t.binary, "modes": [[s, g, m] for (s, g), m in sorted(t.modes.items())]},
+)
 class ApertiumTranslator:
     """Rule-based machine translation with Debian's Apertium, offline and deterministic.
 
@@ -64,10 +81,16 @@ class ApertiumTranslator:
 
     def __init__(self, binary: str = "apertium", modes: dict[tuple[str, str], str] | None = None) -> None:
         self.binary = binary
-        self.modes = dict(self.MODES if modes is None else modes)
+        self.modes = direction_table(self.MODES if modes is None else modes, "modes")
 
     def __repr__(self) -> str:
         return f"ApertiumTranslator({self.binary!r})"
+
+    def __eq__(self, other: object) -> bool:  # equal settings translate alike (its spec loads back equal)
+        return isinstance(other, ApertiumTranslator) and (other.binary, other.modes) == (self.binary, self.modes)
+
+    def __hash__(self) -> int:
+        return hash((self.binary, tuple(sorted(self.modes.items()))))
 
     def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
         if (src, tgt) not in self.modes:
@@ -122,6 +145,7 @@ class TranslationCache:
             )
 
 
+@register("maskkit.backtranslate.v1", "augmenter", short="bt")
 @dataclass(frozen=True)
 class BackTranslate:
     """Paraphrases texts by translating them to a pivot language and back to `src`.

@@ -17,8 +17,12 @@ def add_parser(sub: Any) -> None:
         "aug_method and aug_index), and writes OUT in the format its name gives. A killed run resumes "
         "when rerun with the same options.",
     )
-    parser.add_argument("input", metavar="IN")
-    parser.add_argument("output", metavar="OUT")
+    parser.add_argument("input", metavar="IN", help="labelled table: CSV, TSV, JSONL or a save_to_disk folder")
+    parser.add_argument(
+        "output",
+        metavar="OUT",
+        help="where the augmented table goes (format from the suffix; none: save_to_disk)",
+    )
     parser.add_argument(
         "--method",
         choices=["eda", "sr", "ri", "rs", "rd", "bt"],
@@ -26,7 +30,19 @@ def add_parser(sub: Any) -> None:
         help="eda (all four operations, the paper's recipe), one EDA operation (sr, ri, rs, rd) or bt "
         "(back-translation); default eda",
     )
-    parser.add_argument("--n-aug", type=int, default=4, help="augmentations per row")
+    parser.add_argument(
+        "--augmenter",
+        metavar="TOML",
+        help="a TOML file whose `augmenter` table is a component spec (maskkit.registry), for any registered "
+        'augmenter or combination: augmenter = { "@component" = "maskkit.augment.one_of.v1", augmenters = '
+        "[...] }; replaces --method and its options",
+    )
+    parser.add_argument(
+        "--n-aug",
+        type=int,
+        default=4,
+        help="augmentations per row (default 4; EDA's paper: 16 at 500 rows, 4 from 5,000)",
+    )
     parser.add_argument("--text-column", default="text", help=setting_help("text_column", "text"))
     parser.add_argument("--no-original", action="store_true", help="leave the original rows out")
     parser.add_argument("--seed", type=int, default=0, help="seed of the augmentations (default 0)")
@@ -51,7 +67,12 @@ def add_parser(sub: Any) -> None:
         "samples with temperature 0.8, a different paraphrase for each of the --n-aug",
     )
     parser.add_argument("--cache", help="bt: translation cache file (default: OUT.translations.sqlite)")
-    parser.add_argument("--shard-size", type=int, default=1000, help="rows per checkpoint")
+    parser.add_argument(
+        "--shard-size",
+        type=int,
+        default=1000,
+        help="rows per resumable shard: a killed job redoes at most one (default 1000)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT, or an unfinished job's parts")
     parser.add_argument(
         "--tsv",
@@ -71,6 +92,18 @@ def build_augmenter(args: argparse.Namespace) -> Any:
     from maskkit.augment.eda import RandomDelete, RandomInsert, RandomSwap, SynonymReplace
     from maskkit.augment.translate import ApertiumTranslator
 
+    if args.augmenter:
+        from maskkit.cli.config import load_toml
+        from maskkit.errors import MissingKey
+        from maskkit.registry import entry_of, from_dict
+
+        spec = load_toml(args.augmenter).get("augmenter")
+        if not isinstance(spec, dict):
+            raise MissingKey(f"{args.augmenter}: no `augmenter` table (a component spec)")
+        augmenter = from_dict(spec)
+        if entry_of(augmenter).kind != "augmenter":
+            raise InputError(f"{args.augmenter}: {spec.get('@component')!r} is not an augmenter")
+        return augmenter
     if args.method == "bt":
         translator: Any = ApertiumTranslator()
         if args.bt_models:
@@ -84,7 +117,7 @@ def build_augmenter(args: argparse.Namespace) -> Any:
         )
     synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
     if args.method == "eda":
-        return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, num_aug=args.n_aug, seed=args.seed,
+        return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, n_aug=args.n_aug, seed=args.seed,
                    synonyms=synonyms)  # fmt: skip
     return {
         "sr": lambda: SynonymReplace(args.alpha_sr, synonyms=synonyms, seed=args.seed),
@@ -95,15 +128,17 @@ def build_augmenter(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.augment.job import options_of, run_augment_job
-    from maskkit.tables import table_format
+    from maskkit.augment.job import run_augment_job
+    from maskkit.registry import spec_of
+    from maskkit.runs.tables import table_format
 
     if args.n_aug < 1:
         raise InputError(f"--n-aug must be at least 1, got {args.n_aug}")
     table_format(args.output)  # an unknown OUT format is refused before any work
     augmenter = build_augmenter(args)
-    options = {"method": args.method, "n_aug": args.n_aug, "text_column": args.text_column,
-               "keep_original": not args.no_original, **options_of(augmenter)}  # fmt: skip
+    options = {"method": "spec" if args.augmenter else args.method, "n_aug": args.n_aug,
+               "text_column": args.text_column, "keep_original": not args.no_original,
+               "augmenter": spec_of(augmenter)}  # fmt: skip
     summary = run_augment_job(
         args.input, augmenter, args.output, options, n_aug=args.n_aug, text_column=args.text_column,
         keep_original=not args.no_original, shard_size=args.shard_size, overwrite=args.overwrite,

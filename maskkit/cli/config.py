@@ -13,7 +13,7 @@ from typing import Any
 
 from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError, MissingFile
-from maskkit.runfiles import write_text
+from maskkit.runs.files import write_text
 
 SCALARS = {"int": int, "float": float, "str": str}
 
@@ -51,9 +51,18 @@ def load_toml(path: str | None) -> dict[str, Any]:
         raise MissingFile(f"config file {path!r} does not exist")
     with open(path, "rb") as f:
         try:
-            return tomllib.load(f)
+            return without_none_marks(tomllib.load(f))
         except tomllib.TOMLDecodeError as error:
             raise InputError(f"config file {path}: {error}") from error
+
+
+def without_none_marks(value: Any) -> Any:
+    """TOML as read, with each {"@none" = true} (how `write_toml` writes a None inside a table) as None."""
+    if isinstance(value, dict):
+        return None if set(value) == {"@none"} else {k: without_none_marks(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_none_marks(v) for v in value]
+    return value
 
 
 def field_types(*config_classes: type) -> dict[str, str]:
@@ -61,7 +70,13 @@ def field_types(*config_classes: type) -> dict[str, str]:
     return {f.name: str(f.type) for cls in config_classes for f in dataclasses.fields(cls)}
 
 
-_DESCRIBED = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+_DESCRIBED = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "table": 'a table (a component spec: {"@component" = "maskkit.span.v1", ...})',
+}
 
 
 def checked_value(key: str, value: Any, kind: str, where: str) -> Any:
@@ -79,6 +94,8 @@ def checked_value(key: str, value: Any, kind: str, where: str) -> Any:
             return isinstance(v, int) and not isinstance(v, bool)
         if k == "float":
             return isinstance(v, (int, float)) and not isinstance(v, bool)
+        if k == "table":
+            return isinstance(v, dict)
         return isinstance(v, str) if k == "str" else True
 
     if item is not None:
@@ -117,11 +134,23 @@ def build(config_class: type, values: dict[str, Any], **fixed: Any) -> Any:
     return config_class(**{**chosen, **fixed})
 
 
+def toml_key(key: str) -> str:
+    return key if key and all(c.isalnum() or c in "_-" for c in key) else json.dumps(key)
+
+
+def toml_value(value: Any) -> str:
+    """A TOML value: JSON's scalars and lists, tables inline (component specs nest). TOML has no null: a
+    None inside a table is written as the table {"@none" = true}, which `maskkit.registry` reads as None."""
+    if value is None:
+        return '{ "@none" = true }'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def write_toml(path: str, values: dict[str, Any]) -> None:
-    """Writes flat settings as TOML (None left out) atomically, so the run can be repeated with --config."""
-    lines = []
-    for key, value in sorted(values.items()):
-        if value is None or isinstance(value, dict):
-            continue
-        lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+    """Writes settings as TOML (None left out) atomically, so the run can be repeated with --config."""
+    lines = [f"{toml_key(key)} = {toml_value(value)}" for key, value in sorted(values.items()) if value is not None]
     write_text(path, "\n".join(lines) + "\n")

@@ -39,11 +39,16 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--lr", type=float, default=3e-4, help="peak learning rate of further pre-training (default 3e-4)"
     )
-    parser.add_argument("--train-size", type=int, default=4000, help="texts to train on")
+    parser.add_argument("--train-size", type=int, default=4000, help="texts to further pre-train on (default 4000)")
     parser.add_argument("--eval-size", type=int, default=128, help="held-out texts with fixed masks")
     parser.add_argument("--log-every", type=int, default=10, help="steps between printed losses (default 10)")
     parser.add_argument("--output-dir", default="runs/demo", help="where the trained models are saved")
-    parser.add_argument("--finetune-epochs", type=float, default=2.0, help="0 skips fine-tuning")
+    parser.add_argument(
+        "--finetune-epochs",
+        type=float,
+        default=2.0,
+        help="epochs of fine-tuning on the WordNet task after pre-training; 0 skips it (default 2)",
+    )
     parser.add_argument("--classes", type=int, default=8, help="noun lexicographer files to classify")
     parser.add_argument(
         "--color", choices=["auto", "always", "never"], default="auto", help="colour the preview: auto (on a terminal)"
@@ -78,7 +83,7 @@ def show_augmentations(texts: list[str], seed: int) -> None:
     from maskkit.augment import EDA, ApertiumTranslator, BackTranslate
 
     print("\n2. Augmentation for fine-tuning (EDA with WordNet synonyms; back-translation through Spanish):")
-    eda = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, num_aug=2, seed=seed)
+    eda = EDA(alpha_sr=0.2, alpha_ri=0.2, alpha_rs=0.2, p_rd=0.2, n_aug=2, seed=seed)
     back = BackTranslate(ApertiumTranslator(), drop_identical=False) if shutil.which("apertium") else None
     translated = back(texts) if back else [None] * len(texts)
     for text, variants, paraphrase in zip(texts, eda.generate(texts), translated):
@@ -97,7 +102,7 @@ def finetune_default_task(args: argparse.Namespace, model_dir: str, tokenizer: A
     from pathlib import Path
 
     from maskkit.corpora.wordnet import wordnet_classification
-    from maskkit.finetune.classify import FinetuneConfig, finetune_classifier
+    from maskkit.training.classify import FinetuneConfig, finetune_classifier
 
     splits = wordnet_classification(Path(args.wordnet), classes=args.classes)
     print(
@@ -120,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from transformers.utils import logging as hf_logging
 
     from maskkit import MaskingCollator, Tokenize
-    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain
+    from maskkit.training.pretrain import PretrainConfig, further_pretrain
 
     hf_logging.set_verbosity_error()
     started = time.time()

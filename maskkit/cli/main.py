@@ -22,11 +22,14 @@ EXAMPLES = {
     "augment": """examples:
   maskkit augment ../shared/data/mr/train.tsv runs/mr_eda.tsv --method eda --n-aug 4
   maskkit augment train.jsonl runs/train_bt.jsonl --method bt --n-aug 4 --pivot es eo gl ca
-  maskkit augment train.tsv runs/train_rd.csv --method rd --p-rd 0.2 --shard-size 500""",
+  maskkit augment train.tsv runs/train_rd.csv --method rd --p-rd 0.2 --shard-size 500
+  maskkit augment train.tsv runs/train_mix.jsonl --augmenter mix.toml   # any registered augmenter, as a spec""",
     "pretrain": """examples:
   maskkit pretrain --texts domain.txt task.txt --eval-texts held_out.txt --scheme span --epochs 1
   maskkit pretrain --texts domain.txt --scheme token --budget bert --max-predictions 20 --run-dir runs/pt
-  maskkit pretrain --config runs/pt/config.toml       # the same run again (finished stages are skipped)""",
+  maskkit pretrain --config runs/pt/config.toml       # the same run again (finished stages are skipped)
+  # config keys: the options without dashes (scheme = "span", rate = 0.2, per = "token"), or component
+  # specs: selector = { "@component" = "maskkit.span.v1", rate = 0.2 }""",
     "finetune": """examples:
   maskkit finetune --train ../shared/data/mr/train.tsv --dev ../shared/data/mr/dev.tsv --seeds 1 2 3
   maskkit finetune --train train.tsv --llrd 0.95 --truncation head_tail --max-length 512 --head-tokens 128
@@ -64,10 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_library_bars() -> None:
+    """Off a terminal (a log file, CI), the libraries' own bars (datasets' map, transformers' weight loading
+    and saving) print a line per refresh; maskkit's progress lines say what a long step is doing instead."""
+    from maskkit.progress import on_terminal
+
+    if on_terminal():
+        return
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    quiet_library_bars()
     try:
         return int(args.run(args) or 0)
     except UserError as error:  # the user's to fix: one clear line; anything else is a bug and keeps its traceback

@@ -84,8 +84,8 @@ def render(tokenizer: Any, original: list[int], ids: list[int], labels: list[int
 
 def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> list[str]:
     from maskkit import MaskingCollator, Tokenize
+    from maskkit.dataset_stages import as_features
     from maskkit.masking.words import jieba_segmenter
-    from maskkit.stages import as_features
 
     tokenizer = load_tokenizer(args.model)
     segmenter = {"auto": "auto", "jieba": jieba_segmenter, "none": None}[args.segmenter]
@@ -115,7 +115,7 @@ def importance_lines(texts: list[str], folder: str, colour: bool) -> list[str]:
     """Each text's tokens with the classifier's P(important) (bold when > 0.5 in a terminal)."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.runs.models import resolve_model_dir
     from maskkit.selective.classifier import predict_importance
 
     folder = resolve_model_dir(folder)

@@ -8,11 +8,11 @@ import os
 from typing import Any
 
 from maskkit.cli.config import add_config_options, field_types, load_toml, merged, write_toml
-from maskkit.selective.pipeline import STAGES
+from maskkit.selective.stages import STAGE_NAMES as STAGES
 
 
 def add_parser(sub: Any) -> None:
-    from maskkit.selective.pipeline import SelectiveConfig
+    from maskkit.selective.config import SelectiveConfig
 
     parser = sub.add_parser(
         "selective", help="the selective-masking pipeline (Gu et al. 2020): run every stage, or one",
@@ -25,8 +25,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from maskkit.selective.pipeline import SelectiveConfig
-    from maskkit.selective.stages import run_pipeline
+    from maskkit.selective.config import SelectiveConfig
+    from maskkit.selective.pipeline import run_pipeline
 
     values = merged(args, args.names, load_toml(args.config), {}, field_types(SelectiveConfig), args.config)
     config = SelectiveConfig.from_dict(values)

@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from maskkit.cli.common import add_scheme_options, corruption_from_args, selector_from_args
+from maskkit.cli.common import SCHEME_KEYS, SCHEME_NAMES, add_scheme_options, masking_from_settings
 from maskkit.cli.config import add_config_options, build, field_types, load_toml, merged, write_toml
 from maskkit.errors import InputError, MissingFile
-from maskkit.runfiles import exclusive
+from maskkit.runs.files import exclusive
 
 DATA_KEYS = {"model": "str", "train": "str", "dev": "str", "test": "str", "run_dir": "str", "seeds": "list[int]",
-             "wordnet": "str", "texts": "list[str]", "eval_texts": "str", "scheme": "str"}  # fmt: skip
+             "wordnet": "str", "texts": "list[str]", "eval_texts": "str"}  # fmt: skip
 DISTILL_KEYS = {"teacher": "str", "live_teacher": "bool", "generations": "int", "soft_top_k": "int"}
 
 
@@ -45,20 +45,19 @@ def add_labelled(parser: argparse.ArgumentParser) -> None:
 
 def add_parsers(sub: Any) -> None:
     from maskkit.distill.trainer import DistillConfig
-    from maskkit.finetune.classify import FinetuneConfig
-    from maskkit.finetune.pretrain import PretrainConfig
+    from maskkit.training.classify import FinetuneConfig
+    from maskkit.training.pretrain import PretrainConfig
 
     pretrain = sub.add_parser("pretrain", help="further pre-train with a masking scheme (stages in order)")
     add_common(pretrain, "runs/pretrain")
     pretrain.add_argument("--texts", nargs="+", help="text files, one example per line: one stage each, in order")
     pretrain.add_argument("--eval-texts", help="held-out texts, scored with fixed masks before and after")
-    pretrain.add_argument("--scheme", choices=["token", "word", "span"], help="masking scheme (default word)")
-    add_scheme_options(pretrain)
+    pretrain.add_argument("--scheme", choices=SCHEME_NAMES, help="masking scheme (default word)")
+    add_scheme_options(pretrain, seed_default=None)  # None: a key of --config, else PretrainConfig's (42)
     pretrain.set_defaults(
         run=run_pretrain,
         names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"}),
         config_classes=(PretrainConfig,),
-        seed=None,  # seed: a flag or a key of --config (default 0)
     )
 
     finetune = sub.add_parser("finetune", help="fine-tune a classifier (several seeds)")
@@ -104,11 +103,11 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
     import shutil
 
     from maskkit.errors import RunConflict
-    from maskkit.runfiles import setting_differences
+    from maskkit.runs.files import setting_differences
 
     path = os.path.join(run_dir, "config.toml")
     if os.path.isfile(path):
-        same = {k: v for k, v in values.items() if k != "seeds" and v is not None and not isinstance(v, dict)}
+        same = {k: v for k, v in values.items() if k != "seeds" and v is not None}
         before = {k: v for k, v in load_toml(path).items() if k != "seeds"}
         changed = setting_differences(before, same)
         if changed and not rerun:
@@ -124,7 +123,7 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
 
 
 def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:
-    from maskkit.finetune.data import labelled_splits as load
+    from maskkit.training.data import labelled_splits as load
 
     splits = load(values.get("train"), values.get("dev"), values.get("test"), values.get("wordnet"))
     return {name: splits[name] for name in ("train", "dev", "test")}
@@ -136,7 +135,7 @@ def seed_runs(values: dict[str, Any], run_dir: str) -> list[tuple[int, str]]:
 
 
 def print_report(run_dir: str) -> None:
-    from maskkit.finetune.report import collect_runs, markdown_table
+    from maskkit.runs.report import collect_runs, markdown_table
 
     print(markdown_table(collect_runs([run_dir])))
 
@@ -144,8 +143,8 @@ def print_report(run_dir: str) -> None:
 def run_finetune(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
-    from maskkit.finetune.classify import FinetuneConfig, finetune_classifier
-    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.runs.models import resolve_model_dir
+    from maskkit.training.classify import FinetuneConfig, finetune_classifier
 
     values = settings(args)
     run_dir = values.get("run_dir") or "runs/finetune"
@@ -166,12 +165,11 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 
 def run_distill(args: argparse.Namespace) -> int:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier, with_teacher_soft_labels
-    from maskkit.finetune.classify import FinetuneConfig
-    from maskkit.finetune.data import as_dataset
-    from maskkit.finetune.loading import resolve_model_dir
+    from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier
+    from maskkit.runs.models import resolve_model_dir
+    from maskkit.training.classify import FinetuneConfig
 
     values = settings(args, DISTILL_KEYS)
     run_dir = values.get("run_dir") or "runs/distill"
@@ -197,17 +195,10 @@ def run_distill(args: argparse.Namespace) -> int:
             if os.path.isfile(os.path.join(folder, "metrics.json")):
                 print(f"seed {seed}: finished earlier ({folder}), skipped")
                 continue
-            train, teacher = as_dataset(splits["train"], "train"), None
-            if teacher_dir is not None:
-                teacher = AutoModelForSequenceClassification.from_pretrained(teacher_dir)
-                if not values.get("live_teacher"):
-                    train = with_teacher_soft_labels(
-                        teacher, train, tokenizer, config, distill, values.get("soft_top_k")
-                    )
-                    teacher = None
             result = distill_classifier(
-                model, tokenizer, train, config, distill, splits["dev"], splits["test"], teacher
-            )
+                model, tokenizer, splits["train"], config, distill, splits["dev"], splits["test"], teacher_dir,
+                live=bool(values.get("live_teacher")), soft_top_k=values.get("soft_top_k"),
+            )  # fmt: skip
             print(f"seed {seed}: dev {result.dev} test {result.test} ({result.seconds:.0f} s) -> {folder}")
         print_report(run_dir)
     return 0
@@ -217,19 +208,20 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
     from maskkit.collate import MaskingCollator
-    from maskkit.finetune.loading import resolve_model_dir
-    from maskkit.finetune.pretrain import PretrainConfig, further_pretrain_stages
+    from maskkit.registry import to_dict
+    from maskkit.runs.models import resolve_model_dir
+    from maskkit.training.pretrain import PretrainConfig, further_pretrain_stages
 
-    values = settings(args, {"seed": "int"})
-    seed: int = values["seed"] if values.get("seed") is not None else 0
-    values["seed"] = seed
+    values = settings(args, {"seed": "int", **SCHEME_KEYS})
     run_dir = values.get("run_dir") or "runs/pretrain"
     model = resolve_model_dir(values.get("model"))
-    config = build(PretrainConfig, values, output_dir=run_dir, seed=seed)
+    config = build(PretrainConfig, values, output_dir=run_dir)
+    selector, corruption = masking_from_settings(values)
+    # the run folder's config.toml holds the masking as component specs: it reads back to the same run
+    values = {k: v for k, v in values.items() if k not in SCHEME_KEYS}
+    values.update(seed=config.seed, selector=to_dict(selector), corruption=to_dict(corruption))
     tokenizer = AutoTokenizer.from_pretrained(model)
-    scheme = values.get("scheme") or "word"
-    selector, corruption = selector_from_args(scheme, args), corruption_from_args(scheme, args)
-    collator = MaskingCollator(tokenizer, selector, corruption, seed=seed)
+    collator = MaskingCollator(tokenizer, selector, corruption, seed=config.seed)
     stages, held_out = text_stages(values)
     with run_folder(run_dir, values, args.rerun):
         for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile
+from maskkit.runs.files import atomic_path
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 WORDNET_FILES = (
@@ -49,15 +50,12 @@ def nltk_wordnet_dir(source: Path = DEBIAN_WORDNET, target: Path | None = None) 
             f"WordNet 3.0 is not installed at {source} (missing {', '.join(missing[:3])}): install it with "
             "`apt-get install wordnet-base wordnet-sense-index` (the Makefile does this), or pass another folder"
         )
-    tmp = wordnet.with_name("wordnet.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in WORDNET_FILES:
-        shutil.copyfile(source / name, tmp / name)
-    lines = [f"{i:02d}\t{name}\t{_CATEGORY[name.split('.')[0]]}" for i, name in enumerate(LEXNAMES)]
-    (tmp / "lexnames").write_text("\n".join(lines) + "\n")
-    shutil.rmtree(wordnet, ignore_errors=True)
-    tmp.rename(wordnet)
+    with atomic_path(wordnet) as tmp:
+        os.makedirs(tmp)
+        for name in WORDNET_FILES:
+            shutil.copyfile(source / name, os.path.join(tmp, name))
+        lines = [f"{i:02d}\t{name}\t{_CATEGORY[name.split('.')[0]]}" for i, name in enumerate(LEXNAMES)]
+        Path(tmp, "lexnames").write_text("\n".join(lines) + "\n")
     return root
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from maskkit.distill.loss import check_distillation, distillation_loss
+from maskkit.distill.recipes import DISTILL_RECIPES
 from maskkit.distill.soft_labels import (
     SOFT_LABEL_IDS,
     SOFT_LABEL_TEMPERATURE,
@@ -26,8 +27,8 @@ from maskkit.distill.soft_labels import (
 )
 from maskkit.distill.teachers import SelfEnsembleTeacher
 from maskkit.errors import InputError
-from maskkit.finetune.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
-from maskkit.runfiles import read_json
+from maskkit.runs.files import read_json
+from maskkit.training.classify import ClassifierTrainer, FinetuneConfig, FinetuneResult, finetune_classifier
 
 SOFT_COLUMNS = (SOFT_LABELS, SOFT_LABEL_IDS, TEACHER_LOGITS)
 
@@ -37,12 +38,6 @@ SOFT_COLUMNS = (SOFT_LABELS, SOFT_LABEL_IDS, TEACHER_LOGITS)
 # parameters, or of its outputs, over its last K time steps; loss CE + lambda * MSE of logits, lambda 1).
 # The paper varies K; maskkit's default K (5, SDA over optimizer steps, SDV over epochs) is a choice, set
 # average_k / average_interval to change it.
-DISTILL_RECIPES: dict[str, dict[str, Any]] = {
-    "hinton": {"alpha": 0.5, "kind": "kl", "weighting": "mix", "self_ensemble": None, "average_interval": 50},
-    "xu-sda": {"alpha": 1.0, "kind": "mse", "weighting": "add", "self_ensemble": "average", "average_interval": 1},
-    "xu-sdv": {"alpha": 1.0, "kind": "mse", "weighting": "add", "self_ensemble": "outputs", "average_interval": 0},
-    "mean-teacher": {"alpha": 0.5, "kind": "kl", "weighting": "mix", "self_ensemble": "ema", "average_interval": 50},
-}
 FROM_RECIPE: Any = None
 
 
@@ -164,8 +159,8 @@ def with_teacher_soft_labels(
     """`train` (raw rows) with the soft-label columns of `teacher`'s predictions, after checking that the
     teacher predicts the data's label set in the same order."""
     from maskkit.distill.soft_labels import generate_soft_labels
-    from maskkit.finetune.data import as_dataset, prepare_classification
-    from maskkit.finetune.loading import on_best_device
+    from maskkit.runs.models import on_best_device
+    from maskkit.training.data import as_dataset, prepare_classification
 
     train = as_dataset(train, "train")
     encoded, label_names = prepare_classification({"train": train}, tokenizer, config)
@@ -192,32 +187,37 @@ def check_soft_columns(train: Any, num_labels: int) -> tuple[str, ...]:
 
 def distill_classifier(
     model: Any, tokenizer: Any, train: Any, config: FinetuneConfig, distill: DistillConfig = DistillConfig(),
-    dev: Any = None, test: Any = None, teacher: Any = None,
+    dev: Any = None, test: Any = None, teacher: Any = None, live: bool = True, soft_top_k: int | None = None,
 ) -> FinetuneResult:  # fmt: skip
-    """Fine-tunes a student with the distillation loss; the teacher is a soft-label column of `train`, a live
-    `teacher` model (or folder), or a self-ensemble (`distill.self_ensemble`). Checked before training."""
-    from maskkit.finetune.data import as_dataset, label_names_from, label_values
+    """Fine-tunes a student with the distillation loss; the teacher is a soft-label column of `train`, a
+    `teacher` model (or folder), or a self-ensemble (`distill.self_ensemble`). A teacher runs beside the
+    student on every batch (`live`, needed for dropout-noised teachers), or, with `live=False`, labels the
+    training set once before training (`soft_top_k`: keep only its k most likely labels per row). Checked
+    before training."""
+    from maskkit.training.data import as_dataset, label_names_from, label_values
 
     train = as_dataset(train, "train")
     label_names = label_names_from(label_values(train, config.label_column, "train"))
-    soft = check_soft_columns(train, len(label_names))
-    if SOFT_LABELS in soft:
-        check_soft_label_temperature(train, distill.temperature, "DistillConfig.temperature")
     if isinstance(teacher, (str, os.PathLike)):
         from transformers import AutoModelForSequenceClassification
 
-        from maskkit.finetune.loading import resolve_model_dir
+        from maskkit.runs.models import resolve_model_dir
 
         teacher = AutoModelForSequenceClassification.from_pretrained(resolve_model_dir(teacher))
     if teacher is not None:
         check_teacher(teacher, label_names)
+        if not live:  # soft labels once, from the teacher's predictions over the training set
+            train, teacher = with_teacher_soft_labels(teacher, train, tokenizer, config, distill, soft_top_k), None
+    soft = check_soft_columns(train, len(label_names))
+    if SOFT_LABELS in soft:
+        check_soft_label_temperature(train, distill.temperature, "DistillConfig.temperature")
     if not soft and teacher is None and distill.self_ensemble is None:
         raise InputError("no teacher: give a soft_labels column, a teacher model or folder, or a self_ensemble")
     if distill.kind == "mse" and SOFT_LABELS in soft and TEACHER_LOGITS not in soft:
         raise InputError("the MSE loss needs teacher logits: generate_soft_labels(..., keep_logits=True)")
     return finetune_classifier(
         model, tokenizer, train, config, dev=dev, test=test, trainer_class=DistillationTrainer,
-        trainer_kwargs={"distill": distill, "teacher": teacher, "keep": soft},
+        trainer_kwargs={"distill": distill, "teacher": teacher}, keep_columns=soft,
     )  # fmt: skip
 
 
@@ -230,7 +230,7 @@ def born_again(
     finished generation (metrics.json present) is reused."""
     from transformers import AutoModelForSequenceClassification
 
-    from maskkit.finetune.data import as_dataset
+    from maskkit.training.data import as_dataset
 
     if generations < 1:
         raise InputError(f"generations must be >= 1, got {generations}")

@@ -1,4 +1,5 @@
-"""Combinators over selectors: `OneOf` picks one scheme per example."""
+"""Combinators over selectors: `OneOfSelectors` picks one scheme per example. (Augmenters have their own
+combinators, in `maskkit.augment`.)"""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from maskkit.errors import InputError, WrongType
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection, Selector
+from maskkit.registry import register
 
 
+@register("maskkit.one_of_selectors.v1", "selector", short="one_of_selectors")
 @dataclass(frozen=True)
-class OneOf:
+class OneOfSelectors:
     """Selects with one of `selectors` per example, drawn with probabilities `weights` (equal by default).
 
     The choice is keyed like every draw, so an example gets the same scheme alone or in any batch.
@@ -27,10 +30,13 @@ class OneOf:
 
     def __init__(self, selectors: Sequence[Selector], weights: Sequence[float] | None = None) -> None:
         if not selectors:
-            raise InputError("OneOf needs at least one selector")
+            raise InputError("OneOfSelectors needs at least one selector")
         for s in selectors:
             if not hasattr(s, "select"):
-                raise WrongType(f"OneOf takes selectors (objects with .select), got {type(s).__name__}")
+                raise WrongType(
+                    f"OneOfSelectors takes selectors (objects with .select), got {type(s).__name__}"
+                    + ("; for augmenters use maskkit.augment.OneOf" if callable(s) else "")
+                )
         if weights is not None:
             if len(weights) != len(selectors):
                 raise InputError(f"weights has {len(weights)} entries for {len(selectors)} selectors")
@@ -39,7 +45,7 @@ class OneOf:
         object.__setattr__(self, "selectors", tuple(selectors))
         object.__setattr__(self, "weights", tuple(float(w) for w in weights) if weights is not None else None)
 
-    def bind(self, tokenizer: Any) -> OneOf:
+    def bind(self, tokenizer: Any) -> OneOfSelectors:
         bound = [s.bind(tokenizer) if hasattr(s, "bind") else s for s in self.selectors]
         return replace(self, selectors=tuple(bound))
 
@@ -59,3 +65,6 @@ class OneOf:
                 targets[rows] = part.targets
                 unit_index[rows] = part.units()
         return Selection(targets, unit_index)
+
+
+OneOf = OneOfSelectors  # the 0.2 name; `maskkit.OneOf` warns and goes in 0.4

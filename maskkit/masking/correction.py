@@ -24,6 +24,7 @@ from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.corruption import check_fate_shares, fate_thresholds
 from maskkit.masking.selectors import Selection
 from maskkit.masking.words import word_marker
+from maskkit.registry import register
 
 
 def _default_synonyms() -> Any:
@@ -32,6 +33,7 @@ def _default_synonyms() -> Any:
     return WordNetSynonyms()
 
 
+@register("maskkit.similar_word.v1", "corruption", short="similar_word")
 @dataclass(frozen=True)
 class SimilarWordReplace:
     """Each target becomes a similar word (`similar`), a random token (`random`) or stays (`keep`)."""

@@ -17,6 +17,7 @@ import numpy as np
 from maskkit.errors import InputError
 from maskkit.masking.batch import MaskingBatch
 from maskkit.masking.selectors import Selection
+from maskkit.registry import register
 
 
 def check_fate_shares(shares: dict[str, float]) -> None:
@@ -28,6 +29,7 @@ def check_fate_shares(shares: dict[str, float]) -> None:
         raise InputError(f"{' + '.join(shares)} must sum to 1, got {sum(shares.values())!r}")
 
 
+@register("maskkit.mask_random_keep.v1", "corruption", short="mask_random_keep")
 @dataclass(frozen=True)
 class MaskRandomKeep:
     """Replaces each target with [MASK] (`mask`), a random token (`random`) or keeps it (`keep`).

@@ -17,6 +17,7 @@ import numpy as np
 from maskkit.errors import InputError
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
+from maskkit.registry import register
 from maskkit.rng import to_unit
 
 
@@ -66,6 +67,7 @@ def check_budget(budget: str, max_predictions: int | None = None) -> None:
             raise InputError("max_predictions caps a counted budget; budget='bernoulli' draws each unit alone")
 
 
+@register("maskkit.token.v1", "selector", short="token")
 @dataclass(frozen=True)
 class TokenSelector:
     """Selects `rate` of each example's candidate tokens (BERT / RoBERTa dynamic masking).
@@ -95,6 +97,7 @@ class TokenSelector:
         return Selection.of_tokens(targets)
 
 
+@register("maskkit.whole_word.v1", "selector", short="word")
 @dataclass(frozen=True)
 class WholeWordSelector:
     """Selects `rate` of each example's candidate words and masks every token of a chosen word.
@@ -121,6 +124,7 @@ class WholeWordSelector:
         return Selection.of_units(targets, batch.word_index)
 
 
+@register("maskkit.span.v1", "selector", short="span")
 @dataclass(frozen=True)
 class SpanSelector:
     """Selects spans of whole words until `rate` of each example's candidate tokens are targets.
@@ -195,6 +199,7 @@ class SpanSelector:
         return Selection(targets, F.run_starts(targets))  # a unit is a merged span, as in SpanBERT
 
 
+@register("maskkit.unit.v1", "selector", short="unit")
 @dataclass(frozen=True)
 class UnitSelector:
     """Selects `rate` of each example's units (phrases, entities, lexicon matches) and masks each whole.
@@ -296,6 +301,7 @@ def _lexicon_matches(batch: MaskingBatch, phrases: tuple[tuple[int, ...], ...]) 
     return matches
 
 
+@register("maskkit.scored.v1", "selector", short="scored")
 @dataclass(frozen=True)
 class ScoredSelector:
     """Selects up to `rate` of each example's candidate tokens by per-token importance scores.

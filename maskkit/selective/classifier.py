@@ -19,9 +19,9 @@ import torch
 from transformers import Trainer
 
 from maskkit.errors import InputError
-from maskkit.finetune.encode import special_frame
-from maskkit.progress import trainer_progress
+from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.selective.importance import ScoredSentences
+from maskkit.training.encode import special_frame
 
 IGNORE = -100
 
@@ -100,9 +100,10 @@ def train_importance_classifier(
     `selection="best_f1"` evaluates the held-out part (the dev set) after every epoch and keeps the epoch
     with the best F1 of the important class, as the official mask_model_pretrain.py does; "last" keeps
     the final weights."""
-    from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, TrainingArguments
+    from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-    from maskkit.finetune.loading import precision_flags, quiet_loading, seeded_init
+    from maskkit.runs.models import quiet_loading, seeded_init
+    from maskkit.training.settings import TrainingSettings, training_arguments
 
     if len(class_weights) != 2 or min(class_weights) <= 0:
         raise InputError(f"class_weights must be two positive numbers, got {tuple(class_weights)}")
@@ -117,11 +118,10 @@ def train_importance_classifier(
         model = AutoModelForTokenClassification.from_pretrained(
             base_model, num_labels=2, id2label={0: "other", 1: "important"}, label2id={"other": 0, "important": 1}
         )
-    args = TrainingArguments(
-        output_dir=os.path.join(output_dir, "checkpoints"), num_train_epochs=epochs, max_steps=max_steps,
-        learning_rate=lr, per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
-        warmup_steps=0.1, seed=seed, report_to=[], disable_tqdm=trainer_progress(progress)[0], logging_steps=50,
-        **precision_flags("auto"), **(
+    settings = TrainingSettings(output_dir=output_dir, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size,
+                                warmup_ratio=0.1, weight_decay=0.0, seed=seed, progress=progress)  # fmt: skip
+    args = training_arguments(
+        settings, os.path.join(output_dir, "checkpoints"), per_device_eval_batch_size=64, **(
             {"eval_strategy": "epoch", "save_strategy": "epoch", "load_best_model_at_end": True,
              "metric_for_best_model": "f1", "greater_is_better": True, "save_total_limit": 1,
              "save_only_model": True} if selection == "best_f1" else {"save_strategy": "no"}),
@@ -131,6 +131,7 @@ def train_importance_classifier(
         data_collator=DataCollatorForTokenClassification(tokenizer), compute_metrics=token_metrics,
         class_weights=class_weights, callbacks=trainer_progress(progress)[1],
     )  # fmt: skip
+    without_log_printing(trainer)
     trainer.train()
     epoch_f1 = [float(e["eval_f1"]) for e in trainer.state.log_history if "eval_f1" in e]
     scores = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()

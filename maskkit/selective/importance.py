@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from maskkit.errors import InputError
-from maskkit.finetune.encode import pair_frame, special_frame
+from maskkit.training.encode import pair_frame, special_frame
 
 METHODS = ("buffer", "entropy", "prob_drop")
 

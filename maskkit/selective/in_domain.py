@@ -10,12 +10,12 @@ Under `accelerate launch` / `torchrun` shard k goes to process k mod N. Empty li
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from maskkit.errors import InputError
+from maskkit.runs.files import atomic_path
 from maskkit.selective.classifier import predict_importance
 from maskkit.selective.sentences import (
     document_sentences,
@@ -48,14 +48,14 @@ class PackedSelection:
     batch_size: int = 64
 
     def frame(self, rows: Sequence[Sequence[int]]) -> dict[str, list[list[int]]]:
-        from maskkit.finetune.encode import special_frame
+        from maskkit.training.encode import special_frame
 
         before, after = special_frame(self.tokenizer)
         ids = [before + list(r) + after for r in rows]
         return {"input_ids": ids, "attention_mask": [[1] * len(r) for r in ids]}
 
     def __call__(self, documents: Sequence[str], first: int) -> dict[str, list[Any]]:
-        from maskkit.finetune.encode import special_frame
+        from maskkit.training.encode import special_frame
 
         before, after = special_frame(self.tokenizer)
         max_tokens = self.pack_length - len(before) - len(after)
@@ -114,8 +114,8 @@ def score_in_domain(
     from accelerate import PartialState
     from datasets import Dataset, concatenate_datasets, load_from_disk
 
+    from maskkit.dataset_stages import Tokenize
     from maskkit.progress import progress_bar
-    from maskkit.stages import Tokenize
 
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
@@ -144,10 +144,8 @@ def score_in_domain(
         else:
             encoded = tokenize({"text": documents})
             encoded["importance"] = predict_importance(classifier, encoded, pad, batch_size)
-        tmp = f"{final}.tmp{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        Dataset.from_dict(encoded).save_to_disk(tmp)
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            Dataset.from_dict(encoded).save_to_disk(tmp)
     bar.close()
     state.wait_for_everyone()
     dataset = concatenate_datasets([load_from_disk(os.path.join(shards_dir, f"{k:05d}")) for k in range(len(starts))])

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from maskkit.registry import register_recipe
+
 RECIPES: dict[str, dict[str, Any]] = {
     "official": {
         "sentences": True,
@@ -124,7 +126,7 @@ def describe(values: dict[str, Any], recipe: str, profile: str, overrides: list[
         return f"all {unit}" if values[key] == 0 else f"{values[key]} {unit}"
 
     lines = [
-        f"selective masking: recipe {recipe}, profile {profile}",
+        f"selective masking: recipe {recipe} (maskkit.selective.{recipe}.v1), profile {profile}",
         f"  scoring {size('scoring_limit', 'training rows')}; in-domain {size('in_domain_limit', 'documents')}; "
         f"max_length {values['max_length']}; "
         + ("one epoch of pre-training" if values["pretrain_steps"] == 0 else f"{values['pretrain_steps']} "
@@ -133,3 +135,7 @@ def describe(values: dict[str, Any], recipe: str, profile: str, overrides: list[
     ]  # fmt: skip
     lines += [f"  you override {line}" for line in overrides]
     return "\n".join(lines)
+
+
+for _name, _values in {**RECIPES, **PROFILES}.items():
+    register_recipe(f"maskkit.selective.{_name}.v1", _name, _values)

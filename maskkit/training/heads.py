@@ -2,7 +2,7 @@
 
 The seeds' custom heads lived outside the model and could not be saved; `PooledClassifier` is a
 `PreTrainedModel`, so `save_pretrained` / `from_pretrained` keep encoder, pooling and head together, and
-`AutoModelForSequenceClassification.from_pretrained(folder)` reloads it once maskkit.finetune.heads is imported.
+`AutoModelForSequenceClassification.from_pretrained(folder)` reloads it once maskkit.training.heads is imported.
 
 Pooling: "cls" (the first token's last hidden state), "mean" (over real tokens), or "concat_cls" (the
 first token of the last `last_k` layers, concatenated; Sun et al. 2019).

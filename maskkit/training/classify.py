@@ -13,40 +13,37 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
 from transformers import Trainer
 
-from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.errors import InputError
-from maskkit.finetune.data import prepare_classification
-from maskkit.finetune.encode import EncodeForClassification
-from maskkit.finetune.heads import POOLINGS, PooledClassifier
-from maskkit.finetune.loading import precision_flags, quiet_loading, resolve_model_dir, seeded_init
-from maskkit.finetune.optim import parameter_groups
 from maskkit.progress import trainer_progress, without_log_printing
-from maskkit.runfiles import claim_folder, write_json
+from maskkit.runs.files import claim_folder, write_json
+from maskkit.runs.models import quiet_loading, resolve_model_dir, seeded_init
+from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
+from maskkit.training.data import prepare_classification
+from maskkit.training.encode import EncodeForClassification
+from maskkit.training.heads import POOLINGS, PooledClassifier
+from maskkit.training.optim import parameter_groups
+from maskkit.training.settings import TrainingSettings, training_arguments
 
 
 @dataclass
-class FinetuneConfig:
-    """One fine-tuning run. `pooling="pooler"` is the stock transformers head; others use PooledClassifier."""
+class FinetuneConfig(TrainingSettings):
+    """One fine-tuning run: the shared `TrainingSettings` at BERT's fine-tuning defaults (lr 2e-5, 3 epochs,
+    10% warm-up) and the classifier's own. `pooling="pooler"` is the stock transformers head; others use
+    PooledClassifier."""
 
-    output_dir: str
+    epochs: float = 3.0
+    lr: float = 2e-5
+    warmup_ratio: float = 0.1
     text_column: str = "text"
     pair_column: str | None = None
     label_column: str = "label"
-    max_length: int = 128
     truncation: str = "head"
     head_tokens: int = 128
-    lr: float = 2e-5
-    batch_size: int = 32
-    epochs: float = 3.0
-    max_steps: int = -1
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    optim: str = "adamw_torch"  # any TrainingArguments.optim name ("sgd", "adafactor", ...)
     llrd: float | None = None
     llrd_embeddings: str = "base"  # "base": embeddings at lr (Sun et al.'s code); "decayed": lr * llrd^L
     pooling: str = "pooler"
@@ -57,21 +54,16 @@ class FinetuneConfig:
     freeze_base: bool = False
     early_stopping_patience: int | None = None
     metric: str = "macro_f1"
-    seed: int = 42
-    precision: str = "auto"
-    gradient_accumulation_steps: int = 1
     eval_batch_size: int = 64
-    progress: bool = True
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.pooling not in ("pooler", *POOLINGS):
             raise InputError(f"pooling must be pooler, {', '.join(POOLINGS)}; got {self.pooling!r}")
         if self.metric not in ("accuracy", "macro_f1"):
             raise InputError(f"metric must be accuracy or macro_f1, got {self.metric!r}")
-        if self.lr <= 0 or (self.head_lr is not None and self.head_lr <= 0):
-            raise InputError("lr and head_lr must be > 0")
-        if self.batch_size < 1 or self.gradient_accumulation_steps < 1:
-            raise InputError("batch_size and gradient_accumulation_steps must be >= 1")
+        if self.head_lr is not None and self.head_lr <= 0:
+            raise InputError(f"head_lr must be > 0, got {self.head_lr}")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
         if self.llrd_embeddings not in ("base", "decayed"):
             raise InputError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
@@ -160,37 +152,38 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
     return loaded
 
 
-def training_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
-    import torch
-    from transformers import TrainingArguments
-
+def finetune_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
+    """The shared TrainingArguments with model selection on dev: evaluated and saved every epoch, the best
+    epoch by `metric` kept (without a dev set: the last epoch)."""
     evaluate = "epoch" if has_dev else "no"
-    return TrainingArguments(
-        output_dir=os.path.join(config.output_dir, "checkpoints"), learning_rate=config.lr,
-        per_device_train_batch_size=config.batch_size, per_device_eval_batch_size=config.eval_batch_size,
-        num_train_epochs=config.epochs, max_steps=config.max_steps, warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay, optim=config.optim, lr_scheduler_type="linear", seed=config.seed,
-        gradient_accumulation_steps=config.gradient_accumulation_steps, eval_strategy=evaluate,
-        save_strategy=evaluate if has_dev else "epoch", save_total_limit=2, load_best_model_at_end=has_dev,
-        metric_for_best_model=config.metric if has_dev else None, greater_is_better=True,
-        logging_steps=50, report_to=[], disable_tqdm=trainer_progress(config.progress)[0],
-        dataloader_pin_memory=torch.cuda.is_available(), **precision_flags(config.precision),
+    return training_arguments(
+        config, os.path.join(config.output_dir, "checkpoints"), per_device_eval_batch_size=config.eval_batch_size,
+        eval_strategy=evaluate, save_strategy=evaluate if has_dev else "epoch", save_total_limit=2,
+        load_best_model_at_end=has_dev, metric_for_best_model=config.metric if has_dev else None,
+        greater_is_better=True,
     )  # fmt: skip
 
 
 def run_settings(
-    model: Any, config: FinetuneConfig, trainer_class: type, trainer_kwargs: dict[str, Any] | None
+    model: Any,
+    config: FinetuneConfig,
+    trainer_class: type,
+    trainer_kwargs: dict[str, Any] | None,
+    keep_columns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """What a fine-tuning run folder is for: the start model, the config and the trainer's own settings."""
     settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
     start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
-    extra = {k: repr(v) for k, v in (trainer_kwargs or {}).items() if k != "teacher"}
-    return {"model": start, **settings, "trainer": trainer_class.__name__, **extra}
+    extra = {k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
+             for k, v in (trainer_kwargs or {}).items() if k != "teacher"}  # fmt: skip
+    columns = {"keep_columns": list(keep_columns)} if keep_columns else {}
+    return {"model": start, **settings, "trainer": trainer_class.__name__, **extra, **columns}
 
 
 def finetune_classifier(
     model: Any, tokenizer: Any, train: Any, config: FinetuneConfig, dev: Any = None, test: Any = None,
     trainer_class: type[ClassifierTrainer] = ClassifierTrainer, trainer_kwargs: dict[str, Any] | None = None,
+    keep_columns: tuple[str, ...] = (),
 ) -> FinetuneResult:  # fmt: skip
     """Fine-tunes a classifier on `train` (evaluating on `dev` each epoch) and saves it to `config.output_dir`.
 
@@ -201,12 +194,13 @@ def finetune_classifier(
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     started = time.time()
-    claim_folder(config.output_dir, run_settings(model, config, trainer_class, trainer_kwargs), "fine-tuning run")
+    claim_folder(config.output_dir, run_settings(model, config, trainer_class, trainer_kwargs, keep_columns),
+                 "fine-tuning run")  # fmt: skip
     splits, label_names = prepare_classification(
         {"train": train, "dev": dev, "test": test},
         tokenizer,
         config,
-        extra_columns=(trainer_kwargs or {}).get("keep", ()),
+        extra_columns=keep_columns,
     )
     with seeded_init(config.seed):  # a new head's initial weights are part of the run
         classifier = build_classifier(model, label_names, config)
@@ -216,14 +210,13 @@ def finetune_classifier(
             raise InputError("early stopping needs a dev set")
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = trainer_class(
-        model=classifier, args=training_arguments(config, "dev" in splits), train_dataset=splits["train"],
+        model=classifier, args=finetune_arguments(config, "dev" in splits), train_dataset=splits["train"],
         eval_dataset=splits.get("dev"), data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=classification_metrics, callbacks=callbacks, llrd=config.llrd, head_lr=config.head_lr,
         llrd_embeddings=config.llrd_embeddings,
-        **{k: v for k, v in (trainer_kwargs or {}).items() if k != "keep"},
+        **(trainer_kwargs or {}),
     )  # fmt: skip
-    if not config.progress:
-        without_log_printing(trainer)
+    without_log_printing(trainer)
     resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())
     output = trainer.train(resume_from_checkpoint=resume)
     scores = {

@@ -13,46 +13,32 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from maskkit.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.errors import InputError, MissingKey, WrongType
-from maskkit.finetune.loading import load_masked_lm, precision_flags, seeded_init
-from maskkit.finetune.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
 from maskkit.progress import trainer_progress, without_log_printing
-from maskkit.runfiles import claim_folder, read_json, write_json
+from maskkit.registry import spec_of
+from maskkit.runs.files import claim_folder, read_json, write_json
+from maskkit.runs.models import load_masked_lm, seeded_init
+from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
+from maskkit.training.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
+from maskkit.training.settings import TrainingSettings, training_arguments
 
 
 @dataclass
-class PretrainConfig:
-    """Settings of one further pre-training stage (Trainer's AdamW with warmup and linear decay)."""
+class PretrainConfig(TrainingSettings):
+    """Settings of one further pre-training stage: the shared `TrainingSettings` (lr 5e-5, 6% warm-up,
+    one epoch) and the MLM head's own."""
 
-    output_dir: str
-    max_steps: int = -1
-    epochs: float = 1.0
-    batch_size: int = 32
-    lr: float = 5e-5
-    warmup_ratio: float = 0.06
-    weight_decay: float = 0.01
-    optim: str = "adamw_torch"  # any TrainingArguments.optim name ("sgd", "adafactor", ...)
-    max_length: int = 128
-    seed: int = 0
-    sparse_head: bool = True
-    head_warmup_steps: int = 0
+    sparse_head: bool = True  # the MLM head scores only the masked positions
+    head_warmup_steps: int = 0  # steps that train a new MLM head alone before the encoder joins
     head_warmup_lr: float = 1e-3
-    gradient_accumulation_steps: int = 1
-    precision: str = "auto"
-    logging_steps: int = 50
     save_steps: int = 500
-    dataloader_num_workers: int = 0
-    progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_length", "gradient_accumulation_steps", "logging_steps", "save_steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or self.head_warmup_lr <= 0:
-            raise InputError("lr and head_warmup_lr must be > 0")
-        if not 0 <= self.warmup_ratio < 1:
-            raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        super().__post_init__()
+        if self.save_steps < 1:
+            raise InputError(f"save_steps must be >= 1, got {self.save_steps}")
+        if self.head_warmup_lr <= 0:
+            raise InputError(f"head_warmup_lr must be > 0, got {self.head_warmup_lr}")
         if self.head_warmup_steps < 0:
             raise InputError(f"head_warmup_steps must be >= 0, got {self.head_warmup_steps}")
 
@@ -77,7 +63,7 @@ def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
     """Texts (a list, or a Dataset with a `text` column) -> a tokenised Dataset; tokenised data passes."""
     from datasets import Dataset
 
-    from maskkit.stages import Tokenize
+    from maskkit.dataset_stages import Tokenize
 
     if isinstance(data, (list, tuple)):
         bad = [i for i, t in enumerate(data) if not (isinstance(t, str) and t.strip())]
@@ -103,7 +89,7 @@ def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
 def fixed_masks(data: Any, tokenizer: Any, collator: Any, max_length: int) -> Any:
     """An evaluation set with fixed masks, drawn by the training collator's scheme under its own salt."""
     from maskkit.collate import MaskingCollator
-    from maskkit.stages import static_mask
+    from maskkit.dataset_stages import static_mask
 
     tokenized = as_tokenized(data, tokenizer, max_length, "the evaluation set")
     if "labels" in tokenized.column_names:
@@ -114,21 +100,18 @@ def fixed_masks(data: Any, tokenizer: Any, collator: Any, max_length: int) -> An
     return static_mask(tokenized, eval_collator)
 
 
-def training_arguments(config: PretrainConfig, output_dir: str, max_steps: int, lr: float) -> Any:
-    import torch
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=output_dir, max_steps=max_steps, num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size, learning_rate=lr, warmup_steps=config.warmup_ratio,
-        weight_decay=config.weight_decay, optim=config.optim,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        logging_steps=config.logging_steps, save_steps=config.save_steps, save_total_limit=2, seed=config.seed,
-        report_to=[], disable_tqdm=trainer_progress(config.progress)[0],
-        dataloader_num_workers=config.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(), remove_unused_columns=False,
-        **precision_flags(config.precision),
-    )  # fmt: skip
+def pretrain_arguments(config: PretrainConfig, output_dir: str, max_steps: int, lr: float) -> Any:
+    """The shared TrainingArguments with the MLM run's step count, rate and checkpointing; every column
+    reaches the collator (it drops what the model does not read)."""
+    return training_arguments(
+        config,
+        output_dir,
+        max_steps=max_steps,
+        learning_rate=lr,
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        remove_unused_columns=False,
+    )
 
 
 def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) -> float | None:
@@ -138,7 +121,7 @@ def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) 
     for p in encoder.parameters():
         p.requires_grad_(False)
     try:
-        args = training_arguments(config, os.path.join(config.output_dir, "head-warmup"), config.head_warmup_steps,
+        args = pretrain_arguments(config, os.path.join(config.output_dir, "head-warmup"), config.head_warmup_steps,
                                   config.head_warmup_lr)  # fmt: skip
         args.save_strategy = "no"
         trainer = MaskedLMTrainer(model=model, args=args, train_dataset=train, data_collator=collator)
@@ -152,7 +135,8 @@ def run_settings(model: Any, collator: Any, config: PretrainConfig) -> dict[str,
     """What a pre-training folder is for: the start model, the config and the masking (not the epoch)."""
     start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
-    masking = {name: repr(getattr(collator, name, None)) for name in ("selector", "corruption", "seed", "salt")}
+    masking = {name: spec_of(getattr(collator, name, None)) for name in ("selector", "corruption")}
+    masking.update(seed=getattr(collator, "seed", None), salt=getattr(collator, "salt", None))
     return {"model": start, **settings, **masking}
 
 
@@ -170,7 +154,7 @@ def further_pretrain(
     Saves the model and tokenizer to `config.output_dir` and returns the held-out fixed-mask loss before
     and after (when `eval_data` is given). A rerun resumes from the newest checkpoint in the folder.
     """
-    from maskkit.trainer import EpochCallback, keep_columns
+    from maskkit.training.callbacks import EpochCallback, keep_columns
 
     started = time.time()
     claim_folder(config.output_dir, run_settings(model, collator, config), "pre-training run")
@@ -191,14 +175,13 @@ def further_pretrain(
     if config.head_warmup_steps and resume is None:
         warmup_loss = warm_up_head(model, train_set, collator, config)
     trainer = MaskedLMTrainer(
-        model=model, args=training_arguments(config, checkpoints, config.max_steps, config.lr),
+        model=model, args=pretrain_arguments(config, checkpoints, config.max_steps, config.lr),
         train_dataset=train_set, data_collator=collator,
         callbacks=[EpochCallback(collator), complete_checkpoints_callback(), *trainer_progress(config.progress)[1],
                    *callbacks],
         sparse_head=config.sparse_head,
     )  # fmt: skip
-    if not config.progress:
-        without_log_printing(trainer)
+    without_log_printing(trainer)
     output = trainer.train(resume_from_checkpoint=resume)
     after = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     trainer.save_model(config.output_dir)

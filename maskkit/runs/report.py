@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile
+from maskkit.runs.files import atomic_path
 
 SEED_PART = re.compile(r"^seed-\d+$")
 COLUMNS = [("dev", "accuracy"), ("dev", "macro_f1"), ("test", "accuracy"), ("test", "macro_f1")]
@@ -84,7 +85,6 @@ def plot(groups: dict[str, list[dict[str, Any]]], path: str | os.PathLike[str], 
     ax.set_xticks(range(len(names)), [os.path.basename(n) or n for n in names], rotation=20, ha="right")
     ax.set_ylabel(f"{metric.replace('_', '-')} (%)")
     fig.tight_layout()
-    tmp = f"{path}.tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=120)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from maskkit.errors import InputError, MissingKey, WrongType
-from maskkit.finetune.encode import EncodeForClassification
-from maskkit.tables import first_mixed_column
+from maskkit.runs.tables import first_mixed_column
+from maskkit.training.encode import EncodeForClassification
 
 
 def as_dataset(data: Any, split: str) -> Any:
@@ -42,7 +42,7 @@ def labelled_splits(
     """Labelled data from table files (CSV, TSV, JSONL, a save_to_disk folder), or without `train` the
     embedded default: WordNet glosses labelled by lexicographer file, plus its `unlabelled` glosses."""
     if train:
-        from maskkit.tables import read_table
+        from maskkit.runs.tables import read_table
 
         return {"train": read_table(train, log=log), "dev": read_table(dev, log=log) if dev else None,
                 "test": read_table(test, log=log) if test else None}  # fmt: skip

@@ -1,0 +1,125 @@
+"""Dataset stages for masking: tokenise with word ids, and write static (fixed) masks.
+
+Stages are frozen dataclasses (not closures) so `datasets.map` can fingerprint and cache them; they
+are batched and work with `num_proc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from maskkit.collate import MaskingCollator
+from maskkit.errors import InputError, MissingKey, WrongType
+from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offsets, word_spans
+from maskkit.rng import as_integer
+
+
+def batch_texts(batch: Mapping[str, Sequence[Any]], column: str, purpose: str) -> list[str]:
+    """A batch's text column, checked: it exists and holds strings (the error names the row and column)."""
+    if column not in batch:
+        raise MissingKey(f"no {column!r} column to {purpose} (columns: {sorted(batch)})")
+    texts = list(batch[column])
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise WrongType(f"row {i} of {column!r} is {type(text).__name__}, not text")
+    return texts
+
+
+@dataclass(frozen=True)
+class Tokenize:
+    """Tokenises a text column and writes `input_ids`, `attention_mask` and `word_ids` per token.
+
+    Word ids come from the fast tokenizer's own words, or from a segmenter's words mapped through
+    character offsets. `segmenter="auto"` (the default) segments texts that contain CJK characters
+    with jieba, so a Chinese word's characters are masked together (a WordPiece tokenizer makes every
+    character its own word); pass a callable to segment every text, or None for the tokenizer's words.
+    """
+
+    tokenizer: Any
+    text_column: str = "text"
+    max_length: int | None = None
+    segmenter: Callable[[str], Sequence[str]] | str | None = "auto"
+    word_ids: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.segmenter, str) and self.segmenter != "auto":
+            raise InputError(f"segmenter must be 'auto', None or a callable, got {self.segmenter!r}")
+
+    def segmenter_for(self, text: str) -> Callable[[str], Sequence[str]] | None:
+        if self.segmenter == "auto":
+            return jieba_segmenter if has_cjk(text) else None
+        return self.segmenter  # type: ignore[return-value]
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        texts = batch_texts(batch, self.text_column, "tokenise")
+        if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
+            raise InputError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
+        segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []
+        by_offsets = any(s is not None for s in segmenters)
+        encoded = self.tokenizer(
+            texts,
+            truncation=self.max_length is not None,
+            max_length=self.max_length,
+            return_offsets_mapping=by_offsets,
+            return_special_tokens_mask=by_offsets,
+        )
+        out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+        if self.word_ids:
+            out["word_ids"] = [
+                encoded.word_ids(i)
+                if segment is None
+                else word_ids_from_offsets(
+                    encoded["offset_mapping"][i], word_spans(text, segment(text)), encoded["special_tokens_mask"][i]
+                )
+                for i, (text, segment) in enumerate(zip(texts, segmenters))
+            ]
+        return out
+
+
+@dataclass(frozen=True)
+class StaticMask:
+    """Writes `copies` fixed masked copies of every example (BERT's dupe_factor): copy c is exactly what
+    the collator gives at epoch `first_epoch + c`. Adds `labels` and a `mask_copy` column."""
+
+    collator: MaskingCollator
+    copies: int = 1
+    first_epoch: int = 0
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        features = as_features(batch)
+        kept = [k for k in batch if k not in ("input_ids", "attention_mask")]
+        out: dict[str, list[Any]] = {k: [] for k in [*kept, "input_ids", "attention_mask", "labels", "mask_copy"]}
+        for copy in range(self.copies):
+            ids, labels, attention, _ = self.collator.mask_arrays(features, self.first_epoch + copy)
+            for i, length in enumerate(attention.sum(axis=1).tolist()):
+                out["input_ids"].append(ids[i, :length].tolist())
+                out["attention_mask"].append([1] * length)
+                out["labels"].append(labels[i, :length].tolist())
+                out["mask_copy"].append(copy)
+                for k in kept:
+                    out[k].append(batch[k][i])
+        return out
+
+
+def static_mask(
+    dataset: Any, collator: MaskingCollator, copies: int = 1, first_epoch: int = 0, **map_kwargs: Any
+) -> Any:
+    """Returns `dataset` with `copies` fixed masked copies per example (also fixed masks for evaluation).
+
+    Train on it with a padding-only collator, e.g. `transformers.DataCollatorForTokenClassification`.
+    """
+    copies = as_integer(copies, "copies", minimum=1)
+    if "labels" in dataset.column_names:
+        raise InputError("the dataset already has a 'labels' column; static masks write their own")
+    map_kwargs.setdefault("batched", True)
+    map_kwargs.setdefault("desc", f"static masks x{copies}")
+    return dataset.map(StaticMask(collator, copies, first_epoch), **map_kwargs)
+
+
+def as_features(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Turns a dict of columns into the list of examples a collator takes."""
+    names = list(batch)
+    n = len(batch[names[0]]) if names else 0
+    return [{k: batch[k][i] for k in names} for i in range(n)]

@@ -1,0 +1,141 @@
+"""Small files of a run folder (manifests, metrics, configs) written atomically and read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def remove(path: str | os.PathLike[str]) -> None:
+    """Removes a file or a folder, if there is one."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[str]:
+    """The one way maskkit writes an output: the block writes a file or a folder at the temporary path it is
+    given (beside `path`, so the rename stays on one file system), which replaces `path` when the block
+    ends and is removed when it raises. A reader never sees a half-written output, and a job killed in the
+    block leaves only a `.tmp<pid>` beside it. `suffix` keeps an extension that a writer reads the format
+    from (matplotlib's `.png`)."""
+    final = os.fspath(path)
+    tmp = f"{final}.tmp{os.getpid()}{suffix}"
+    remove(tmp)
+    try:
+        yield tmp
+    except BaseException:
+        remove(tmp)
+        raise
+    if os.path.isdir(tmp) and os.path.exists(final):
+        remove(final)  # os.replace cannot put a folder over a non-empty folder
+    os.replace(tmp, final)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Writes a text file atomically."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_json(path: str | os.PathLike[str], value: Any, indent: int = 2) -> None:
+    """Writes JSON atomically."""
+    write_text(path, json.dumps(value, indent=indent, default=str) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON at `path`, or None when the file does not exist."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@contextmanager
+def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
+    """Holds an exclusive lock on `path` + ".lock" for the block, or refuses at once when another process
+    holds it. The lock is the kernel's (flock), so a killed job never leaves it stuck; the lock file is
+    removed on release, and a file removed under a waiting process is locked again, never shared. Under
+    torchrun the processes of one job are one holder: rank 0 takes the lock."""
+    import fcntl
+
+    from maskkit.errors import RunConflict
+
+    if int(os.environ.get("RANK", "0")) != 0:  # one job under torchrun: its main process holds the lock
+        yield
+        return
+    lock = f"{os.fspath(path)}.lock"
+    os.makedirs(os.path.dirname(os.path.abspath(lock)), exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunConflict(
+                f"{what} {os.fspath(path)!r} is in use by another maskkit job ({holder}); wait for it to finish, "
+                "or choose another output"
+            ) from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the file was removed by the job that held it: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.unlink(lock)
+        os.close(fd)
+
+
+def setting_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """`key: old -> new` for each setting that differs (compared as JSON writes them; an absent key is the
+    setting's default; inside a table, such as a component spec, by dotted key: `selector.rate`)."""
+
+    def flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            if isinstance(value, dict) and value:
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    old = flat(json.loads(json.dumps(before, default=str)))
+    new = flat(json.loads(json.dumps(after, default=str)))
+
+    def shown(values: dict[str, Any], key: str) -> str:
+        return repr(values[key]) if key in values else "(default)"
+
+    keys = sorted(set(old) | set(new))
+    return [f"{k}: {shown(old, k)} -> {shown(new, k)}" for k in keys if old.get(k, ...) != new.get(k, ...)]
+
+
+def claim_folder(folder: str | os.PathLike[str], settings: dict[str, Any], what: str = "run") -> None:
+    """Records the settings a run folder is for (`started.json`), or refuses a folder that holds a run with
+    other settings: resuming it would mix two runs' checkpoints, and skipping it would relabel a result."""
+    from maskkit.errors import RunConflict
+
+    marker = os.path.join(folder, "started.json")
+    found = read_json(marker)
+    if found is not None:
+        changed = setting_differences(found.get("settings", {}), settings)
+        if changed:
+            raise RunConflict(
+                f"{os.fspath(folder)!r} holds a {what} with other settings ({'; '.join(changed)}): use another "
+                "folder, or remove it to run again"
+            )
+        return
+    os.makedirs(folder, exist_ok=True)
+    write_json(marker, {"settings": settings})

@@ -1,0 +1,211 @@
+"""Stages over a run folder: each stage is one object (its name, the settings it reads, the stages it
+needs, its run function), and a `StageRunner` runs them in order with a manifest per stage.
+
+A stage's manifest holds the settings it declares, the fingerprints of the files they name, the digests
+of its upstream manifests and the library versions; a stage whose manifest matches the one on disk is
+skipped, a stage that died resumes from its partial artefacts when they came from the same manifest,
+and a changed setting clears them. The run function is handed only the settings the stage declares
+(`StageSettings`), so reading another one fails at once instead of silently reusing a stale result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from maskkit.errors import InputError, JobFailed
+from maskkit.runs.files import exclusive, read_json, write_json
+
+
+class StageDefinitionError(ValueError):
+    """Stages defined wrongly (a duplicate name, an upstream stage defined later): a bug in the code that
+    defines them."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a run.
+
+    `reads`: the settings the stage's output depends on (recorded in its manifest: a change reruns it and
+    everything downstream). `files`: those of `reads` that name files or folders whose contents count too
+    (fingerprinted). `upstream`: the stages whose artefacts it reads. `run(context, settings)` writes the
+    stage's artefacts into `context.folder(name)` and returns the figures recorded in its results.json.
+    """
+
+    name: str
+    reads: tuple[str, ...]
+    run: Callable[[Any, StageSettings], dict[str, Any]]
+    upstream: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        stray = sorted(set(self.files) - set(self.reads))
+        if stray:
+            raise StageDefinitionError(f"stage {self.name!r}: files {stray} must be among its reads")
+
+
+class UndeclaredSetting(AttributeError):
+    """A stage read a setting it does not declare: a bug in the stage (its manifest would miss it)."""
+
+
+class StageSettings:
+    """The settings one stage is handed: the values of its declared reads (plus display-only settings such
+    as progress, which never change a result), and nothing else."""
+
+    def __init__(self, stage: str, values: dict[str, Any]) -> None:
+        object.__setattr__(self, "_stage", stage)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        stage = object.__getattribute__(self, "_stage")
+        raise UndeclaredSetting(
+            f"stage {stage!r} read the setting {name!r}, which is not among its reads: add it to the stage's "
+            "reads so that its manifest records it"
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("stage settings are read-only")
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(object.__getattribute__(self, "_values"))
+
+
+def file_fingerprint(path: str | None) -> str | None:
+    """A digest of a file's bytes, or of every file's name and bytes under a folder; None for None."""
+    if path is None:
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    files = sorted(Path(path).rglob("*")) if os.path.isdir(path) else [Path(path)]
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def check_stages(stages: Sequence[Stage]) -> None:
+    """Refuses duplicate names and upstream stages that are not defined before the stage that needs them."""
+    seen: set[str] = set()
+    for stage in stages:
+        if stage.name in seen:
+            raise StageDefinitionError(f"stage {stage.name!r} is defined twice")
+        missing = [u for u in stage.upstream if u not in seen]
+        if missing:
+            raise StageDefinitionError(f"stage {stage.name!r} needs {missing}, which are not defined before it")
+        seen.add(stage.name)
+
+
+class StageRunner:
+    """A run folder of stages: `run_dir/<stage>/` holds a stage's artefacts, `manifest.json` and
+    `results.json`. `settings` is any object with the stages' reads as attributes; `display` names the
+    settings every stage may read that never change a result (they stay out of manifests)."""
+
+    def __init__(
+        self,
+        run_dir: str,
+        settings: Any,
+        stages: Sequence[Stage],
+        log: Callable[[str], None] = print,
+        display: tuple[str, ...] = ("progress",),
+    ) -> None:
+        check_stages(stages)
+        self.run_dir, self.settings, self.log, self.display = run_dir, settings, log, display
+        self.stages = {stage.name: stage for stage in stages}
+        self._fingerprints: dict[str, str | None] = {}
+        os.makedirs(run_dir, exist_ok=True)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.stages)
+
+    def folder(self, stage: str) -> str:
+        return os.path.join(self.run_dir, stage)
+
+    def settings_of(self, stage: str) -> StageSettings:
+        names = (*self.stages[stage].reads, *self.display)
+        return StageSettings(stage, {name: getattr(self.settings, name) for name in names})
+
+    def fingerprint(self, path: str | None) -> str | None:
+        key = str(path)  # each file is read once per job
+        if key not in self._fingerprints:
+            self._fingerprints[key] = file_fingerprint(path)
+        return self._fingerprints[key]
+
+    def manifest(self, stage: str) -> dict[str, Any]:
+        import torch
+        import transformers
+
+        from maskkit import __version__
+
+        spec = self.stages[stage]
+        settings = {name: getattr(self.settings, name) for name in spec.reads}
+        inputs = {name: self.fingerprint(settings[name]) for name in spec.files}
+        upstream = {u: self.read_manifest(u).get("digest") for u in spec.upstream}
+        body = {"stage": stage, "settings": settings, "inputs": inputs, "upstream": upstream}
+        digest = hashlib.blake2b(json.dumps(body, sort_keys=True, default=str).encode(), digest_size=16).hexdigest()
+        versions = {"maskkit": __version__, "transformers": transformers.__version__, "torch": torch.__version__}
+        return {**body, "digest": digest, "versions": versions}
+
+    def read_manifest(self, stage: str) -> dict[str, Any]:
+        return read_json(os.path.join(self.folder(stage), "manifest.json")) or {}
+
+    def done(self, stage: str) -> bool:
+        return self.read_manifest(stage).get("digest") == self.manifest(stage)["digest"]
+
+    def results(self, stage: str) -> dict[str, Any]:
+        return read_json(os.path.join(self.folder(stage), "results.json"))
+
+    def finish(self, stage: str, results: dict[str, Any]) -> None:
+        write_json(os.path.join(self.folder(stage), "results.json"), results)
+        write_json(os.path.join(self.folder(stage), "manifest.json"), self.manifest(stage))
+
+    def prepare_folder(self, stage: str) -> None:
+        """Keeps a stage's partial artefacts when they came from the same manifest (a resume), and clears
+        them when they did not (a changed setting must not reuse stale checkpoints or seeds)."""
+        folder, digest = self.folder(stage), self.manifest(stage)["digest"]
+        marker = os.path.join(folder, "started.json")
+        if os.path.isdir(folder) and (read_json(marker) or {}).get("digest") != digest:
+            shutil.rmtree(folder)
+        os.makedirs(folder, exist_ok=True)
+        if not os.path.isfile(marker):
+            write_json(marker, {"digest": digest})
+
+    def check_order(self, names: Sequence[str]) -> None:
+        unknown = sorted(set(names) - set(self.stages))
+        if unknown:
+            raise InputError(f"unknown stages {unknown}; stages: {list(self.stages)}")
+        for name in names:
+            missing = [u for u in self.stages[name].upstream if u not in names and not self.done(u)]
+            if missing:
+                raise JobFailed(f"stage {name} needs {missing} finished first (or run every stage)")
+
+    def run_stages(self, names: Sequence[str] | None = None, context: Any = None) -> dict[str, Any]:
+        """Runs (or skips, or resumes) the named stages in the order they were defined, holding the run
+        folder's lock; `context` (default: the runner) is handed to each run function. Returns each stage's
+        recorded figures."""
+        chosen = [name for name in self.stages if names is None or name in names]
+        self.check_order(list(names) if names is not None else chosen)
+        figures = {}
+        with exclusive(self.run_dir, "the run folder"):  # one job at a time per run folder
+            for name in chosen:
+                if self.done(name):
+                    self.log(f"[{name}] finished earlier, skipped")
+                else:
+                    self.log(f"[{name}] running")
+                    self.prepare_folder(name)
+                    started = time.time()
+                    results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
+                    results["seconds"] = round(time.time() - started, 1)
+                    self.finish(name, results)
+                figures[name] = self.results(name)
+        return figures

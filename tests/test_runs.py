@@ -1,0 +1,138 @@
+"""The runs layer: stages as objects, manifests built from their declared settings, skip, rerun, resume."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import pytest
+
+from maskkit.runs.stages import Stage, StageRunner, UndeclaredSetting
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: str
+    size: int = 3
+    scale: int = 10
+    seed: int = 1
+    progress: bool = False
+
+
+def make_stages(calls: list[str]) -> tuple[Stage, ...]:
+    def count(run, c):
+        calls.append("count")
+        words = open(c.corpus, encoding="utf-8").read().split()[: c.size]
+        with open(f"{run.folder('count')}/words.json", "w", encoding="utf-8") as f:
+            json.dump(words, f)
+        return {"words": len(words)}
+
+    def scaled(run, c):
+        calls.append("scaled")
+        return {"value": run.results("count")["words"] * c.scale}
+
+    return (
+        Stage("count", ("corpus", "size"), count, files=("corpus",)),
+        Stage("scaled", ("scale",), scaled, upstream=("count",)),
+    )
+
+
+def runner(tmp_path, settings, calls):
+    return StageRunner(str(tmp_path / "run"), settings, make_stages(calls), log=lambda _: None)
+
+
+def test_stages_skip_when_their_manifest_matches_and_rerun_downstream_of_a_change(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n")
+    calls: list[str] = []
+    settings = Settings(str(corpus))
+    assert runner(tmp_path, settings, calls).run_stages()["scaled"]["value"] == 30
+    assert runner(tmp_path, settings, calls).run_stages()["scaled"]["value"] == 30
+    assert calls == ["count", "scaled"]  # the second run skipped both
+    # a setting only the second stage reads reruns it alone
+    assert runner(tmp_path, replace(settings, scale=2), calls).run_stages()["scaled"]["value"] == 6
+    assert calls == ["count", "scaled", "scaled"]
+    # an undeclared setting changes nothing (no stage reads it)
+    runner(tmp_path, replace(settings, scale=2, seed=9), calls).run_stages()
+    assert calls == ["count", "scaled", "scaled"]
+    # the file's contents count: a changed corpus reruns the first stage and, through its digest, the second
+    corpus.write_text("a b\n")
+    assert runner(tmp_path, replace(settings, scale=2), calls).run_stages()["scaled"]["value"] == 4
+    assert calls[-2:] == ["count", "scaled"]
+
+
+def test_a_stage_reading_an_undeclared_setting_fails_at_once(tmp_path):
+    def sloppy(run, c):
+        return {"seed": c.seed}  # not among its reads: the manifest would miss it
+
+    stage = Stage("sloppy", ("size",), sloppy)
+    run = StageRunner(str(tmp_path / "run"), Settings("x"), [stage], log=lambda _: None)
+    with pytest.raises(UndeclaredSetting, match=r"'sloppy' read the setting 'seed'"):
+        run.run_stages()
+    assert run.settings_of("sloppy").progress is False  # display settings are handed to every stage
+
+
+def test_a_stage_needing_an_unfinished_upstream_stage_is_refused(tmp_path):
+    from maskkit.errors import JobFailed
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b\n")
+    with pytest.raises(JobFailed, match=r"scaled needs \['count'\]"):
+        runner(tmp_path, Settings(str(corpus)), []).run_stages(["scaled"])
+
+
+def test_a_died_stage_resumes_its_artefacts_only_under_the_same_manifest(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n")
+    run = runner(tmp_path, Settings(str(corpus)), [])
+    run.prepare_folder("count")
+    partial = tmp_path / "run" / "count" / "partial.bin"
+    partial.write_bytes(b"half")
+    run.prepare_folder("count")  # same settings: a resume keeps it
+    assert partial.exists()
+    runner(tmp_path, Settings(str(corpus), size=2), []).prepare_folder("count")  # other settings: cleared
+    assert not partial.exists()
+
+
+def test_stage_definitions_are_checked():
+    def noop(run, c):
+        return {}
+
+    with pytest.raises(ValueError, match="needs"):
+        StageRunner("unused", Settings("x"), [Stage("b", (), noop, upstream=("a",))])
+    with pytest.raises(ValueError, match="among its reads"):
+        Stage("a", ("size",), noop, files=("corpus",))
+
+
+MOVED = [
+    ("maskkit.finetune.classify", "maskkit.training.classify", "FinetuneConfig"),
+    ("maskkit.trainer", "maskkit.training.callbacks", "EpochCallback"),
+    ("maskkit.runfiles", "maskkit.runs.files", "write_json"),
+    ("maskkit.tables", "maskkit.runs.tables", "read_table"),
+    ("maskkit.stages", "maskkit.dataset_stages", "Tokenize"),
+]
+
+
+def test_moved_modules_still_import_with_a_warning():
+    """In a fresh interpreter (the warning is given at the first import of an old path): each old path
+    warns that it moved, and is the new module itself."""
+    import subprocess
+    import sys
+
+    code = "import importlib, warnings\n"
+    for old, new, name in MOVED:
+        code += (f"with warnings.catch_warnings(record=True) as w:\n    warnings.simplefilter('always')\n"
+                 f"    m = importlib.import_module('{old}')\n"
+                 f"assert any('moved to' in str(x.message) for x in w), '{old}'\n"
+                 f"assert m is importlib.import_module('{new}') and m.{name}\n")  # fmt: skip
+    code += "import maskkit.finetune.loading as old, maskkit.runs.models as new\nassert old is new\n"  # warned above
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_renamed_selector_combinator_warns_and_is_the_same_class():
+    import maskkit
+    from maskkit.masking.compose import OneOfSelectors
+
+    with pytest.warns(DeprecationWarning, match="OneOfSelectors"):
+        assert maskkit.OneOf is OneOfSelectors

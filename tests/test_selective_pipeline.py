@@ -48,7 +48,10 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
     assert scoring["documents"] == len(LABELLED) and scoring["sentences"] == sentences > len(LABELLED)
     assert scoring["kept"] + scoring["misclassified"] + scoring["empty"] == sentences
     assert scoring["classifier_rows"] == sentences - scoring["empty"]
-    assert "recipe official, profile paper" in out and "you override max_length: 128 (profile paper) -> 32" in out
+    assert (
+        "recipe official (maskkit.selective.official.v1), profile paper" in out
+        and "you override max_length: 128 (profile paper) -> 32" in out
+    )
     in_domain = json.loads((run / "in_domain" / "results.json").read_text())
     assert in_domain["empty_skipped"] == 1
     packed = load_from_disk(str(run / "in_domain" / "dataset"))

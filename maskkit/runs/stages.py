@@ -16,7 +16,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,11 @@ class Stage:
     run: Callable[[Any, StageSettings], dict[str, Any]]
     upstream: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
+    values: dict[str, Any] | None = field(default=None, compare=False)  # its own settings (else the runner's)
 
     def __post_init__(self) -> None:
+        if self.values is not None and not self.reads:
+            object.__setattr__(self, "reads", tuple(self.values))
         stray = sorted(set(self.files) - set(self.reads))
         if stray:
             raise StageDefinitionError(f"stage {self.name!r}: files {stray} must be among its reads")
@@ -131,9 +134,15 @@ class StageRunner:
     def folder(self, stage: str) -> str:
         return os.path.join(self.run_dir, stage)
 
+    def value(self, stage: str, name: str) -> Any:
+        own = self.stages[stage].values
+        if own is not None and name in own:
+            return own[name]
+        return getattr(self.settings, name)
+
     def settings_of(self, stage: str) -> StageSettings:
         names = (*self.stages[stage].reads, *self.display)
-        return StageSettings(stage, {name: getattr(self.settings, name) for name in names})
+        return StageSettings(stage, {name: self.value(stage, name) for name in names})
 
     def fingerprint(self, path: str | None) -> str | None:
         key = str(path)  # each file is read once per job
@@ -148,7 +157,7 @@ class StageRunner:
         from maskkit import __version__
 
         spec = self.stages[stage]
-        settings = {name: getattr(self.settings, name) for name in spec.reads}
+        settings = {name: self.value(stage, name) for name in spec.reads}
         inputs = {name: self.fingerprint(settings[name]) for name in spec.files}
         upstream = {u: self.read_manifest(u).get("digest") for u in spec.upstream}
         body = {"stage": stage, "settings": settings, "inputs": inputs, "upstream": upstream}
@@ -189,6 +198,45 @@ class StageRunner:
             if missing:
                 raise JobFailed(f"stage {name} needs {missing} finished first (or run every stage)")
 
+    def run_one(self, name: str, context: Any = None) -> dict[str, Any]:
+        """Runs one stage whose upstream stages are done (or skips it when it is done itself)."""
+        if self.done(name):
+            self.log(f"[{name}] finished earlier, skipped")
+        else:
+            self.log(f"[{name}] running")
+            self.prepare_folder(name)
+            started = time.time()
+            results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
+            results["seconds"] = round(time.time() - started, 1)
+            self.finish(name, results)
+        return self.results(name)
+
+    def run_shared(self, context: Any = None, wait_seconds: float = 30.0) -> dict[str, Any]:
+        """Runs every stage, sharing the work with other processes on the same run folder (several on one
+        machine, or the tasks of a cluster job array): each stage is claimed under its own lock, a stage
+        another process holds or whose upstream is not done yet is passed over, and the loop comes back
+        to it until every stage is done. A process that finds nothing to claim waits `wait_seconds`."""
+        from maskkit.errors import RunConflict
+
+        while True:
+            pending = [n for n in self.stages if not self.done(n)]
+            if not pending:
+                return {name: self.results(name) for name in self.stages}
+            progressed = False
+            for name in pending:
+                if not all(self.done(u) for u in self.stages[name].upstream) or self.done(name):
+                    continue
+                try:
+                    with exclusive(self.folder(name), f"stage {name}"):
+                        if not self.done(name):  # another process may have finished it meanwhile
+                            self.run_one(name, context)
+                    progressed = True
+                except RunConflict:
+                    continue  # another process holds it
+            if not progressed:
+                self.log(f"{len(pending)} stages left, held by other processes or waiting on them; waiting")
+                time.sleep(wait_seconds)
+
     def run_stages(self, names: Sequence[str] | None = None, context: Any = None) -> dict[str, Any]:
         """Runs (or skips, or resumes) the named stages in the order they were defined, holding the run
         folder's lock; `context` (default: the runner) is handed to each run function. Returns each stage's
@@ -198,14 +246,5 @@ class StageRunner:
         figures = {}
         with exclusive(self.run_dir, "the run folder"):  # one job at a time per run folder
             for name in chosen:
-                if self.done(name):
-                    self.log(f"[{name}] finished earlier, skipped")
-                else:
-                    self.log(f"[{name}] running")
-                    self.prepare_folder(name)
-                    started = time.time()
-                    results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
-                    results["seconds"] = round(time.time() - started, 1)
-                    self.finish(name, results)
-                figures[name] = self.results(name)
+                figures[name] = self.run_one(name, context)
         return figures

@@ -1,0 +1,161 @@
+"""A study: which recipe makes a model better at a task, over several seeds (`maskkit study run`).
+
+    run_dir = "runs/study-mr"
+    train = "../shared/data/mr/train.tsv"   # dev and test too; model selection on dev only
+    few_shot = 500                          # a class-balanced sample of the training split per seed (0: all)
+    seeds = [1, 2, 3, 4, 5]
+    in_domain = "../shared/data/movie_reviews_unlabeled/sentences.txt"
+    in_domain_limit = 20000                 # the same first lines for every arm
+    baseline = "none"
+    [finetune]                              # FinetuneConfig settings every arm shares
+    epochs = 5
+    [pretrain]                              # further pre-training settings every pre-training arm shares
+    steps = 500
+    [[arms]]
+    name = "none"
+    [[arms]]
+    name = "span"
+    pretrain = { scheme = "span" }          # or selector = { "@component" = ... }, on = "task" | "domain_then_task"
+    [[arms]]
+    name = "selective"
+    pretrain = { selective = "official" }   # and control = true: its matched random control
+    [[arms]]
+    name = "entropy"
+    pretrain = { entropy = true }           # the task model's entropy change on in-domain text, no classifier
+    [[arms]]
+    name = "eda"
+    augment = { method = "eda" }            # eda (the paper's table for the sample's size), bt, both
+    [[arms]]
+    name = "self-distil"
+    distill = { recipe = "hinton" }         # soft labels from this arm's own fine-tuned model
+
+An arm's parts are optional and compose (further pre-training, then augmentation of the training split,
+then fine-tuning, then self-distillation); its `finetune` table overrides the shared one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from maskkit.errors import InputError, MissingFile, MissingKey
+
+PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
+PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
+                   "warmup_ratio": 0.06, "on": "in_domain"}  # fmt: skip
+AUGMENT_METHODS = ("eda", "bt", "both")
+ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One recipe: its parts (each None when the arm has none of it) and a paper's figure to print beside."""
+
+    name: str
+    pretrain: dict[str, Any] | None = None
+    augment: dict[str, Any] | None = None
+    distill: dict[str, Any] | None = None
+    finetune: dict[str, Any] = field(default_factory=dict)
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    train: str
+    dev: str
+    test: str
+    run_dir: str = "runs/study"
+    model: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    few_shot: int = 0
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
+    in_domain: str | None = None
+    in_domain_limit: int = 0
+    baseline: str = "none"
+    finetune: dict[str, Any] = field(default_factory=dict)
+    pretrain: dict[str, Any] = field(default_factory=dict)
+    arms: tuple[Arm, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("train", "dev", "test", "in_domain", "model"):
+            path = getattr(self, name)
+            if path is not None and not os.path.exists(path):
+                raise MissingFile(f"study: {name} path {path!r} does not exist")
+        if len(self.seeds) < 2:
+            raise InputError("study: give at least 2 seeds (paired intervals need them; 5 or more is better)")
+        if self.few_shot < 0 or self.in_domain_limit < 0:
+            raise InputError("study: few_shot and in_domain_limit must be >= 0 (0: all rows)")
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise InputError(f"study: arm names must differ, got {names}")
+        if self.baseline not in names:
+            raise InputError(f"study: the baseline arm {self.baseline!r} is not among the arms {names}")
+        unknown = sorted(set(self.pretrain) - set(PRETRAIN_SHARED))
+        if unknown:
+            raise InputError(f"study: unknown [pretrain] keys {unknown}; known: {sorted(PRETRAIN_SHARED)}")
+        for arm in self.arms:
+            self.check_arm(arm)
+
+    def check_arm(self, arm: Arm) -> None:
+        where = f"study: arm {arm.name!r}"
+        if arm.pretrain is not None:
+            kinds = [k for k in ("scheme", "selector", "selective", "entropy") if k in arm.pretrain]
+            if len(kinds) > 1 or ("selector" in kinds and "scheme" in kinds):
+                raise InputError(f"{where}: pretrain takes one of scheme/selector, selective or entropy, got {kinds}")
+            on = self.pretrain_settings(arm)["on"]
+            if on not in PRETRAIN_ON:
+                raise InputError(f"{where}: pretrain on must be one of {PRETRAIN_ON}, got {on!r}")
+            if on != "task" and self.in_domain is None:
+                raise InputError(f"{where}: pre-training on {on!r} needs in_domain (a text file, one line each)")
+            if ("selective" in kinds or "entropy" in kinds) and self.in_domain is None:
+                raise InputError(f"{where}: selective and entropy masking score in-domain text: give in_domain")
+            if "selective" in kinds and arm.pretrain["selective"] not in ("official", "maskkit"):
+                raise InputError(f"{where}: selective must be 'official' or 'maskkit'")
+        if arm.augment is not None and "augmenter" not in arm.augment:
+            if arm.augment.get("method", "eda") not in AUGMENT_METHODS:
+                raise InputError(f"{where}: augment method must be one of {AUGMENT_METHODS} (or an augmenter spec)")
+
+    def pretrain_settings(self, arm: Arm) -> dict[str, Any]:
+        """The shared [pretrain] settings with the arm's own over them."""
+        own = {k: v for k, v in (arm.pretrain or {}).items() if k in PRETRAIN_SHARED}
+        return {**PRETRAIN_SHARED, **self.pretrain, **own}
+
+    def arm(self, name: str) -> Arm:
+        return next(arm for arm in self.arms if arm.name == name)
+
+    @classmethod
+    def from_toml(cls, path: str) -> StudyConfig:
+        from maskkit.cli.config import load_toml
+
+        return cls.from_dict(load_toml(path), where=path)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "study") -> StudyConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"{where}: unknown keys {unknown}; known keys: {sorted(known)}")
+        for key in ("train", "dev", "test"):
+            if key not in values:
+                raise MissingKey(f"{where}: a study needs {key} (a labelled table)")
+        arms = []
+        for i, table in enumerate(values.get("arms", [])):
+            if not isinstance(table, dict) or "name" not in table:
+                raise MissingKey(f"{where}: arms[{i}] needs a name")
+            stray = sorted(set(table) - set(ARM_KEYS))
+            if stray:
+                raise InputError(f"{where}: arm {table['name']!r} has unknown keys {stray}; known: {list(ARM_KEYS)}")
+            arms.append(Arm(**table))
+        settings = {k: v for k, v in values.items() if k != "arms"}
+        if "seeds" in settings:
+            settings["seeds"] = tuple(int(s) for s in settings["seeds"])
+        return cls(**settings, arms=tuple(arms))
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        return tomllib.load(f)

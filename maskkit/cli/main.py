@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from maskkit.cli import augment, demo, pmi, preview, report, selective, train
+from maskkit.cli import augment, demo, pmi, preview, report, selective, study, train
 from maskkit.errors import UserError
 
 EXAMPLES = {
@@ -44,6 +44,10 @@ EXAMPLES = {
     "pmi": """examples:
   maskkit pmi ../shared/data/movie_reviews_unlabeled/sentences.txt runs/pmi.txt --min-count 20
   maskkit pmi domain.txt task.txt runs/pmi.txt --max-n 3 --size 2000""",
+    "study": """examples:
+  maskkit study run studies/mr-fewshot.toml         # run or resume; start it twice to use two processes
+  maskkit study plan studies/mr-fewshot.toml        # the runs and the stages they share
+  maskkit study report runs/study-mr-fewshot""",
     "selective": """examples:
   maskkit selective run                                  # the embedded default, small scale
   maskkit selective run --config run.toml --method entropy --seeds 1 2 3
@@ -61,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parser(sub)
     selective.add_parser(sub)
     pmi.add_parser(sub)
+    study.add_parser(sub)
     for name, command in sub.choices.items():  # every --help ends with examples
         command.epilog = EXAMPLES[name]
         command.formatter_class = argparse.RawDescriptionHelpFormatter

@@ -211,13 +211,14 @@ class StageRunner:
             self.finish(name, results)
         return self.results(name)
 
-    def run_shared(self, context: Any = None, wait_seconds: float = 30.0) -> dict[str, Any]:
+    def run_shared(self, context: Any = None, wait_seconds: float = 2.0) -> dict[str, Any]:
         """Runs every stage, sharing the work with other processes on the same run folder (several on one
         machine, or the tasks of a cluster job array): each stage is claimed under its own lock, a stage
         another process holds or whose upstream is not done yet is passed over, and the loop comes back
         to it until every stage is done. A process that finds nothing to claim waits `wait_seconds`."""
         from maskkit.errors import RunConflict
 
+        said = None
         while True:
             pending = [n for n in self.stages if not self.done(n)]
             if not pending:
@@ -234,7 +235,9 @@ class StageRunner:
                 except RunConflict:
                     continue  # another process holds it
             if not progressed:
-                self.log(f"{len(pending)} stages left, held by other processes or waiting on them; waiting")
+                if said != len(pending):  # said once per change, not every poll
+                    self.log(f"{len(pending)} stages left, held by other processes or waiting on them; waiting")
+                    said = len(pending)
                 time.sleep(wait_seconds)
 
     def run_stages(self, names: Sequence[str] | None = None, context: Any = None) -> dict[str, Any]:

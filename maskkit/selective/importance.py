@@ -242,3 +242,35 @@ def importance_counts(scored: ScoredSentences, threshold: float, stop_ids: set[i
         only_stop += bool(important) and all(t in stop_ids for t in important)
     share = sum(flags) / len(flags) if flags else 0.0
     return {"important_share": share, "without_important_token": none, "only_stop_words_important": only_stop}
+
+
+def label_free_importance(
+    task_model: Any, tokenizer: Any, texts: Sequence[str], max_length: int = 128, batch_size: int = 64,
+    log: Any = print,
+) -> Any:  # fmt: skip
+    """The seeds' label-free selection: each token of unlabelled in-domain text scored by how far the task
+    model's prediction entropy moves when it is masked (the "entropy" method with the model's own
+    prediction as the label, so no sentence is dropped and no classifier is trained). Returns a Dataset of
+    `input_ids` (specials included) and `importance` (0 at specials), ready for `ScoredSelector`."""
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification
+
+    from maskkit.runs.models import on_best_device
+
+    model = task_model
+    if isinstance(task_model, (str, bytes)) or hasattr(task_model, "__fspath__"):
+        model = on_best_device(AutoModelForSequenceClassification.from_pretrained(task_model))
+    model.eval()
+    sentences, _ = content_ids(tokenizer, texts, max_length)
+    kept = [i for i, s in enumerate(sentences) if s]
+    probabilities = Scorer(model, tokenizer, batch_size).probabilities([sentences[i] for i in kept])
+    predicted = [int(p.argmax()) for p in probabilities]
+    scored = score_importance(model, tokenizer, [texts[i] for i in kept], predicted, "entropy",
+                              batch_size=batch_size, max_length=max_length)  # fmt: skip
+    before, after = special_frame(tokenizer)
+    rows: dict[str, list[Any]] = {"input_ids": [], "importance": []}
+    for ids, scores in zip(scored.token_ids, scored.scores):
+        rows["input_ids"].append([*before, *ids, *after])
+        rows["importance"].append([0.0] * len(before) + [float(s) for s in scores] + [0.0] * len(after))
+    log(f"label-free entropy scoring: {len(rows['input_ids'])} texts scored ({len(texts) - len(kept)} empty)")
+    return Dataset.from_dict(rows)

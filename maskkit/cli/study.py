@@ -1,0 +1,55 @@
+"""`maskkit study run CONFIG.toml` and `maskkit study report RUN_DIR`: ablations over seeds with paired
+statistics (see `maskkit.study.config` for the file). Several `study run` processes on one study share
+its work (each claims unfinished runs); a killed run resumes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    parser = sub.add_parser(
+        "study", help="ablations of recipes over seeds, with paired statistics", description=__doc__
+    )
+    parser.add_argument("action", choices=["run", "report", "plan"], help="run (or resume) the study; report it; "
+                        "plan: list its runs without running them")  # fmt: skip
+    parser.add_argument("config", metavar="CONFIG", help="the study's TOML file (report: or its run folder)")
+    parser.add_argument("--alone", action="store_true", help="refuse to share the folder with other processes "
+                        "(default: share, each process claiming unfinished runs)")  # fmt: skip
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress lines")
+    parser.set_defaults(run=run)
+
+
+def load(path: str, progress: bool = True) -> Any:
+    from maskkit.errors import MissingFile
+    from maskkit.study.config import StudyConfig
+    from maskkit.study.units import Study
+
+    if os.path.isdir(path):
+        path = os.path.join(path, "study.toml")
+    if not os.path.isfile(path):
+        raise MissingFile(f"no study file {path!r}")
+    return Study(StudyConfig.from_toml(path), progress=progress)
+
+
+def run(args: argparse.Namespace) -> int:
+    from maskkit.study.report import write_report
+
+    study = load(args.config, args.progress)
+    if args.action == "plan":
+        for arm, units in study.plan.arms.items():
+            print(f"{arm}: {len(units.runs)} runs, {len(units.cost)} stages (" + ", ".join(sorted(units.cost)) + ")")
+        print(f"{len(study.stages)} stages in all, {sum(study.done(n) for n in study.stages)} done")
+        return 0
+    if args.action == "run":
+        from maskkit.cli.config import load_toml, write_toml
+
+        os.makedirs(study.config.run_dir, exist_ok=True)
+        if not os.path.isdir(args.config):
+            write_toml(os.path.join(study.config.run_dir, "study.toml"), load_toml(args.config))
+        study.run_all(share=not args.alone)
+    print(write_report(study))
+    print(f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, .png)")
+    return 0

@@ -1,0 +1,174 @@
+"""A study's report: per arm the mean ± sd over seeds of test accuracy and macro-F1 (each run's checkpoint
+chosen on dev), the paired difference from the baseline over the same seeds with a 95% t interval and the
+paired t-test's two-sided p-value, and the cost; written as markdown, CSV and a PNG."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from maskkit.runs.files import atomic_path, write_text
+
+METRICS = ("accuracy", "macro_f1")
+
+
+@dataclass
+class ArmResult:
+    name: str
+    seeds: dict[int, dict[str, float]]  # seed -> test metrics of the finished runs
+    dev: dict[int, dict[str, float]]
+    seconds: float
+    steps: int
+    pending: int
+    reference: str | None = None
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def paired(values: list[float], baseline: list[float]) -> dict[str, float] | None:
+    """Mean paired difference, its 95% t interval and the two-sided paired t-test p-value (None under 2
+    pairs; p = 1 when every difference is the same, which the t-test cannot score)."""
+    from scipy import stats
+
+    differences = [a - b for a, b in zip(values, baseline)]
+    n = len(differences)
+    if n < 2:
+        return None
+    mean, sd = mean_sd(differences)
+    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    p = 1.0 if sd == 0 else float(stats.ttest_rel(values, baseline).pvalue)
+    return {"n": n, "mean": mean, "low": mean - half, "high": mean + half, "p": p}
+
+
+def collect(study: Any) -> list[ArmResult]:
+    """Every arm's finished runs (and how many are still to run), from the study folder."""
+    results = []
+    for arm in study.config.arms:
+        units = study.plan.arms[arm.name]
+        seeds, dev, pending = {}, {}, 0
+        for seed, name in units.runs.items():
+            if study.done(name):
+                figures = study.results(name)
+                seeds[seed], dev[seed] = figures["test"], figures["dev"]
+            else:
+                pending += 1
+        done = [study.results(n) for n in units.cost if study.done(n)]
+        seconds = sum(float(r.get("seconds", 0)) for r in done)
+        steps = sum(int(r.get("steps", 0)) for r in done)
+        results.append(ArmResult(arm.name, seeds, dev, seconds, steps, pending, arm.reference))
+    return results
+
+
+def rows(results: list[ArmResult], baseline: str) -> list[dict[str, Any]]:
+    base = next(r for r in results if r.name == baseline)
+    out = []
+    for r in results:
+        row: dict[str, Any] = {"arm": r.name, "seeds": len(r.seeds), "pending": r.pending,
+                               "cost_minutes": round(r.seconds / 60, 1), "steps": r.steps}  # fmt: skip
+        for metric in METRICS:
+            values = [100 * r.seeds[s][metric] for s in sorted(r.seeds)]
+            if values:
+                row[f"test_{metric}_mean"], row[f"test_{metric}_sd"] = mean_sd(values)
+            dev = [100 * r.dev[s][metric] for s in sorted(r.dev)]
+            if dev:
+                row[f"dev_{metric}_mean"] = mean_sd(dev)[0]
+            common = sorted(set(r.seeds) & set(base.seeds))
+            if r.name != baseline and common:
+                diff = paired([100 * r.seeds[s][metric] for s in common], [100 * base.seeds[s][metric] for s in common])
+                if diff is not None:
+                    for key, value in diff.items():
+                        row[f"diff_{metric}_{key}"] = value
+        row["reference"] = r.reference or ""
+        out.append(row)
+    return out
+
+
+def markdown(table: list[dict[str, Any]], baseline: str) -> str:
+    def cell(row: dict[str, Any], metric: str) -> str:
+        if f"test_{metric}_mean" not in row:
+            return "–"
+        return f"{row[f'test_{metric}_mean']:.2f} ± {row[f'test_{metric}_sd']:.2f}"
+
+    def diff(row: dict[str, Any], metric: str) -> str:
+        if f"diff_{metric}_mean" not in row:
+            return "(baseline)" if row["arm"] == baseline else "–"
+        return (f"{row[f'diff_{metric}_mean']:+.2f} [{row[f'diff_{metric}_low']:+.2f}, "
+                f"{row[f'diff_{metric}_high']:+.2f}], p {row[f'diff_{metric}_p']:.3f}")  # fmt: skip
+
+    lines = [
+        f"| arm | seeds | test accuracy | test macro-F1 | accuracy vs {baseline} (95% CI, paired t) | "
+        f"macro-F1 vs {baseline} | dev accuracy | cost (min) | paper |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        seeds = f"{row['seeds']}" + (f" (+{row['pending']} to run)" if row["pending"] else "")
+        dev = f"{row['dev_accuracy_mean']:.2f}" if "dev_accuracy_mean" in row else "–"
+        lines.append(f"| {row['arm']} | {seeds} | {cell(row, 'accuracy')} | {cell(row, 'macro_f1')} | "
+                     f"{diff(row, 'accuracy')} | {diff(row, 'macro_f1')} | {dev} | {row['cost_minutes']} | "
+                     f"{row['reference']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_csv(table: list[dict[str, Any]], path: str) -> None:
+    keys = list(dict.fromkeys(k for row in table for k in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, keys, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    write_text(path, buffer.getvalue())
+
+
+def plot(results: list[ArmResult], baseline: str, path: str, metric: str = "accuracy") -> None:
+    """Each seed's test score as a dot, the mean as a bar with the paired 95% interval of its difference
+    from the baseline drawn around the baseline's mean plus that difference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = next(r for r in results if r.name == baseline)
+    fig, ax = plt.subplots(figsize=(1.2 * len(results) + 2, 3.6))
+    for i, r in enumerate(results):
+        values = [100 * r.seeds[s][metric] for s in sorted(r.seeds)]
+        if not values:
+            continue
+        mean = mean_sd(values)[0]
+        ax.scatter([i] * len(values), values, color="#203040", s=14, zorder=3)
+        ax.hlines(mean, i - 0.3, i + 0.3, color="#c0392b", linewidth=2)
+        common = sorted(set(r.seeds) & set(base.seeds))
+        diff = None if r.name == baseline else paired(
+            [100 * r.seeds[s][metric] for s in common], [100 * base.seeds[s][metric] for s in common])  # fmt: skip
+        if diff is not None:
+            centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
+            ax.vlines(i + 0.35, centre + diff["low"], centre + diff["high"], color="#7a9cc6", linewidth=3)
+    ax.set_xticks(range(len(results)), [r.name for r in results], rotation=25, ha="right")
+    ax.set_ylabel(f"test {metric.replace('_', '-')} (%)")
+    ax.set_title(f"dots: seeds; red: mean; blue: 95% CI of the paired difference from {baseline}", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
+def write_report(study: Any) -> str:
+    """Writes report.md, report.csv and report.png into the study folder; returns the markdown."""
+    results = collect(study)
+    baseline = study.config.baseline
+    table = rows(results, baseline)
+    text = markdown(table, baseline)
+    folder = study.config.run_dir
+    note = ("Test scores of the checkpoint each run chose on dev (best macro-F1), in %; mean ± sd over seeds; the "
+            f"difference from {baseline} is paired by seed (t interval, paired t-test, two-sided).")  # fmt: skip
+    write_text(os.path.join(folder, "report.md"), f"{note}\n\n{text}\n")
+    write_csv(table, os.path.join(folder, "report.csv"))
+    if any(r.seeds for r in results):
+        plot(results, baseline, os.path.join(folder, "report.png"))
+    return text

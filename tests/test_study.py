@@ -1,0 +1,124 @@
+"""`maskkit study`: arms composed of further pre-training, augmentation and self-distillation over seeds,
+shared work done once (also by two processes at once), paired statistics in the report."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from maskkit.cli.main import main
+from tests.conftest import LABELLED, ROOT, SENTENCES
+
+
+def study_file(tmp_path, model_dir, arms, few_shot=8, seeds=(1, 2)):
+    train = tmp_path / "train.tsv"
+    train.write_text("text\tlabel\n" + "".join(f"{r['text']}\t{'pos' if r['label'] else 'neg'}\n" for r in LABELLED))
+    domain = tmp_path / "domain.txt"
+    domain.write_text("\n".join(SENTENCES * 2) + "\n")
+    lines = [f'run_dir = "{tmp_path / "study"}"', f'model = "{model_dir}"', f'train = "{train}"', f'dev = "{train}"',
+             f'test = "{train}"', f"few_shot = {few_shot}", f"seeds = {list(seeds)}", f'in_domain = "{domain}"',
+             'baseline = "none"', "[finetune]", "max_steps = 2", "batch_size = 4", "max_length = 32", "[pretrain]",
+             "steps = 2", "batch_size = 4", "max_length = 32", "head_warmup_steps = 0", *arms]  # fmt: skip
+    path = tmp_path / "study.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+ARMS = [
+    '[[arms]]\nname = "none"',
+    '[[arms]]\nname = "span"\npretrain = { scheme = "span" }\nreference = "SpanBERT"',
+    '[[arms]]\nname = "span-lr"\npretrain = { scheme = "span" }\nfinetune = { lr = 1e-4 }',
+    '[[arms]]\nname = "entropy"\npretrain = { entropy = true }',
+    '[[arms]]\nname = "rd"\naugment = { augmenter = { "@component" = "maskkit.random_delete.v1", alpha = 0.3 }, '
+    "n_aug = 2 }",
+    '[[arms]]\nname = "distil"\ndistill = { recipe = "hinton" }',
+]
+
+
+@pytest.mark.slow
+def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_dir, tmp_path, capsys):
+    path = study_file(tmp_path, tiny_model_dir, ARMS)
+    assert main(["study", "plan", str(path)]) == 0
+    plan = capsys.readouterr().out
+    assert "span-lr: 2 runs" in plan
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    study = tmp_path / "study"
+    # the two span arms share one further pre-trained model; distillation's teacher is the plain run of
+    # the same seed, which is the baseline's own
+    assert sorted(os.listdir(study / "pretrain")) == ["entropy", "span"]
+    assert sorted(os.listdir(study / "finetune")) == ["distil", "entropy", "none", "rd", "span", "span-lr"]
+    distilled = json.loads((study / "finetune" / "distil" / "seed-1" / "manifest.json").read_text())
+    assert distilled["settings"]["teacher"] == "finetune/none/seed-1"
+    sample = json.loads((study / "data" / "seed-1" / "results.json").read_text())
+    assert sample["rows"] == 8 and sample["per_class"] == {"neg": 4, "pos": 4}
+    augmented = json.loads((study / "augment" / "rd" / "seed-1" / "results.json").read_text())
+    assert augmented["rows_in"] == 8 and 8 < augmented["rows_out"] <= 24
+    report = (study / "report.md").read_text()
+    for arm in ("none", "span", "span-lr", "entropy", "rd", "distil"):
+        assert f"| {arm} | 2 |" in report
+    assert "(baseline)" in report and "SpanBERT" in report and ", p " in report
+    assert (study / "report.csv").read_text().startswith("arm,seeds,pending")
+    assert (study / "report.png").stat().st_size > 1000
+    assert "| none | 2 |" in out
+    # a second run finds everything done; a report alone reads the folder
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    assert "running" not in capsys.readouterr().out
+    assert main(["study", "report", str(study)]) == 0
+
+
+@pytest.mark.slow
+def test_two_processes_share_a_study_and_run_each_stage_once(tiny_model_dir, tmp_path):
+    path = study_file(tmp_path, tiny_model_dir, ARMS[:2], few_shot=0, seeds=(1, 2))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "maskkit.cli.main", "study", "run", str(path), "--no-progress"]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                cwd=tmp_path) for _ in range(2)]  # fmt: skip
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs[0][-3000:] + outputs[1][-3000:]
+    ran = [line.split("]")[0].lstrip("[") for out in outputs for line in out.splitlines() if line.endswith("] running")]
+    assert len(ran) == len(set(ran)), f"a stage ran twice: {sorted(ran)}"
+    assert ran, "no stage ran"
+    report = (tmp_path / "study" / "report.md").read_text()
+    assert "| span | 2 |" in report
+
+
+def test_paired_difference_matches_the_t_formula():
+    from scipy import stats
+
+    from maskkit.study.report import paired
+
+    values, base = [80.0, 82.0, 81.0, 85.0], [79.0, 80.0, 81.5, 83.0]
+    d = [a - b for a, b in zip(values, base)]
+    mean = sum(d) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 3)
+    t = mean / (sd / 2)
+    result = paired(values, base)
+    assert result["mean"] == pytest.approx(mean)
+    assert result["high"] - result["mean"] == pytest.approx(stats.t.ppf(0.975, 3) * sd / 2)
+    assert result["p"] == pytest.approx(2 * stats.t.sf(abs(t), 3))
+    assert paired([1.0], [0.0]) is None
+    assert paired([1.0, 2.0], [0.0, 1.0])["p"] == 1.0  # identical differences: no spread to test
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (['[[arms]]\nname = "none"', '[[arms]]\nname = "none"'], "arm names must differ"),
+        (['[[arms]]\nname = "other"'], "baseline arm 'none' is not among the arms"),
+        (['[[arms]]\nname = "none"\npretrain = { scheme = "span", selective = "official" }'], "one of"),
+        (['[[arms]]\nname = "none"\naugment = { method = "typos" }'], "augment method must be one of"),
+        (['[[arms]]\nname = "none"\nmodel = "x"'], "unknown keys \\['model'\\]"),
+    ],
+)
+def test_bad_study_files_are_named(tiny_model_dir, tmp_path, capsys, extra, message):
+    path = study_file(tmp_path, tiny_model_dir, extra)
+    assert main(["study", "plan", str(path)]) == 2
+    assert message.replace("\\", "") in capsys.readouterr().err.replace("\\", "") or pytest.fail(
+        capsys.readouterr().err
+    )

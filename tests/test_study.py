@@ -37,6 +37,7 @@ ARMS = [
     '[[arms]]\nname = "rd"\naugment = { augmenter = { "@component" = "maskkit.random_delete.v1", alpha = 0.3 }, '
     "n_aug = 2 }",
     '[[arms]]\nname = "distil"\ndistill = { recipe = "hinton" }',
+    '[[arms]]\nname = "span-distil"\npretrain = { scheme = "span" }\ndistill = { recipe = "hinton", alpha = 0.7 }',
 ]
 
 
@@ -52,15 +53,18 @@ def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_di
     # the two span arms share one further pre-trained model; distillation's teacher is the plain run of
     # the same seed, which is the baseline's own
     assert sorted(os.listdir(study / "pretrain")) == ["entropy", "span"]
-    assert sorted(os.listdir(study / "finetune")) == ["distil", "entropy", "none", "rd", "span", "span-lr"]
+    assert sorted(os.listdir(study / "finetune")) == ["distil", "entropy", "none", "rd", "span", "span-distil",
+                                                      "span-lr"]  # fmt: skip
     distilled = json.loads((study / "finetune" / "distil" / "seed-1" / "manifest.json").read_text())
     assert distilled["settings"]["teacher"] == "finetune/none/seed-1"
+    distilled = json.loads((study / "finetune" / "span-distil" / "seed-2" / "manifest.json").read_text())
+    assert distilled["settings"]["teacher"] == "finetune/span/seed-2"  # the same arm without distillation
     sample = json.loads((study / "data" / "seed-1" / "results.json").read_text())
     assert sample["rows"] == 8 and sample["per_class"] == {"neg": 4, "pos": 4}
     augmented = json.loads((study / "augment" / "rd" / "seed-1" / "results.json").read_text())
     assert augmented["rows_in"] == 8 and 8 < augmented["rows_out"] <= 24
     report = (study / "report.md").read_text()
-    for arm in ("none", "span", "span-lr", "entropy", "rd", "distil"):
+    for arm in ("none", "span", "span-lr", "entropy", "rd", "distil", "span-distil"):
         assert f"| {arm} | 2 |" in report
     assert "(baseline)" in report and "SpanBERT" in report and ", p " in report
     assert (study / "report.csv").read_text().startswith("arm,seeds,pending")

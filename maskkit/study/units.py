@@ -97,7 +97,7 @@ class Plan:
         }
         return self.add(f"augment/{arm.name}/seed-{seed}", values, run_augment, (data,))
 
-    def finetune(self, arm: Arm, seed: int, plain: bool = False) -> str:
+    def finetune(self, arm: Arm, seed: int, plain: bool = False, label: str | None = None) -> str:
         """The fine-tuning run of an arm's chain for a seed (`plain`: without any of the arm's parts)."""
         c = self.config
         values: dict[str, Any] = {**self.common(), "dev": c.dev, "test": c.test, "seed": seed,
@@ -112,10 +112,11 @@ class Plan:
         values["data"] = data
         upstream.append(data)
         if arm.distill is not None and not plain:
-            teacher = self.finetune(Arm(arm.name, arm.pretrain, arm.augment, None, arm.finetune), seed)
+            teacher = self.finetune(Arm(arm.name, arm.pretrain, arm.augment, None, arm.finetune), seed,
+                                    label=f"{arm.name}-teacher")  # fmt: skip
             values["distill"], values["teacher"] = dict(arm.distill), teacher
             upstream.append(teacher)
-        name = f"finetune/{'plain' if plain else arm.name}/seed-{seed}"
+        name = f"finetune/{label or ('plain' if plain else arm.name)}/seed-{seed}"
         return self.add(name, values, run_finetune, tuple(upstream), files=("model", "dev", "test"))
 
     def arm_units(self, arm: Arm) -> ArmUnits:

@@ -17,6 +17,7 @@ import numpy as np
 from maskkit.errors import InputError, WrongType
 from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, MissingColumnError, missing_column, pad_rows
 from maskkit.masking.corruption import MaskRandomKeep
+from maskkit.masking.functional import span_boundaries
 from maskkit.masking.selectors import Selector, TokenSelector
 from maskkit.masking.words import VocabTables
 from maskkit.rng import KeyedUniforms, as_integer, content_keys, value_keys
@@ -41,6 +42,9 @@ class MaskingCollator:
             hash of their token ids, so identical sequences get identical masks in one epoch.
         salt: separates the draws of two collators that share a seed.
         max_length: refuse sequences longer than this ("model": the tokenizer's model_max_length).
+        span_boundaries: also write SpanBERT's boundary pairs for the span boundary objective: per target,
+            the positions just outside its unit (`sbo_left`, `sbo_right`) and its offset in it
+            (`sbo_offset`), -1 off targets (see `maskkit.training.span_boundary`).
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class MaskingCollator:
         key_column: str | None = None,
         salt: str = "",
         max_length: int | str | None = "model",
+        span_boundaries: bool = False,
     ) -> None:
         if return_tensors not in ("pt", "np"):
             raise InputError(f"return_tensors must be 'pt' or 'np', got {return_tensors!r}")
@@ -85,6 +90,7 @@ class MaskingCollator:
             self.max_length = max_length
         else:
             raise InputError(f"max_length must be a positive integer, 'model' or None, got {max_length!r}")
+        self.span_boundaries = bool(span_boundaries)
         self._epoch = multiprocessing.RawValue("q", 0)
 
     # -- epochs ---------------------------------------------------------------------------------
@@ -193,7 +199,10 @@ class MaskingCollator:
         )
         selection = self.selector.select(batch)
         corrupted, labels = self.corruption.apply(batch, selection)
-        return corrupted, labels, attention, self._passthrough(features, lengths, width)
+        extra = self._passthrough(features, lengths, width)
+        if self.span_boundaries:
+            extra["sbo_left"], extra["sbo_right"], extra["sbo_offset"] = span_boundaries(selection.units(), lengths)
+        return corrupted, labels, attention, extra
 
     def _token_columns(
         self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int, candidates: np.ndarray

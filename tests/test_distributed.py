@@ -48,9 +48,27 @@ def test_finetune_on_two_processes_equals_one(no_dropout_model, tmp_path):
 def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path):
     texts = tmp_path / "domain.txt"
     texts.write_text("\n".join(SENTENCES * 3) + "\n")
-    common = ["pretrain", "--model", no_dropout_model, "--texts", str(texts), "--max-steps", "3", "--lr", "0.5",
-              "--optim", "sgd", "--warmup-ratio", "0", "--scheme", "word", "--rate", "0.3",
-              "--no-progress"]  # fmt: skip
+    common = [
+        "pretrain",
+        "--model",
+        no_dropout_model,
+        "--texts",
+        str(texts),
+        "--max-steps",
+        "3",
+        "--lr",
+        "0.5",
+        "--optim",
+        "sgd",
+        "--warmup-ratio",
+        "0",
+        "--scheme",
+        "span",
+        "--rate",
+        "0.3",
+        "--span-boundary-objective",
+        "--no-progress",
+    ]  # fmt: skip (SpanBERT's objective under DDP too)
     launch(1, [*common, "--batch-size", "8", "--run-dir", str(tmp_path / "one")])
     launch(2, [*common, "--batch-size", "4", "--run-dir", str(tmp_path / "two")])
     assert_same_weights(tmp_path / "one" / "domain", tmp_path / "two" / "domain", no_dropout_model)

@@ -53,6 +53,10 @@ def add_parsers(sub: Any) -> None:
     pretrain.add_argument("--texts", nargs="+", help="text files, one example per line: one stage each, in order")
     pretrain.add_argument("--eval-texts", help="held-out texts, scored with fixed masks before and after")
     pretrain.add_argument("--scheme", choices=SCHEME_NAMES, help="masking scheme (default word)")
+    pretrain.add_argument(
+        "--span-boundary-objective", action="store_true", default=None,
+        help="add SpanBERT's span boundary objective to the MLM loss (weight 1; use with --scheme span)",
+    )  # fmt: skip
     add_scheme_options(pretrain, seed_default=None)  # None: a key of --config, else PretrainConfig's (42)
     pretrain.set_defaults(
         run=run_pretrain,
@@ -212,7 +216,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from maskkit.runs.models import resolve_model_dir
     from maskkit.training.pretrain import PretrainConfig, further_pretrain_stages
 
-    values = settings(args, {"seed": "int", **SCHEME_KEYS})
+    values = settings(args, {"seed": "int", "span_boundary_objective": "bool", **SCHEME_KEYS})
     run_dir = values.get("run_dir") or "runs/pretrain"
     model = resolve_model_dir(values.get("model"))
     config = build(PretrainConfig, values, output_dir=run_dir)
@@ -221,7 +225,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     values = {k: v for k, v in values.items() if k not in SCHEME_KEYS}
     values.update(seed=config.seed, selector=to_dict(selector), corruption=to_dict(corruption))
     tokenizer = AutoTokenizer.from_pretrained(model)
-    collator = MaskingCollator(tokenizer, selector, corruption, seed=config.seed)
+    collator = MaskingCollator(tokenizer, selector, corruption, seed=config.seed,
+                               span_boundaries=bool(values.get("span_boundary_objective")))  # fmt: skip
     stages, held_out = text_stages(values)
     with run_folder(run_dir, values, args.rerun):
         for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):

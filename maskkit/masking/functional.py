@@ -233,3 +233,22 @@ def run_starts(targets: np.ndarray) -> np.ndarray:
     starts[:, 1:] &= ~targets[:, :-1]
     positions = np.where(starts, np.arange(targets.shape[1], dtype=np.int64), -1)
     return np.where(targets, np.maximum.accumulate(positions, axis=1), -1)
+
+
+def span_boundaries(units: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SpanBERT's boundary pairs: for each target (`units`: its unit-start position, -1 off targets), the
+    position just before its unit and just after it (within the row's real tokens), and its offset from the
+    unit's start; -1 off targets. A unit is every target sharing a start (a span, a word, a token)."""
+    left = np.full(units.shape, -1, dtype=np.int64)
+    right, offset = left.copy(), left.copy()
+    rows, cols = np.nonzero(units >= 0)
+    if rows.size == 0:
+        return left, right, offset
+    starts = units[rows, cols].astype(np.int64)
+    groups, inverse = np.unique(rows * units.shape[1] + starts, return_inverse=True)
+    ends = np.full(groups.shape, -1, dtype=np.int64)
+    np.maximum.at(ends, inverse, cols)
+    left[rows, cols] = np.maximum(starts - 1, 0)
+    right[rows, cols] = np.minimum(ends[inverse] + 1, lengths[rows] - 1)
+    offset[rows, cols] = cols - starts
+    return left, right, offset

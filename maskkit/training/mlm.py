@@ -24,8 +24,9 @@ IGNORE = -100
 
 
 @contextmanager
-def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
-    """While active, the model's encoder returns only the hidden states at `targets` (as a batch of one).
+def hidden_states_at(model: Any, targets: torch.Tensor | None, keep: dict[str, Any] | None = None) -> Iterator[None]:
+    """While active, the model's encoder returns only the hidden states at `targets` (as a batch of one;
+    None: all of them), and `keep["states"]` holds its full output (the span boundary objective reads it).
 
     `model` may be wrapped (DistributedDataParallel keeps the model as `.module`): the hook goes on the
     inner model's encoder while the forward still runs through the wrapper.
@@ -39,6 +40,10 @@ def hidden_states_at(model: Any, targets: torch.Tensor) -> Iterator[None]:
         )
 
     def gather(module: Any, args: Any, output: Any) -> Any:
+        if keep is not None:
+            keep["states"] = output[0]
+        if targets is None:
+            return output
         picked = output[0][targets].unsqueeze(0)
         if isinstance(output, tuple):
             return (picked, *output[1:])
@@ -62,18 +67,32 @@ def mlm_loss(
     """
     if "labels" not in inputs:
         raise MissingKey("the MLM loss needs a 'labels' tensor (-100 off target), as MaskingCollator writes")
+    from contextlib import nullcontext
+
+    from maskkit.training.span_boundary import HEAD, SBO_COLUMNS, boundary_logits, span_boundary_loss
+
     labels = inputs["labels"]
     targets = labels != IGNORE
-    forward = {k: v for k, v in inputs.items() if k != "labels"}
-    if sparse:
-        with hidden_states_at(model, targets):
-            logits = model(**forward).logits[0]
+    forward = {k: v for k, v in inputs.items() if k not in ("labels", *SBO_COLUMNS)}
+    boundaries = "sbo_offset" in inputs
+    if boundaries and getattr(getattr(model, "module", model), HEAD, None) is None:
+        raise WrongType("the batch holds span boundaries but the model has no span boundary head: call "
+                        "maskkit.training.span_boundary.attach_span_boundary_head(model) first")  # fmt: skip
+    keep: dict[str, Any] | None = {} if boundaries else None
+    if sparse or keep is not None:
+        with hidden_states_at(model, targets if sparse else None, keep):
+            with boundary_logits(model, inputs, targets, keep) if keep is not None else nullcontext():
+                logits = model(**forward).logits
     else:
-        logits = model(**forward).logits[targets]
+        logits = model(**forward).logits
+    logits = logits[0] if sparse else logits[targets]
     picked = labels[targets]
     if picked.numel() == 0:
         return logits.sum() * 0.0
-    return F.cross_entropy(logits.float(), picked, reduction=reduction)
+    loss = F.cross_entropy(logits.float(), picked, reduction=reduction)
+    if keep is not None:  # SpanBERT: the span boundary objective's loss is added with weight 1
+        loss = loss + span_boundary_loss(keep, reduction)
+    return loss
 
 
 def sparse_mlm_loss(model: Any, inputs: Mapping[str, torch.Tensor], reduction: str = "mean") -> torch.Tensor:

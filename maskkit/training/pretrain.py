@@ -137,6 +137,8 @@ def run_settings(model: Any, collator: Any, config: PretrainConfig) -> dict[str,
     settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
     masking = {name: spec_of(getattr(collator, name, None)) for name in ("selector", "corruption")}
     masking.update(seed=getattr(collator, "seed", None), salt=getattr(collator, "salt", None))
+    if getattr(collator, "span_boundaries", False):  # recorded only when on: older run folders stay valid
+        masking["span_boundaries"] = True
     return {"model": start, **settings, **masking}
 
 
@@ -162,6 +164,11 @@ def further_pretrain(
     if model is None or isinstance(model, (str, os.PathLike)):
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
             model, head_new = load_masked_lm(model)
+    if getattr(collator, "span_boundaries", False):  # SpanBERT's span boundary objective beside the MLM loss
+        from maskkit.training.span_boundary import attach_span_boundary_head
+
+        with seeded_init(config.seed):
+            attach_span_boundary_head(model)
     train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
     # Trainer's remove_unused_columns would drop what only the collator reads (importance scores, word
     # ids); the columns neither the model nor the collator reads are dropped here instead.
@@ -188,7 +195,7 @@ def further_pretrain(
     result = PretrainResult(
         output_dir=config.output_dir, steps=int(output.global_step), train_loss=float(output.training_loss),
         eval_loss_before=before, eval_loss_after=after, head_was_new=head_new, seconds=time.time() - started,
-        extra={"head_warmup_loss": warmup_loss, "selector": repr(collator.selector), "config": asdict(config)},
+        extra={"head_warmup_loss": warmup_loss, "selector": spec_of(collator.selector), "config": asdict(config)},
     )  # fmt: skip
     if trainer.is_world_process_zero():  # one writer under torchrun
         tokenizer.save_pretrained(config.output_dir)

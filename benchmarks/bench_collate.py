@@ -29,6 +29,7 @@ import torch
 from maskkit import (
     MaskingCollator,
     ScoredSelector,
+    SimilarWordReplace,
     SpanSelector,
     TokenSelector,
     UnitSelector,
@@ -111,8 +112,8 @@ def contenders(tokenizer):
     hf_token = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, seed=0)
     hf_word = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15, whole_word_mask=True, seed=0)
 
-    def ours(selector):
-        collator = MaskingCollator(tokenizer, selector=selector, seed=0, max_length=None)
+    def ours(selector, corruption=None):
+        collator = MaskingCollator(tokenizer, selector=selector, corruption=corruption, seed=0, max_length=None)
         if not getattr(selector, "columns", ()):
             return lambda batch: collator([{"input_ids": f["input_ids"]} for f in batch])
         return lambda batch: collator([{"input_ids": f["input_ids"], "importance": f["importance"]} for f in batch])
@@ -129,6 +130,7 @@ def contenders(tokenizer):
         "maskkit ngram": ours(make_selector("ngram", rate=0.15)),
         "maskkit scored": ours(ScoredSelector(0.15)),
         "maskkit unit (lexicon)": ours(UnitSelector(0.15, column=None, lexicon=LEXICON)),
+        "maskkit similar-word (MacBERT)": ours(WholeWordSelector(0.15), SimilarWordReplace()),
     }
 
 
@@ -193,7 +195,7 @@ def main() -> None:
         ours_token = results[("maskkit token", length)]
         share = {
             name: results[(f"maskkit {name}", length)] / ours_token
-            for name in ("span", "ngram", "scored", "unit (lexicon)")
+            for name in ("span", "ngram", "scored", "unit (lexicon)", "similar-word (MacBERT)")
         }
         print(
             f"  L={length}: token {ours_token / hf_token:.1f}x transformers token; "

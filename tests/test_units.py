@@ -68,4 +68,5 @@ def test_ernie_schedule_pretrains_basic_then_phrase_then_entity(tiny_model_dir, 
     config = PretrainConfig(str(tmp_path), max_steps=1, batch_size=4, progress=False)
     results = further_pretrain_stages(tiny_model_dir, tokenizer, stages, None, config)
     assert [r.steps for r in results] == [1, 1, 1]
-    assert "WholeWordSelector" in results[0].extra["selector"] and "UnitSelector" in results[2].extra["selector"]
+    assert results[0].extra["selector"]["@component"] == "maskkit.whole_word.v1"
+    assert results[2].extra["selector"]["@component"] == "maskkit.unit.v1"

@@ -126,3 +126,20 @@ def test_bad_study_files_are_named(tiny_model_dir, tmp_path, capsys, extra, mess
     assert message.replace("\\", "") in capsys.readouterr().err.replace("\\", "") or pytest.fail(
         capsys.readouterr().err
     )
+
+
+@pytest.mark.slow
+def test_selective_arms_share_one_pipeline_with_its_matched_control(tiny_model_dir, tmp_path):
+    small = 'selective = "official", pack_length = 48, classifier_epochs = 1, task_epochs = 1'
+    arms = ['[[arms]]\nname = "none"', f'[[arms]]\nname = "selective"\npretrain = {{ {small} }}',
+            f'[[arms]]\nname = "random"\npretrain = {{ {small}, control = true }}']  # fmt: skip
+    path = study_file(tmp_path, tiny_model_dir, arms, seeds=(1, 2))
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    assert os.listdir(study / "pretrain") == ["selective"]  # one pipeline for both arms
+    pipeline = study / "pretrain" / "selective" / "pipeline"
+    assert (pipeline / "pretrain_selective" / "model").is_dir() and (pipeline / "pretrain_random" / "model").is_dir()
+    chosen = json.loads((study / "finetune" / "random" / "seed-1" / "manifest.json").read_text())["settings"]
+    assert chosen["control"] is True and chosen["start"] == "pretrain/selective"
+    report = (study / "report.md").read_text()
+    assert "| selective | 2 |" in report and "| random | 2 |" in report

@@ -115,6 +115,15 @@ class StudyConfig:
                 raise InputError(f"{where}: selective and entropy masking score in-domain text: give in_domain")
             if "selective" in kinds and arm.pretrain["selective"] not in ("official", "maskkit"):
                 raise InputError(f"{where}: selective must be 'official' or 'maskkit'")
+            if "selective" in kinds:  # the pipeline's own settings may follow (pack_length, method, ...)
+                import dataclasses
+
+                from maskkit.selective.config import SelectiveConfig
+
+                allowed = {f.name for f in dataclasses.fields(SelectiveConfig) if f.init} | set(PRETRAIN_SHARED)
+                stray = sorted(set(arm.pretrain) - allowed - {"selective", "control"})
+                if stray:
+                    raise InputError(f"{where}: unknown selective settings {stray}")
         if arm.augment is not None and "augmenter" not in arm.augment:
             if arm.augment.get("method", "eda") not in AUGMENT_METHODS:
                 raise InputError(f"{where}: augment method must be one of {AUGMENT_METHODS} (or an augmenter spec)")

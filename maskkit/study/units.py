@@ -257,16 +257,38 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
 def pretrain_selective(run: Study, c: StageSettings, base: str, folder: str) -> dict[str, Any]:
     """Selective masking and its matched random control by the selective pipeline (Gu et al. 2020), its
     task model trained on the first seed's sample (the labelled data a seed's fine-tuning also sees)."""
+    import dataclasses
+
     from maskkit.selective.config import SelectiveConfig
     from maskkit.selective.pipeline import Pipeline
 
     s = c.settings
+    known = {f.name for f in dataclasses.fields(SelectiveConfig) if f.init}
+    fixed = {
+        "run_dir",
+        "model",
+        "train",
+        "dev",
+        "test",
+        "text_column",
+        "label_column",
+        "in_domain",
+        "seeds",
+        "in_domain_limit",
+        "recipe",
+        "pretrain_steps",
+        "pretrain_lr",
+        "batch_size",
+        "head_warmup_steps",
+        "progress",
+    }  # fmt: skip (set from the study)
+    own: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in c.spec.items() if k in known - fixed}
     config = SelectiveConfig(
         run_dir=os.path.join(folder, "pipeline"), model=base, train=os.path.join(run.folder(c.sample), "train.jsonl"),
         dev=c.dev, test=c.test, text_column=c.text_column, label_column=c.label_column, in_domain=c.in_domain,
         in_domain_limit=c.in_domain_limit, recipe=c.spec["selective"], seeds=(c.seed,), pretrain_steps=int(s["steps"]),
         pretrain_lr=float(s["lr"]), batch_size=int(s["batch_size"]), head_warmup_steps=int(s["head_warmup_steps"]),
-        progress=c.progress,
+        progress=c.progress, **own,
     )  # fmt: skip
     stages = ("task_model", "scoring", "importance_classifier", "in_domain", "pretrain_selective", "pretrain_random")
     figures = Pipeline(config, run.log).run(stages)

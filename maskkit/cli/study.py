@@ -16,8 +16,6 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("action", choices=["run", "report", "plan"], help="run (or resume) the study; report it; "
                         "plan: list its runs without running them")  # fmt: skip
     parser.add_argument("config", metavar="CONFIG", help="the study's TOML file (report: or its run folder)")
-    parser.add_argument("--alone", action="store_true", help="refuse to share the folder with other processes "
-                        "(default: share, each process claiming unfinished runs)")  # fmt: skip
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress lines")
     parser.set_defaults(run=run)
 
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         os.makedirs(study.config.run_dir, exist_ok=True)
         if not os.path.isdir(args.config):
             write_toml(os.path.join(study.config.run_dir, "study.toml"), load_toml(args.config))
-        study.run_all(share=not args.alone)
+        study.run_all()
     print(write_report(study))
     print(f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, .png)")
     return 0

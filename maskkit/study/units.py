@@ -350,7 +350,8 @@ class Study(StageRunner):
         self.current = name
         return super().run_one(name, context)
 
-    def run_all(self, share: bool = True) -> dict[str, Any]:
+    def run_all(self) -> dict[str, Any]:
+        """Runs every stage not done yet, sharing them with any other process on the same folder."""
         if not self.plan.arms:
             raise InputError("the study names no arms")
-        return self.run_shared() if share else self.run_stages()
+        return self.run_shared()

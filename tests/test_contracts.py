@@ -128,7 +128,7 @@ def test_every_registered_component_has_an_example_here(examples):
 
 # Public classes that are not components: data, protocols, stages over datasets, helpers.
 NOT_COMPONENTS = {"Selection", "MaskingBatch", "MissingColumnError", "VocabTables", "MaskingCollator", "Tokenize",
-                  "StaticMask", "EpochCallback", "PretrainConfig", "MaskedLMTrainer", "FinetuneConfig",
+                  "StaticMask", "PackBlocks", "EpochCallback", "PretrainConfig", "MaskedLMTrainer", "FinetuneConfig",
                   "PooledClassifier", "DistillConfig", "DistillationTrainer", "SelectiveConfig", "Augment",
                   "LabelConsistency", "TranslationCache", "Translator", "SynonymSource"}  # fmt: skip
 

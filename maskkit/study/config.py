@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,8 +162,3 @@ class StudyConfig:
         if "seeds" in settings:
             settings["seeds"] = tuple(int(s) for s in settings["seeds"])
         return cls(**settings, arms=tuple(arms))
-
-
-def read_toml(path: str) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        return tomllib.load(f)

@@ -20,6 +20,7 @@ from maskkit import (
     WholeWordSelector,
 )
 from maskkit.masking import functional as F
+from maskkit.masking.schemes import make_selector
 from tests.conftest import build_bpe_tokenizer, build_wordpiece_tokenizer
 
 WORDPIECE = build_wordpiece_tokenizer()
@@ -33,8 +34,9 @@ SELECTORS = {
     "scored": ScoredSelector(0.3, exclude_words=("the", "a")),
     "scored-sample": ScoredSelector(0.3, mode="sample"),
     "oneof": OneOfSelectors([WholeWordSelector(0.2), SpanSelector(0.2)], weights=[1, 2]),
+    "ngram": make_selector("ngram", rate=0.3),
 }
-WORD_LEVEL = {"word", "span", "unit", "oneof"}
+WORD_LEVEL = {"word", "span", "unit", "oneof", "ngram"}
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -345,3 +347,10 @@ def test_corruption_leaves_a_batch_it_does_not_own_alone():
     assert (ids == before).all() and (corrupted != before).any()
     assert ((labels != -100) == (corrupted == WORDPIECE.mask_token_id)).all()
     assert (collator(features)["input_ids"] == corrupted).all()
+
+
+def test_every_registered_selector_is_under_these_properties():
+    from maskkit.registry import catalogue
+
+    registered = {e.cls for e in catalogue("selector").values() if e.cls is not None}
+    assert registered <= {type(s) for s in SELECTORS.values()}, "add the new selector to SELECTORS"

@@ -64,6 +64,7 @@ class Tokenize:
             max_length=self.max_length,
             return_offsets_mapping=by_offsets,
             return_special_tokens_mask=by_offsets,
+            verbose=False,  # whole documents (max_length None) are cut later, by packing
         )
         out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
         if self.word_ids:

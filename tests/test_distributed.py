@@ -45,9 +45,16 @@ def test_finetune_on_two_processes_equals_one(no_dropout_model, tmp_path):
     assert changed.abs().sum() > 0
 
 
-def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path):
+@pytest.mark.parametrize(
+    "corpus",
+    [["--packing", "document"], ["--streaming", "--max-length", "16"]],
+    ids=["memory-mapped-line-by-line", "streamed-packed"],
+)
+def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path, corpus):
+    """Memory-mapped examples are shared out by Trainer's sampler; a stream's batches by accelerate, each
+    process reading its own (`dispatch_batches` off). Either way 2 x 4 examples per step = 1 x 8."""
     texts = tmp_path / "domain.txt"
-    texts.write_text("\n".join(SENTENCES * 3) + "\n")
+    texts.write_text("\n".join(SENTENCES * 6) + "\n")
     common = [
         "pretrain",
         "--model",
@@ -68,6 +75,7 @@ def test_pretrain_on_two_processes_equals_one(no_dropout_model, tmp_path):
         "0.3",
         "--span-boundary-objective",
         "--no-progress",
+        *corpus,
     ]  # fmt: skip (SpanBERT's objective under DDP too)
     launch(1, [*common, "--batch-size", "8", "--run-dir", str(tmp_path / "one")])
     launch(2, [*common, "--batch-size", "4", "--run-dir", str(tmp_path / "two")])

@@ -18,6 +18,11 @@ SETTING_HELP = {
     "classes": "embedded default task: how many noun lexicographer files to classify",
     "in_domain": "unlabelled in-domain text, one text per line",
     "in_domain_limit": "at most this many in-domain lines (documents) are used; 0: all (selective: from the profile)",
+    "documents": "text files: 'line' (one document per line) or 'blank-line' (documents end at a blank line)",
+    "packing": "'full': documents end to end in full blocks of max_length tokens (RoBERTa's FULL-SENTENCES); "
+    "'document': a block never crosses a document (with one per line: line by line)",
+    "streaming": "read the corpus lazily instead of memory-mapping it (a corpus larger than the disk cache)",
+    "num_proc": "processes that read, tokenise and pack a memory-mapped corpus (cached by fingerprint)",
     "seeds": "one run per seed (several seeds give the mean and sd)",
     "seed": "random seed of the run",
     # optimisation

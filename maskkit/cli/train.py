@@ -46,11 +46,16 @@ def add_labelled(parser: argparse.ArgumentParser) -> None:
 def add_parsers(sub: Any) -> None:
     from maskkit.distill.trainer import DistillConfig
     from maskkit.training.classify import FinetuneConfig
+    from maskkit.training.corpus import CorpusSettings
     from maskkit.training.pretrain import PretrainConfig
 
     pretrain = sub.add_parser("pretrain", help="further pre-train with a masking scheme (stages in order)")
     add_common(pretrain, "runs/pretrain")
-    pretrain.add_argument("--texts", nargs="+", help="text files, one example per line: one stage each, in order")
+    pretrain.add_argument(
+        "--texts", nargs="+",
+        help="corpora, one stage each, in order: a file, glob or folder of text (one document per line, or see "
+        "--documents), JSONL, CSV, TSV or Parquet; packed into blocks of --max-length tokens (see --packing)",
+    )  # fmt: skip
     pretrain.add_argument("--eval-texts", help="held-out texts, scored with fixed masks before and after")
     pretrain.add_argument("--scheme", choices=SCHEME_NAMES, help="masking scheme (default word)")
     pretrain.add_argument(
@@ -60,8 +65,9 @@ def add_parsers(sub: Any) -> None:
     add_scheme_options(pretrain, seed_default=None)  # None: a key of --config, else PretrainConfig's (42)
     pretrain.set_defaults(
         run=run_pretrain,
-        names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"}),
-        config_classes=(PretrainConfig,),
+        names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"})
+        + add_config_options(pretrain, CorpusSettings),
+        config_classes=(PretrainConfig, CorpusSettings),
     )
 
     finetune = sub.add_parser("finetune", help="fine-tune a classifier (several seeds)")
@@ -214,12 +220,16 @@ def run_pretrain(args: argparse.Namespace) -> int:
     from maskkit.collate import MaskingCollator
     from maskkit.registry import to_dict
     from maskkit.runs.models import resolve_model_dir
+    from maskkit.training.corpus import CorpusSettings
     from maskkit.training.pretrain import PretrainConfig, further_pretrain_stages
 
     values = settings(args, {"seed": "int", "span_boundary_objective": "bool", **SCHEME_KEYS})
     run_dir = values.get("run_dir") or "runs/pretrain"
     model = resolve_model_dir(values.get("model"))
     config = build(PretrainConfig, values, output_dir=run_dir)
+    corpus = build(CorpusSettings, values)
+    if corpus.streaming and config.max_steps < 1:
+        raise InputError("a streamed corpus has no length to count epochs in: set --max-steps")
     selector, corruption = masking_from_settings(values)
     # the run folder's config.toml holds the masking as component specs: it reads back to the same run
     values = {k: v for k, v in values.items() if k not in SCHEME_KEYS}
@@ -227,8 +237,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     tokenizer = AutoTokenizer.from_pretrained(model)
     collator = MaskingCollator(tokenizer, selector, corruption, seed=config.seed,
                                span_boundaries=bool(values.get("span_boundary_objective")))  # fmt: skip
-    stages, held_out = text_stages(values)
     with run_folder(run_dir, values, args.rerun):
+        stages, held_out = text_stages(values, corpus, tokenizer, config.max_length)
         for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
             loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
             print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")
@@ -248,13 +258,31 @@ def read_lines(path: str) -> list[str]:
     return kept
 
 
-def text_stages(values: dict[str, Any]) -> tuple[list[tuple[str, list[str]]], list[str] | None]:
+def text_stages(
+    values: dict[str, Any], corpus: Any, tokenizer: Any, block_size: int
+) -> tuple[list[tuple[str, Any]], list[str] | None]:
+    """Each --texts corpus read (`load_corpus`) and packed into blocks (`corpus_blocks`), one stage each;
+    without --texts the embedded default, WordNet glosses, packed the same way."""
+    from datasets import Dataset
+
+    from maskkit.training.corpus import corpus_blocks, load_corpus
+
     held_out = read_lines(values["eval_texts"]) if values.get("eval_texts") else None
     if values.get("texts"):
-        return [(Path(p).stem, read_lines(p)) for p in values["texts"]], held_out
+        stages = []
+        for pattern in values["texts"]:
+            name = Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
+            read = load_corpus([pattern], corpus.documents, corpus.text_column, corpus.streaming,
+                               num_proc=corpus.num_proc)  # fmt: skip
+            blocks = corpus_blocks(read, tokenizer, block_size, corpus.packing, corpus.num_proc)
+            if not corpus.streaming:
+                print(f"stage {name}: {len(blocks):,} blocks of at most {block_size} tokens ({corpus.packing} packing)")
+            stages.append((name, blocks))
+        return stages, held_out
     from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_glosses
 
     rows = wordnet_glosses(Path(values.get("wordnet") or DEBIAN_WORDNET), examples=False, limit_per_pos=1000)
     texts = [r["text"] for r in rows]
     print(f"data: {len(texts)} WordNet 3.0 glosses (the embedded default; 256 held out)")
-    return [("wordnet", texts[256:])], held_out or texts[:256]
+    blocks = corpus_blocks(Dataset.from_dict({"text": texts[256:]}), tokenizer, block_size, corpus.packing)
+    return [("wordnet", blocks)], held_out or texts[:256]

@@ -75,6 +75,11 @@ def as_tokenized(data: Any, tokenizer: Any, max_length: int, what: str) -> Any:
         data = Dataset.from_dict({"text": list(data)})
     if not hasattr(data, "column_names"):
         raise WrongType(f"{what} must be a list of texts or a datasets.Dataset, got {type(data).__name__}")
+    if not hasattr(data, "__len__"):  # a stream (datasets.IterableDataset): tokenised as it is read
+        if "input_ids" not in (data.column_names or ()):
+            raise MissingKey(f"{what} is a stream without an 'input_ids' column: prepare it with "
+                             "maskkit.training.corpus.corpus_blocks")  # fmt: skip
+        return data
     if len(data) == 0:
         raise InputError(f"{what} is empty")
     if "input_ids" in data.column_names:
@@ -100,9 +105,11 @@ def fixed_masks(data: Any, tokenizer: Any, collator: Any, max_length: int) -> An
     return static_mask(tokenized, eval_collator)
 
 
-def pretrain_arguments(config: PretrainConfig, output_dir: str, max_steps: int, lr: float) -> Any:
+def pretrain_arguments(config: PretrainConfig, output_dir: str, max_steps: int, lr: float, stream: bool = False) -> Any:
     """The shared TrainingArguments with the MLM run's step count, rate and checkpointing; every column
-    reaches the collator (it drops what the model does not read)."""
+    reaches the collator (it drops what the model does not read). A stream is read by every process, each
+    its own shards (`dispatch_batches` off), instead of by the first process for all of them."""
+    extra: dict[str, Any] = {"accelerator_config": {"dispatch_batches": False}} if stream else {}
     return training_arguments(
         config,
         output_dir,
@@ -111,6 +118,7 @@ def pretrain_arguments(config: PretrainConfig, output_dir: str, max_steps: int, 
         save_steps=config.save_steps,
         save_total_limit=2,
         remove_unused_columns=False,
+        **extra,
     )
 
 
@@ -122,7 +130,7 @@ def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) 
         p.requires_grad_(False)
     try:
         args = pretrain_arguments(config, os.path.join(config.output_dir, "head-warmup"), config.head_warmup_steps,
-                                  config.head_warmup_lr)  # fmt: skip
+                                  config.head_warmup_lr, stream=not hasattr(train, "__len__"))  # fmt: skip
         args.save_strategy = "no"
         trainer = MaskedLMTrainer(model=model, args=args, train_dataset=train, data_collator=collator)
         return float(trainer.train().training_loss)
@@ -170,6 +178,9 @@ def further_pretrain(
         with seeded_init(config.seed):
             attach_span_boundary_head(model)
     train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
+    stream = not hasattr(train_set, "__len__")
+    if stream and config.max_steps < 1:
+        raise InputError("a streamed corpus has no length to count epochs in: set max_steps")
     # Trainer's remove_unused_columns would drop what only the collator reads (importance scores, word
     # ids); the columns neither the model nor the collator reads are dropped here instead.
     train_set = keep_columns(train_set, collator, model)
@@ -182,7 +193,7 @@ def further_pretrain(
     if config.head_warmup_steps and resume is None:
         warmup_loss = warm_up_head(model, train_set, collator, config)
     trainer = MaskedLMTrainer(
-        model=model, args=pretrain_arguments(config, checkpoints, config.max_steps, config.lr),
+        model=model, args=pretrain_arguments(config, checkpoints, config.max_steps, config.lr, stream),
         train_dataset=train_set, data_collator=collator,
         callbacks=[EpochCallback(collator), complete_checkpoints_callback(), *trainer_progress(config.progress)[1],
                    *callbacks],

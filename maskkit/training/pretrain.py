@@ -167,6 +167,8 @@ def further_pretrain(
     from maskkit.training.callbacks import EpochCallback, keep_columns
 
     started = time.time()
+    if not hasattr(train, "__len__") and config.max_steps < 1:
+        raise InputError("a streamed corpus has no length to count epochs in: set max_steps")
     claim_folder(config.output_dir, run_settings(model, collator, config), "pre-training run")
     head_new = False
     if model is None or isinstance(model, (str, os.PathLike)):
@@ -179,8 +181,6 @@ def further_pretrain(
             attach_span_boundary_head(model)
     train_set = as_tokenized(train, tokenizer, config.max_length, "the training texts")
     stream = not hasattr(train_set, "__len__")
-    if stream and config.max_steps < 1:
-        raise InputError("a streamed corpus has no length to count epochs in: set max_steps")
     # Trainer's remove_unused_columns would drop what only the collator reads (importance scores, word
     # ids); the columns neither the model nor the collator reads are dropped here instead.
     train_set = keep_columns(train_set, collator, model)

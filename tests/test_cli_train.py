@@ -72,6 +72,24 @@ def test_pretrain_stages_from_text_files(tiny_model_dir, tmp_path, tables, capsy
     assert "other settings (selector.rate: 0.3 -> 0.5)" in capsys.readouterr().err
 
 
+def test_pretrain_reads_globbed_table_corpora_packed_and_streamed(tiny_model_dir, tmp_path, capsys):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for part in range(2):
+        rows = [{"body": f"{text} part {part}"} for text in SENTENCES] + [{"body": ""}]
+        (folder / f"part-{part}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    base = ["pretrain", "--model", tiny_model_dir, "--texts", str(folder / "*.jsonl"), "--text-column", "body",
+            "--max-steps", "2", "--batch-size", "4", "--max-length", "16", "--no-progress"]  # fmt: skip
+    assert main([*base, "--run-dir", str(tmp_path / "mapped"), "--num-proc", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "corpus: 16 documents from 2 files" in out and "skipped 2 empty rows (first: " in out
+    assert "blocks of at most 16 tokens (full packing)" in out and "stage corpus: 2 steps" in out
+    assert main([*base, "--run-dir", str(tmp_path / "streamed"), "--streaming", "--packing", "document"]) == 0
+    assert (tmp_path / "streamed" / "corpus" / "model.safetensors").is_file()
+    written = load_toml(str(tmp_path / "streamed" / "config.toml"))
+    assert (written["streaming"], written["packing"], written["text_column"]) == (True, "document", "body")
+
+
 def test_pretrain_scheme_options_are_keys_of_the_config_file(tiny_model_dir, tmp_path, tables):
     _, texts = tables
     config = tmp_path / "run.toml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from maskkit.errors import InputError, MissingFile, MissingKey
@@ -193,3 +194,49 @@ def test_pretraining_on_a_stream_needs_a_step_count(tmp_path, wordpiece):
     blocks = corpus_blocks(load_corpus([str(corpus_file(tmp_path))], streaming=True, log=quiet), wordpiece, 32)
     with pytest.raises(InputError, match="max_steps"):
         further_pretrain(None, wordpiece, blocks, None, PretrainConfig(output_dir=str(tmp_path / "run")))
+
+
+def test_in_domain_scoring_and_label_free_selection_read_a_corpus_shard_by_shard(tmp_path, tiny_model_dir, monkeypatch):
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
+
+    from maskkit.selective.importance import LabelFreeSelection, label_free_importance
+    from maskkit.selective.in_domain import score_in_domain
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    path = tmp_path / "domain.txt"
+    path.write_text("\n".join([*SENTENCES, "", *SENTENCES[:3]]) + "\n")
+    corpus = load_corpus([str(path)], cache_dir=str(tmp_path / "c"), log=quiet).dataset
+    lines = path.read_text().splitlines()
+    classifier = AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    listed = score_in_domain(classifier, tokenizer, lines, str(tmp_path / "a"), 32, shard_size=4, progress=False)
+    mapped = score_in_domain(classifier, tokenizer, corpus, str(tmp_path / "b"), 32, shard_size=4, progress=False)
+    assert mapped.dataset["input_ids"] == listed.dataset["input_ids"] and mapped.rows == len(lines) - 1
+    flat = [np.concatenate(result.dataset["importance"]) for result in (mapped, listed)]
+    assert np.allclose(flat[0], flat[1], atol=1e-6)
+
+    task = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    whole = label_free_importance(task, tokenizer, corpus, 32, log=quiet)
+    sharded = label_free_importance(task, tokenizer, corpus, 32, log=quiet, output_dir=str(tmp_path / "lf"),
+                                    shard_size=3, progress=False)  # fmt: skip
+    assert sharded["input_ids"] == whole["input_ids"] and len(whole) == len(lines) - 1
+    assert np.allclose(np.concatenate(sharded["importance"]), np.concatenate(whole["importance"]), atol=1e-5)
+    monkeypatch.setattr(LabelFreeSelection, "__call__", lambda *a: pytest.fail("a finished shard was scored again"))
+    again = label_free_importance(task, tokenizer, corpus, 32, log=quiet, output_dir=str(tmp_path / "lf"),
+                                  shard_size=3, progress=False)  # fmt: skip
+    assert again["input_ids"] == sharded["input_ids"]
+
+
+def test_soft_labels_a_chunk_at_a_time_equal_all_at_once(tiny_model_dir):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from maskkit.distill.soft_labels import generate_soft_labels
+    from maskkit.training.classify import FinetuneConfig
+    from maskkit.training.data import prepare_classification
+    from tests.conftest import LABELLED
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    splits, _ = prepare_classification({"train": LABELLED}, tokenizer, FinetuneConfig(output_dir="unused"), log=quiet)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=3)
+    whole = generate_soft_labels(model, splits["train"], tokenizer, progress=False)
+    chunked = generate_soft_labels(model, splits["train"], tokenizer, progress=False, chunk_rows=3)
+    assert np.allclose(chunked["soft_labels"], whole["soft_labels"], atol=1e-5)

@@ -265,19 +265,18 @@ def text_stages(
     without --texts the embedded default, WordNet glosses, packed the same way."""
     from datasets import Dataset
 
-    from maskkit.training.corpus import corpus_blocks, load_corpus
+    from maskkit.training.corpus import corpus_blocks
 
     held_out = read_lines(values["eval_texts"]) if values.get("eval_texts") else None
     if values.get("texts"):
+        import torch
+        from accelerate import PartialState
+
         stages = []
-        for pattern in values["texts"]:
-            name = Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
-            read = load_corpus([pattern], corpus.documents, corpus.text_column, corpus.streaming,
-                               num_proc=corpus.num_proc)  # fmt: skip
-            blocks = corpus_blocks(read, tokenizer, block_size, corpus.packing, corpus.num_proc)
-            if not corpus.streaming:
-                print(f"stage {name}: {len(blocks):,} blocks of at most {block_size} tokens ({corpus.packing} packing)")
-            stages.append((name, blocks))
+        # under torchrun the first process of each node reads and tokenises, and the others read its cache
+        with PartialState(cpu=not torch.cuda.is_available()).local_main_process_first():
+            for pattern in values["texts"]:
+                stages.append(corpus_stage(pattern, corpus, tokenizer, block_size))
         return stages, held_out
     from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_glosses
 
@@ -286,3 +285,17 @@ def text_stages(
     print(f"data: {len(texts)} WordNet 3.0 glosses (the embedded default; 256 held out)")
     blocks = corpus_blocks(Dataset.from_dict({"text": texts[256:]}), tokenizer, block_size, corpus.packing)
     return [("wordnet", blocks)], held_out or texts[:256]
+
+
+def corpus_stage(pattern: str, corpus: Any, tokenizer: Any, block_size: int) -> tuple[str, Any]:
+    """One --texts corpus as a stage: its name (the file's or the glob's stem) and its packed blocks."""
+    from maskkit.training.corpus import corpus_blocks, load_corpus
+
+    name = Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
+    read = load_corpus([pattern], corpus.documents, corpus.text_column, corpus.streaming, num_proc=corpus.num_proc)
+    blocks = corpus_blocks(read, tokenizer, block_size, corpus.packing, corpus.num_proc)
+    if not corpus.streaming:
+        cut = sum(sum(batch["split_words"]) for batch in blocks.select_columns(["split_words"]).iter(100_000))
+        print(f"stage {name}: {len(blocks):,} blocks of at most {block_size} tokens ({corpus.packing} packing)"
+              + (f"; {cut:,} words longer than a block were cut" if cut else ""))  # fmt: skip
+    return name, blocks

@@ -86,13 +86,15 @@ def generate_soft_labels(
     batch_size: int = 64,
     keep_logits: bool = False,
     progress: bool = True,
+    chunk_rows: int = 16_384,
 ) -> Any:
     """Adds `soft_labels` (probabilities at `temperature`, rows sum to 1) to an encoded dataset.
 
     `top_k`: keep only the k most probable classes (renormalised) in `soft_labels` and their ids in
     `soft_label_ids`, for tasks with many classes. `keep_logits` also writes `teacher_logits` (for the
     MSE loss). The temperature is recorded in `soft_labels_temperature`, and distillation at another one
-    is refused. Shards across processes when launched with accelerate/torchrun.
+    is refused. Shards across processes when launched with accelerate/torchrun; `chunk_rows` rows are held
+    in memory at a time.
     """
     from accelerate import PartialState
     from accelerate.utils import gather_object
@@ -101,6 +103,8 @@ def generate_soft_labels(
         raise InputError(f"temperature must be > 0, got {temperature}")
     if top_k is not None and top_k < 1:
         raise InputError(f"top_k must be >= 1, got {top_k}")
+    if chunk_rows < 1:
+        raise InputError(f"chunk_rows must be >= 1, got {chunk_rows}")
     if SOFT_LABELS in dataset.column_names:
         check_soft_label_temperature(dataset, temperature, "the temperature asked for")
         return dataset
@@ -110,8 +114,11 @@ def generate_soft_labels(
         raise InputError("the dataset to label is empty")
     state = PartialState(cpu=not torch.cuda.is_available())  # cpu=True: torchrun on CPU uses gloo
     with state.split_between_processes(list(range(len(dataset)))) as mine:
-        rows = dataset.select(mine).to_list() if mine else []
-        logits = teacher_logits(model, rows, batch_size, tokenizer, progress and state.is_main_process)
+        # a chunk of rows at a time in memory, however large the dataset (each chunk's batches sorted by length)
+        show = progress and state.is_main_process
+        parts = [teacher_logits(model, dataset.select(mine[i : i + chunk_rows]).to_list(), batch_size, tokenizer,
+                                show) for i in range(0, len(mine), chunk_rows)]  # fmt: skip
+        logits = np.concatenate(parts) if parts else np.zeros((0, int(model.config.num_labels)), dtype=np.float32)
     if state.num_processes > 1:
         logits = np.asarray(gather_object([row for row in logits]), dtype=np.float32)
     probs, ids = soften(logits, temperature, top_k)

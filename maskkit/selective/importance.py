@@ -244,14 +244,43 @@ def importance_counts(scored: ScoredSentences, threshold: float, stop_ids: set[i
     return {"important_share": share, "without_important_token": none, "only_stop_words_important": only_stop}
 
 
+@dataclass
+class LabelFreeSelection:
+    """`label_free_importance`'s scoring of a list of texts, as rows of `input_ids` (specials included) and
+    `importance` (0 at specials); a `build` for `score_in_domain`, which shards it."""
+
+    model: Any
+    tokenizer: Any
+    max_length: int = 128
+    batch_size: int = 64
+
+    def __call__(self, texts: Sequence[str], first: int = 0) -> dict[str, list[Any]]:
+        sentences, _ = content_ids(self.tokenizer, texts, self.max_length)
+        kept = [i for i, s in enumerate(sentences) if s]
+        probabilities = Scorer(self.model, self.tokenizer, self.batch_size).probabilities([sentences[i] for i in kept])
+        predicted = [int(p.argmax()) for p in probabilities]
+        scored = score_importance(self.model, self.tokenizer, [texts[i] for i in kept], predicted, "entropy",
+                                  batch_size=self.batch_size, max_length=self.max_length)  # fmt: skip
+        before, after = special_frame(self.tokenizer)
+        rows: dict[str, list[Any]] = {"input_ids": [], "importance": []}
+        for ids, scores in zip(scored.token_ids, scored.scores):
+            rows["input_ids"].append([*before, *ids, *after])
+            rows["importance"].append([0.0] * len(before) + [float(s) for s in scores] + [0.0] * len(after))
+        return rows
+
+
 def label_free_importance(
-    task_model: Any, tokenizer: Any, texts: Sequence[str], max_length: int = 128, batch_size: int = 64,
-    log: Any = print,
+    task_model: Any, tokenizer: Any, texts: Any, max_length: int = 128, batch_size: int = 64,
+    log: Any = print, output_dir: str | None = None, shard_size: int = 2000, progress: bool = True,
 ) -> Any:  # fmt: skip
     """The seeds' label-free selection: each token of unlabelled in-domain text scored by how far the task
     model's prediction entropy moves when it is masked (the "entropy" method with the model's own
     prediction as the label, so no sentence is dropped and no classifier is trained). Returns a Dataset of
-    `input_ids` (specials included) and `importance` (0 at specials), ready for `ScoredSelector`."""
+    `input_ids` (specials included) and `importance` (0 at specials), ready for `ScoredSelector`.
+
+    With `output_dir`, `texts` (a list or a Dataset with a `text` column, e.g. `load_corpus(...).dataset`)
+    is scored `shard_size` texts at a time, each shard written under `output_dir/shards` as it finishes
+    (memory stays bounded; a rerun resumes; under torchrun each process scores its own shards)."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification
 
@@ -261,16 +290,17 @@ def label_free_importance(
     if isinstance(task_model, (str, bytes)) or hasattr(task_model, "__fspath__"):
         model = on_best_device(AutoModelForSequenceClassification.from_pretrained(task_model))
     model.eval()
-    sentences, _ = content_ids(tokenizer, texts, max_length)
-    kept = [i for i, s in enumerate(sentences) if s]
-    probabilities = Scorer(model, tokenizer, batch_size).probabilities([sentences[i] for i in kept])
-    predicted = [int(p.argmax()) for p in probabilities]
-    scored = score_importance(model, tokenizer, [texts[i] for i in kept], predicted, "entropy",
-                              batch_size=batch_size, max_length=max_length)  # fmt: skip
-    before, after = special_frame(tokenizer)
-    rows: dict[str, list[Any]] = {"input_ids": [], "importance": []}
-    for ids, scores in zip(scored.token_ids, scored.scores):
-        rows["input_ids"].append([*before, *ids, *after])
-        rows["importance"].append([0.0] * len(before) + [float(s) for s in scores] + [0.0] * len(after))
-    log(f"label-free entropy scoring: {len(rows['input_ids'])} texts scored ({len(texts) - len(kept)} empty)")
+    selection = LabelFreeSelection(model, tokenizer, max_length, batch_size)
+    if output_dir is not None:
+        from maskkit.selective.in_domain import score_in_domain
+
+        result = score_in_domain(None, tokenizer, texts, output_dir, max_length, shard_size, batch_size, progress,
+                                 build=selection)  # fmt: skip
+        log(f"label-free entropy scoring: {result.rows} texts scored ({result.empty_skipped} empty)")
+        return result.dataset
+    if hasattr(texts, "column_names"):
+        texts = texts["text"]
+    rows = selection(texts)
+    log(f"label-free entropy scoring: {len(rows['input_ids'])} texts scored ({len(texts) - len(rows['input_ids'])} "
+        "empty)")  # fmt: skip
     return Dataset.from_dict(rows)

@@ -103,13 +103,32 @@ class InDomainResult:
     shards_reused: int
 
 
+def shard_reader(texts: Any) -> tuple[int, int, int, Callable[[int, int], list[str]]]:
+    """The rows to cut into shards, how many texts are kept and how many are empty, and a reader of the kept
+    texts of rows[start:end]. A `datasets.Dataset` (its `text` column; `maskkit.training.corpus.load_corpus`)
+    is read a shard of its rows at a time, so memory stays bounded however large the corpus; a list's
+    empty texts are dropped first and its shards cut from the rest."""
+    if hasattr(texts, "column_names"):
+        if "text" not in texts.column_names:
+            raise InputError(f"the in-domain dataset has no 'text' column (columns: {texts.column_names})")
+
+        def kept(batch: list[Any]) -> list[str]:
+            return [t.strip() for t in batch if isinstance(t, str) and t.strip()]
+
+        empty = sum(len(b["text"]) - len(kept(b["text"])) for b in texts.select_columns(["text"]).iter(10_000))
+        return len(texts), len(texts) - empty, empty, lambda start, end: kept(texts[start:end]["text"])
+    kept_list = [t.strip() for t in texts if isinstance(t, str) and t.strip()]
+    return len(kept_list), len(kept_list), len(texts) - len(kept_list), lambda start, end: kept_list[start:end]
+
+
 def score_in_domain(
-    classifier: Any, tokenizer: Any, texts: list[str], output_dir: str, max_length: int = 128,
+    classifier: Any, tokenizer: Any, texts: Any, output_dir: str, max_length: int = 128,
     shard_size: int = 2000, batch_size: int = 64, progress: bool = True,
     build: Callable[[Sequence[str], int], dict[str, list[Any]]] | None = None,
 ) -> InDomainResult:  # fmt: skip
     """Writes (and returns) a dataset of tokenised texts with an `importance` column, P(important) per token;
-    or of the rows `build(documents, index of the first)` makes of each shard's documents."""
+    or of the rows `build(documents, index of the first)` makes of each shard's documents. `texts`: a list,
+    or a `datasets.Dataset` with a `text` column, read one shard at a time."""
     import torch
     from accelerate import PartialState
     from datasets import Dataset, concatenate_datasets, load_from_disk
@@ -119,14 +138,13 @@ def score_in_domain(
 
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
-    kept = [t.strip() for t in texts if isinstance(t, str) and t.strip()]
-    empty = len(texts) - len(kept)
-    if not kept:
-        raise InputError(f"no in-domain text: all {len(texts)} lines are empty")
+    rows, total, empty, read = shard_reader(texts)
+    if not total:
+        raise InputError(f"no in-domain text: all {empty} lines are empty")
     state = PartialState(cpu=not torch.cuda.is_available())
     shards_dir = os.path.join(output_dir, "shards")
     os.makedirs(shards_dir, exist_ok=True)
-    starts = list(range(0, len(kept), shard_size))
+    starts = list(range(0, rows, shard_size))
     tokenize = Tokenize(tokenizer, max_length=max_length)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     reused = 0
@@ -138,8 +156,10 @@ def score_in_domain(
         if os.path.isdir(final):
             reused += 1
             continue
-        documents = kept[starts[k] : starts[k] + shard_size]
-        if build is not None:
+        documents = read(starts[k], starts[k] + shard_size)
+        if not documents:  # a shard of a dataset's rows that were all empty
+            encoded: dict[str, list[Any]] = {}
+        elif build is not None:
             encoded = build(documents, starts[k])
         else:
             encoded = tokenize({"text": documents})
@@ -148,5 +168,6 @@ def score_in_domain(
             Dataset.from_dict(encoded).save_to_disk(tmp)
     bar.close()
     state.wait_for_everyone()
-    dataset = concatenate_datasets([load_from_disk(os.path.join(shards_dir, f"{k:05d}")) for k in range(len(starts))])
+    shards = [load_from_disk(os.path.join(shards_dir, f"{k:05d}")) for k in range(len(starts))]
+    dataset = concatenate_datasets([shard for shard in shards if len(shard)])
     return InDomainResult(dataset=dataset, rows=len(dataset), empty_skipped=empty, shards_reused=reused)

@@ -119,8 +119,14 @@ def importance_classifier(run: Pipeline, c: StageSettings) -> dict[str, Any]:
             "heldout_sentences": result.heldout_sentences, "important_share": result.important_share}  # fmt: skip
 
 
-def in_domain_texts(run: Pipeline, c: StageSettings) -> list[str]:
+def in_domain_texts(run: Pipeline, c: StageSettings) -> Any:
+    """The in-domain documents: the file's first `in_domain_limit` lines, or with 0 every line, read as a
+    memory-mapped corpus (`load_corpus`) so that a large one is scored shard by shard in bounded memory."""
     limit = c.in_domain_limit or None  # 0: every document
+    if c.in_domain and limit is None:
+        from maskkit.training.corpus import load_corpus
+
+        return load_corpus([str(c.in_domain)], log=run.log).dataset
     if c.in_domain:
         with open(c.in_domain, encoding="utf-8") as f:
             return [line.rstrip("\n") for line in itertools.islice(f, limit)]

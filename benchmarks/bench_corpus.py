@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_file, machine
+from common import data_file, machine, timed_steps
 
 
 def build_corpus(workdir: Path, copies: int) -> Path:
@@ -114,7 +114,6 @@ def throughput(args: argparse.Namespace, corpus: Path) -> list[dict]:
     import maskkit
     from maskkit.runs.models import load_masked_lm, resolve_model_dir
     from maskkit.training.corpus import corpus_blocks, load_corpus
-    from maskkit.training.mlm import mlm_loss
 
     torch.set_num_threads(args.threads)
     folder = resolve_model_dir(None)
@@ -133,13 +132,7 @@ def throughput(args: argparse.Namespace, corpus: Path) -> list[dict]:
         runs[packing] = (model, torch.optim.AdamW(model.parameters(), lr=1e-5), batches, float("inf"))
     for _ in range(args.repeats):
         for packing, (model, optimizer, batches, best) in runs.items():
-            started = time.perf_counter()
-            for batch in batches:
-                loss = mlm_loss(model, batch, sparse=True)
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
-            runs[packing] = (model, optimizer, batches, min(best, time.perf_counter() - started))
+            runs[packing] = (model, optimizer, batches, min(best, timed_steps(model, optimizer, batches)))
     out = []
     for packing, (_, _, batches, best) in runs.items():
         real = sum(int(b["attention_mask"].sum()) for b in batches)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import data_file, machine
+from common import data_file, machine, timed_steps
 
 
 def batches(tokenizer, count: int, batch: int, length: int, boundaries: bool) -> list[dict]:
@@ -42,7 +41,6 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from maskkit.runs.models import load_masked_lm, resolve_model_dir
-    from maskkit.training.mlm import mlm_loss
     from maskkit.training.span_boundary import attach_span_boundary_head
 
     torch.set_num_threads(args.threads)
@@ -60,13 +58,7 @@ def main() -> None:
     best = {name: float("inf") for name in setups}
     for _ in range(args.repeats):
         for name, (model, optimizer, data) in setups.items():
-            started = time.perf_counter()
-            for batch in data:
-                loss = mlm_loss(model, batch, sparse=True)
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
-            best[name] = min(best[name], (time.perf_counter() - started) / len(data))
+            best[name] = min(best[name], timed_steps(model, optimizer, data) / len(data))
     for name, seconds in best.items():
         print(json.dumps({"name": name, "ms_per_step": round(1000 * seconds, 1), "batch": args.batch,
                           "length": args.length, "threads": args.threads}))  # fmt: skip

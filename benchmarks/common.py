@@ -31,3 +31,18 @@ def machine(threads: int) -> dict:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     return {"machine": cpu, "cpus": os.cpu_count(), "threads": threads, "torch": torch.__version__,
             "cuda": torch.cuda.is_available()}  # fmt: skip
+
+
+def timed_steps(model, optimizer, batches) -> float:
+    """Seconds for one MLM training step (sparse head, forward, backward, optimiser) per batch, in order."""
+    import time
+
+    from maskkit.training.mlm import mlm_loss
+
+    started = time.perf_counter()
+    for batch in batches:
+        loss = mlm_loss(model, batch, sparse=True)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return time.perf_counter() - started

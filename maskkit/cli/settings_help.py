@@ -22,6 +22,8 @@ SETTING_HELP = {
     "packing": "'full': documents end to end in full blocks of max_length tokens (RoBERTa's FULL-SENTENCES); "
     "'document': a block never crosses a document (with one per line: line by line)",
     "streaming": "read the corpus lazily instead of memory-mapping it (a corpus larger than the disk cache)",
+    "shuffle_buffer": "a streamed corpus's blocks are shuffled in a buffer of this many, by the run's seed (0: in "
+    "file order; a memory-mapped corpus is shuffled whole by Trainer)",
     "num_proc": "processes that read, tokenise and pack a memory-mapped corpus (cached by fingerprint)",
     "seeds": "one run per seed (several seeds give the mean and sd)",
     "seed": "random seed of the run",

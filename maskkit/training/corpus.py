@@ -76,6 +76,7 @@ class CorpusSettings:
     text_column: str = "text"  # of JSONL, CSV, TSV and Parquet files
     packing: str = "full"  # "full" (blocks across documents) or "document" (never across; line by line)
     streaming: bool = False
+    shuffle_buffer: int = 10_000  # a stream's blocks are shuffled in a buffer this large (0: in file order)
     num_proc: int | None = None  # processes for reading, tokenising and packing a memory-mapped corpus
 
     def __post_init__(self) -> None:
@@ -83,6 +84,8 @@ class CorpusSettings:
             raise InputError(f"documents must be one of {DOCUMENTS}, got {self.documents!r}")
         if self.packing not in ("full", "document"):
             raise InputError(f"packing must be 'full' or 'document', got {self.packing!r}")
+        if self.shuffle_buffer < 0:
+            raise InputError(f"shuffle_buffer must be >= 0, got {self.shuffle_buffer}")
         if self.num_proc is not None and self.num_proc < 1:
             raise InputError(f"num_proc must be >= 1, got {self.num_proc}")
 

@@ -85,6 +85,7 @@ def test_pretrain_reads_globbed_table_corpora_packed_and_streamed(tiny_model_dir
     assert "corpus: 16 documents from 2 files" in out and "skipped 2 empty rows (first: " in out
     assert "blocks of at most 16 tokens (full packing)" in out and "stage corpus: 2 steps" in out
     assert main([*base, "--run-dir", str(tmp_path / "streamed"), "--streaming", "--packing", "document"]) == 0
+    assert "stage corpus, the rows training read:\n  corpus: " in capsys.readouterr().out
     assert (tmp_path / "streamed" / "corpus" / "model.safetensors").is_file()
     written = load_toml(str(tmp_path / "streamed" / "config.toml"))
     assert (written["streaming"], written["packing"], written["text_column"]) == (True, "document", "body")

@@ -238,10 +238,13 @@ def run_pretrain(args: argparse.Namespace) -> int:
     collator = MaskingCollator(tokenizer, selector, corruption, seed=config.seed,
                                span_boundaries=bool(values.get("span_boundary_objective")))  # fmt: skip
     with run_folder(run_dir, values, args.rerun):
-        stages, held_out = text_stages(values, corpus, tokenizer, config.max_length, config.seed)
+        streamed: list[tuple[str, Any]] = []  # a stream's report fills in as training reads it
+        stages, held_out = text_stages(values, corpus, tokenizer, config.max_length, config.seed, streamed)
         for result in further_pretrain_stages(model, tokenizer, stages, collator, config, held_out):
             loss = f"{result.eval_loss_before:.3f} -> {result.eval_loss_after:.3f}" if result.eval_loss_after else "n/a"
             print(f"stage {os.path.basename(result.output_dir)}: {result.steps} steps, held-out loss {loss}")
+        for name, report in streamed:
+            print(f"stage {name}, the rows training read:\n  " + "\n  ".join(report.lines()))
     return 0
 
 
@@ -259,8 +262,9 @@ def read_lines(path: str) -> list[str]:
 
 
 def text_stages(
-    values: dict[str, Any], corpus: Any, tokenizer: Any, block_size: int, seed: int
-) -> tuple[list[tuple[str, Any]], list[str] | None]:
+    values: dict[str, Any], corpus: Any, tokenizer: Any, block_size: int, seed: int,
+    streamed: list[tuple[str, Any]] | None = None,
+) -> tuple[list[tuple[str, Any]], list[str] | None]:  # fmt: skip
     """Each --texts corpus read (`load_corpus`) and packed into blocks (`corpus_blocks`), one stage each;
     without --texts the embedded default, WordNet glosses, packed the same way."""
     from datasets import Dataset
@@ -276,7 +280,7 @@ def text_stages(
         # under torchrun the first process of each node reads and tokenises, and the others read its cache
         with PartialState(cpu=not torch.cuda.is_available()).local_main_process_first():
             for pattern in values["texts"]:
-                stages.append(corpus_stage(pattern, corpus, tokenizer, block_size, seed))
+                stages.append(corpus_stage(pattern, corpus, tokenizer, block_size, seed, streamed))
         return stages, held_out
     from maskkit.corpora.wordnet import DEBIAN_WORDNET, wordnet_glosses
 
@@ -287,14 +291,18 @@ def text_stages(
     return [("wordnet", blocks)], held_out or texts[:256]
 
 
-def corpus_stage(pattern: str, corpus: Any, tokenizer: Any, block_size: int, seed: int) -> tuple[str, Any]:
+def corpus_stage(
+    pattern: str, corpus: Any, tokenizer: Any, block_size: int, seed: int, streamed: list[Any] | None = None
+) -> tuple[str, Any]:
     """One --texts corpus as a stage: its name (the file's or the glob's stem) and its packed blocks (a
-    stream's shuffled in a buffer, shard order included, by the run's seed)."""
+    stream's shuffled in a buffer, shard order included, by the run's seed; its report goes to `streamed`)."""
     from maskkit.training.corpus import corpus_blocks, load_corpus
 
     name = Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
     read = load_corpus([pattern], corpus.documents, corpus.text_column, corpus.streaming, num_proc=corpus.num_proc)
     blocks = corpus_blocks(read, tokenizer, block_size, corpus.packing, corpus.num_proc)
+    if corpus.streaming and streamed is not None:
+        streamed.append((name, read.report))
     if corpus.streaming and corpus.shuffle_buffer:
         blocks = blocks.shuffle(seed=seed, buffer_size=corpus.shuffle_buffer)
     if not corpus.streaming:

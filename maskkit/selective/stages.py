@@ -119,20 +119,22 @@ def importance_classifier(run: Pipeline, c: StageSettings) -> dict[str, Any]:
             "heldout_sentences": result.heldout_sentences, "important_share": result.important_share}  # fmt: skip
 
 
-def in_domain_texts(run: Pipeline, c: StageSettings) -> Any:
-    """The in-domain documents: the file's first `in_domain_limit` lines, or with 0 every line, read as a
-    memory-mapped corpus (`load_corpus`) so that a large one is scored shard by shard in bounded memory."""
+def in_domain_texts(run: Pipeline, c: StageSettings) -> tuple[Any, int]:
+    """The in-domain documents, and how many lines were skipped reading them: the file's first
+    `in_domain_limit` lines, or with 0 every line, read as a memory-mapped corpus (`load_corpus`) so that
+    a large one is scored shard by shard in bounded memory."""
     limit = c.in_domain_limit or None  # 0: every document
     if c.in_domain and limit is None:
         from maskkit.training.corpus import load_corpus
 
-        return load_corpus([str(c.in_domain)], log=run.log).dataset
+        corpus = load_corpus([str(c.in_domain)], log=run.log)
+        return corpus.dataset, sum(corpus.report.skipped.values())
     if c.in_domain:
         with open(c.in_domain, encoding="utf-8") as f:
-            return [line.rstrip("\n") for line in itertools.islice(f, limit)]
+            return [line.rstrip("\n") for line in itertools.islice(f, limit)], 0
     task = {row["text"] for row in run.task_data(c)["train"]}
     other = [r["text"] for r in run.task_data(c).get("unlabelled", []) if r["text"] not in task]
-    return other[:limit]
+    return other[:limit], 0
 
 
 def in_domain(run: Pipeline, c: StageSettings) -> dict[str, Any]:
@@ -152,12 +154,14 @@ def in_domain(run: Pipeline, c: StageSettings) -> dict[str, Any]:
         build = PackedSelection(classifier, run.tokenizer(c), str(c.in_domain_selection), c.rate, int(c.pack_length),
                                 float(c.short_seq_prob), c.first_seed, bool(c.sentences), excluded)  # fmt: skip
     started = time.time()
-    result = score_in_domain(classifier, run.tokenizer(c), in_domain_texts(run, c), folder, c.max_length,
-                             progress=c.progress, build=build)  # fmt: skip
+    texts, skipped = in_domain_texts(run, c)
+    result = score_in_domain(classifier, run.tokenizer(c), texts, folder, c.max_length, progress=c.progress,
+                             build=build)  # fmt: skip
     seconds = time.time() - started
     result.dataset.save_to_disk(os.path.join(folder, "dataset"))
-    run.log(f"[in_domain] {result.rows} texts scored ({result.empty_skipped} empty lines skipped)")
-    return {"rows": result.rows, "empty_skipped": result.empty_skipped, "texts_per_s": result.rows / seconds}
+    skipped += result.empty_skipped
+    run.log(f"[in_domain] {result.rows} texts scored ({skipped} empty lines skipped)")
+    return {"rows": result.rows, "empty_skipped": skipped, "texts_per_s": result.rows / seconds}
 
 
 def stop_list(c: StageSettings) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ demo: system venv
 	$(BIN)/maskkit selective run --run-dir runs/selective
 
 test: system venv lint
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2  # two workers (pytest-xdist): 2 cores kept busy
 
 lint: venv
 	$(BIN)/ruff check maskkit tests benchmarks examples

@@ -32,7 +32,7 @@ TABLE_BUILDERS: dict[str, tuple[str, dict[str, Any]]] = {
 }  # fmt: skip
 DOCUMENTS = ("line", "blank-line")
 PROBLEMS = {"empty": "empty", "not-utf8": "not UTF-8", "binary": "binary (NUL bytes)", "not-text": "not text"}
-READER_VERSION = 1  # part of every text file's cache key: raise it when text_rows reads differently
+READER_VERSION = 2  # part of every text file's cache key: raise it when text_rows reads differently
 
 
 def row_features() -> Any:
@@ -162,11 +162,11 @@ def read_line(raw: bytes) -> tuple[str, str]:
 
 def text_rows(chunks: list[dict[str, Any]], documents: str) -> Iterator[dict[str, str]]:
     """Rows (text, problem, where) of text-file chunks: every line or document, kept or not, so the skips
-    can be counted from the data itself (a cached corpus reports them again)."""
+    can be counted from the data itself (a cached corpus reports them again); `where` is a skipped row's
+    file and line ("" for a kept one)."""
     for chunk in chunks:
         name, number = chunk["path"], chunk["line"]
         lines: list[str] = []
-        first = number
         with open(name, "rb") as f:
             f.seek(chunk["start"])
             position = chunk["start"]
@@ -174,20 +174,18 @@ def text_rows(chunks: list[dict[str, Any]], documents: str) -> Iterator[dict[str
                 raw = f.readline()
                 position += len(raw)
                 text, problem = read_line(raw)
-                where = f"{name}, line {number}"
+                where = f"{name}, line {number}" if problem else ""  # only a skipped row's place is kept
                 number += 1
                 if documents == "line" or problem not in ("", "empty"):
                     yield {"text": text, "problem": problem, "where": where}
                 elif problem == "empty":  # a blank line ends a document
                     if lines:
-                        yield {"text": "\n".join(lines), "problem": "", "where": f"{name}, line {first}"}
+                        yield {"text": "\n".join(lines), "problem": "", "where": ""}
                     lines = []
                 else:
-                    if not lines:
-                        first = number - 1
                     lines.append(text)
         if lines:
-            yield {"text": "\n".join(lines), "problem": "", "where": f"{name}, line {first}"}
+            yield {"text": "\n".join(lines), "problem": "", "where": ""}
 
 
 @dataclass(frozen=True)
@@ -205,7 +203,7 @@ class TableRows:
                 problem = "empty"
             out["text"].append(value if isinstance(value, str) else "" if value is None else repr(value))
             out["problem"].append(problem)
-            out["where"].append(f"{self.name}, row {i}")
+            out["where"].append(f"{self.name}, row {i}" if problem else "")
         return out
 
 

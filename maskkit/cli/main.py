@@ -28,6 +28,8 @@ EXAMPLES = {
   maskkit pretrain --texts domain.txt task.txt --eval-texts held_out.txt --scheme span --epochs 1
   maskkit pretrain --texts domain.txt --scheme token --budget bert --max-predictions 20 --run-dir runs/pt
   maskkit pretrain --config runs/pt/config.toml       # the same run again (finished stages are skipped)
+  maskkit pretrain --texts "corpus/*.jsonl" --text-column body --num-proc 4 --max-length 512   # packed
+  maskkit pretrain --texts "corpus/**/*.txt" --streaming --max-steps 50000 --packing document
   # config keys: the options without dashes (scheme = "span", rate = 0.2, per = "token"), or component
   # specs: selector = { "@component" = "maskkit.span.v1", rate = 0.2 }""",
     "finetune": """examples:

@@ -31,6 +31,7 @@ TABLE_BUILDERS: dict[str, tuple[str, dict[str, Any]]] = {
     ".parquet": ("parquet", {}),
 }  # fmt: skip
 DOCUMENTS = ("line", "blank-line")
+PACKINGS = ("full", "document")
 PROBLEMS = {"empty": "empty", "not-utf8": "not UTF-8", "binary": "binary (NUL bytes)", "not-text": "not text"}
 READER_VERSION = 2  # part of every text file's cache key: raise it when text_rows reads differently
 
@@ -82,8 +83,8 @@ class CorpusSettings:
     def __post_init__(self) -> None:
         if self.documents not in DOCUMENTS:
             raise InputError(f"documents must be one of {DOCUMENTS}, got {self.documents!r}")
-        if self.packing not in ("full", "document"):
-            raise InputError(f"packing must be 'full' or 'document', got {self.packing!r}")
+        if self.packing not in PACKINGS:
+            raise InputError(f"packing must be one of {PACKINGS}, got {self.packing!r}")
         if self.shuffle_buffer < 0:
             raise InputError(f"shuffle_buffer must be >= 0, got {self.shuffle_buffer}")
         if self.num_proc is not None and self.num_proc < 1:
@@ -137,7 +138,7 @@ def text_chunks(path: str, documents: str, chunk_bytes: int = CHUNK_BYTES) -> tu
                 f.readline()  # the rest of the line under way belongs to this chunk
                 end = min(f.tell(), stat.st_size)
             f.seek(start)
-            newlines = f.read(end - start).count(b"\n")
+            newlines = count_newlines(f, end - start)
             chunks.append({"path": path, "start": start, "end": end, "line": line, "key": key})
             start, line = end, line + newlines
         terminated = True
@@ -145,6 +146,19 @@ def text_chunks(path: str, documents: str, chunk_bytes: int = CHUNK_BYTES) -> tu
             f.seek(stat.st_size - 1)
             terminated = f.read(1) == b"\n"
     return chunks, terminated
+
+
+def count_newlines(f: Any, size: int, block: int = 2**20) -> int:
+    """Newlines in the next `size` bytes of `f`, read a MiB at a time (a chunk of blank-line documents is
+    a whole file)."""
+    count = 0
+    while size > 0:
+        data = f.read(min(block, size))
+        if not data:
+            break
+        count += data.count(b"\n")
+        size -= len(data)
+    return count
 
 
 def read_line(raw: bytes) -> tuple[str, str]:
@@ -332,8 +346,8 @@ def corpus_blocks(
     from maskkit.dataset_stages import Tokenize
     from maskkit.training.packing import PackBlocks
 
-    if packing not in ("full", "document"):
-        raise InputError(f"packing must be 'full' or 'document', got {packing!r}")
+    if packing not in PACKINGS:
+        raise InputError(f"packing must be one of {PACKINGS}, got {packing!r}")
     data = corpus.dataset if isinstance(corpus, Corpus) else corpus
     streaming = not hasattr(data, "__len__")
     tokenize = Tokenize(tokenizer, max_length=None, segmenter=segmenter)

@@ -137,3 +137,33 @@ def test_renamed_selector_combinator_warns_and_is_the_same_class():
 
     with pytest.warns(DeprecationWarning, match="OneOfSelectors"):
         assert maskkit.OneOf is OneOfSelectors
+
+
+def test_a_record_restores_finished_stages_in_a_new_folder_and_reruns_only_what_a_stage_to_run_needs(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n")
+    settings, calls = Settings(str(corpus)), []
+    record = str(tmp_path / "record")
+
+    def fresh(folder, settings=settings):
+        return StageRunner(str(tmp_path / folder), settings, make_stages(calls), log=lambda _: None, record_dir=record)
+
+    assert fresh("first").run_shared()["scaled"]["value"] == 30
+    files = sorted(p.relative_to(tmp_path / "record").parts[0] for p in (tmp_path / "record").rglob("*.json"))
+    assert files == ["count", "scaled"]  # one file per stage and digest, no artefacts
+    # a new checkout: nothing runs, the figures come back
+    second = fresh("second")
+    assert second.sync_record() == (0, 2)
+    assert second.to_run() == [] and second.restored("count")
+    assert second.run_shared()["scaled"]["value"] == 30
+    assert calls == ["count", "scaled"]
+    # a changed setting downstream is a new digest: it runs, and its restored upstream runs again for its files
+    third = fresh("third", replace(settings, scale=2))
+    assert third.sync_record() == (0, 1)
+    assert third.to_run() == ["count", "scaled"]
+    assert third.run_shared()["scaled"]["value"] == 6
+    assert calls == ["count", "scaled", "count", "scaled"]
+    assert (tmp_path / "third" / "count" / "words.json").is_file() and not third.restored("count")
+    # the older result is kept beside the new one, never overwritten
+    assert len(list((tmp_path / "record" / "scaled").glob("*.json"))) == 2
+    assert fresh("fourth").sync_record() == (0, 2)

@@ -92,6 +92,37 @@ def test_two_processes_share_a_study_and_run_each_stage_once(tiny_model_dir, tmp
     assert "| span | 2 |" in report
 
 
+@pytest.mark.slow
+def test_a_new_checkout_resumes_a_study_from_its_committed_record(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    record = tmp_path / "record"
+    path = study_file(tmp_path, tiny_model_dir, ARMS[:2])
+    path.write_text(f'record = "{record}"\n' + path.read_text())
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    capsys.readouterr()
+    report = (tmp_path / "study" / "report.md").read_text()
+    assert not list(record.rglob("model*")), "the record keeps figures, not models"
+    shutil.rmtree(tmp_path / "study")  # a new checkout: the run folder is gone, the record is committed
+    assert main(["study", "plan", str(path)]) == 0
+    assert "stages in all, 7 done" in capsys.readouterr().out.replace("7 stages in all", "stages in all")
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    assert "] running" not in capsys.readouterr().out
+    assert (tmp_path / "study" / "report.md").read_text() == report
+    # a new arm that fine-tunes from the span arm's model: that model is made again, the old runs are not
+    path.write_text(path.read_text() + ARMS[2] + "\n")
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    ran = sorted(line.split("]")[0].lstrip("[") for line in capsys.readouterr().out.splitlines() if "] running" in line)
+    assert ran == [
+        "data/seed-1",
+        "data/seed-2",
+        "finetune/span-lr/seed-1",
+        "finetune/span-lr/seed-2",
+        "pretrain/span",
+    ]  # the samples and the model are files the new runs read; the rest stays
+    assert "| span | 2 |" in (tmp_path / "study" / "report.md").read_text()
+
+
 def test_paired_difference_matches_the_t_formula():
     from scipy import stats
 

@@ -29,7 +29,9 @@ def load(path: str, progress: bool = True) -> Any:
         path = os.path.join(path, "study.toml")
     if not os.path.isfile(path):
         raise MissingFile(f"no study file {path!r}")
-    return Study(StudyConfig.from_toml(path), progress=progress)
+    study = Study(StudyConfig.from_toml(path), progress=progress)
+    study.sync_record()  # a new checkout reports (and resumes) the runs its record holds
+    return study
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,11 @@ of its upstream manifests and the library versions; a stage whose manifest match
 skipped, a stage that died resumes from its partial artefacts when they came from the same manifest,
 and a changed setting clears them. The run function is handed only the settings the stage declares
 (`StageSettings`), so reading another one fails at once instead of silently reusing a stale result.
+
+A record folder (`record_dir`, small enough to commit) keeps every finished stage's manifest and results,
+one file per stage and manifest digest, without its artefacts: a new checkout restores the stages whose
+digests match and runs only the rest, and a restored stage is run again only when a stage still to run
+needs its artefacts. A changed setting is a new digest, so it never overwrites an older result.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from typing import Any
 
 from maskkit.errors import InputError, JobFailed
 from maskkit.runs.files import exclusive, read_json, write_json
+
+RESTORED = "restored.json"  # marks a stage folder whose manifest and results came from the record
 
 
 class StageDefinitionError(ValueError):
@@ -120,9 +127,11 @@ class StageRunner:
         stages: Sequence[Stage],
         log: Callable[[str], None] = print,
         display: tuple[str, ...] = ("progress",),
+        record_dir: str | None = None,
     ) -> None:
         check_stages(stages)
         self.run_dir, self.settings, self.log, self.display = run_dir, settings, log, display
+        self.record_dir = record_dir
         self.stages = {stage.name: stage for stage in stages}
         self._fingerprints: dict[str, str | None] = {}
         os.makedirs(run_dir, exist_ok=True)
@@ -177,6 +186,64 @@ class StageRunner:
     def finish(self, stage: str, results: dict[str, Any]) -> None:
         write_json(os.path.join(self.folder(stage), "results.json"), results)
         write_json(os.path.join(self.folder(stage), "manifest.json"), self.manifest(stage))
+        self.add_to_record(stage)
+
+    # The record: finished stages' manifests and results kept apart from their artefacts.
+
+    def record_file(self, stage: str, digest: str) -> str:
+        assert self.record_dir is not None
+        return os.path.join(self.record_dir, stage, f"{digest}.json")
+
+    def restored(self, stage: str) -> bool:
+        """Whether the stage's figures came from the record (its artefacts are not in the run folder)."""
+        return os.path.isfile(os.path.join(self.folder(stage), RESTORED))
+
+    def add_to_record(self, stage: str) -> bool:
+        """Records a finished stage (run here, not restored) unless the record has its digest already: the
+        first result under a manifest stays. Returns whether it was added."""
+        if self.record_dir is None or self.restored(stage):
+            return False
+        manifest = self.read_manifest(stage)
+        path = self.record_file(stage, manifest["digest"])
+        if os.path.isfile(path):
+            return False
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_json(path, {"manifest": manifest, "results": self.results(stage)})
+        return True
+
+    def sync_record(self) -> tuple[int, int]:
+        """Adds the run folder's finished stages to the record and restores, in definition order (an
+        upstream stage's digest is part of its downstream manifests), the recorded stages the run folder
+        lacks. Returns (added, restored)."""
+        if self.record_dir is None:
+            return 0, 0
+        added = restored = 0
+        for stage in self.stages:
+            if self.done(stage):
+                added += self.add_to_record(stage)
+                continue
+            digest = self.manifest(stage)["digest"]
+            entry = read_json(self.record_file(stage, digest))
+            if entry is None:
+                continue
+            folder = self.folder(stage)
+            os.makedirs(folder, exist_ok=True)
+            write_json(os.path.join(folder, RESTORED), {"digest": digest, "record": self.record_dir})
+            write_json(os.path.join(folder, "results.json"), entry["results"])
+            write_json(os.path.join(folder, "manifest.json"), entry["manifest"])
+            restored += 1
+        if added or restored:
+            self.log(f"record {self.record_dir}: {added} stages added, {restored} restored")
+        return added, restored
+
+    def to_run(self) -> list[str]:
+        """The stages to run, in order: those not done, and the restored stages whose artefacts one of them
+        needs (through any chain of restored stages)."""
+        needed = {name for name in self.stages if not self.done(name)}
+        for name in reversed(self.names):  # downstream stages come later: one pass back covers chains
+            if name in needed:
+                needed.update(u for u in self.stages[name].upstream if self.restored(u))
+        return [name for name in self.stages if name in needed]
 
     def prepare_folder(self, stage: str) -> None:
         """Keeps a stage's partial artefacts when they came from the same manifest (a resume), and clears
@@ -200,11 +267,12 @@ class StageRunner:
 
     def run_one(self, name: str, context: Any = None) -> dict[str, Any]:
         """Runs one stage whose upstream stages are done (or skips it when it is done itself)."""
-        if self.done(name):
+        if self.done(name) and not (self.restored(name) and name in self.to_run()):
             self.log(f"[{name}] finished earlier, skipped")
         else:
-            self.log(f"[{name}] running")
-            self.prepare_folder(name)
+            self.log(f"[{name}] running" + (" again: a stage still to run needs its artefacts" if self.restored(name)
+                                            else ""))  # fmt: skip
+            self.prepare_folder(name)  # a restored folder has no started.json: cleared
             started = time.time()
             results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
             results["seconds"] = round(time.time() - started, 1)
@@ -220,16 +288,16 @@ class StageRunner:
 
         said = None
         while True:
-            pending = [n for n in self.stages if not self.done(n)]
+            pending = self.to_run()
             if not pending:
                 return {name: self.results(name) for name in self.stages}
             progressed = False
             for name in pending:
-                if not all(self.done(u) for u in self.stages[name].upstream) or self.done(name):
+                if any(u in pending for u in self.stages[name].upstream):
                     continue
                 try:
                     with exclusive(self.folder(name), f"stage {name}"):
-                        if not self.done(name):  # another process may have finished it meanwhile
+                        if name in self.to_run():  # another process may have finished it meanwhile
                             self.run_one(name, context)
                     progressed = True
                 except RunConflict:

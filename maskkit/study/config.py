@@ -1,6 +1,7 @@
 """A study: which recipe makes a model better at a task, over several seeds (`maskkit study run`).
 
     run_dir = "runs/study-mr"
+    record = "results/mr/record"            # finished runs' figures, to commit: a new checkout resumes from them
     train = "../shared/data/mr/train.tsv"   # dev and test too; model selection on dev only
     few_shot = 500                          # a class-balanced sample of the training split per seed (0: all)
     seeds = [1, 2, 3, 4, 5]
@@ -67,6 +68,7 @@ class StudyConfig:
     dev: str
     test: str
     run_dir: str = "runs/study"
+    record: str | None = None  # a folder of finished stages' manifests and results (no models): commit it
     model: str | None = None
     text_column: str = "text"
     label_column: str = "label"

@@ -344,7 +344,8 @@ class Study(StageRunner):
 
         self.config, self.plan = config, Plan(config)
         self.current = ""  # the stage being run (its run function writes into its folder)
-        super().__init__(config.run_dir, SimpleNamespace(progress=progress), list(self.plan.stages.values()), log)
+        super().__init__(config.run_dir, SimpleNamespace(progress=progress), list(self.plan.stages.values()), log,
+                         record_dir=config.record)  # fmt: skip
 
     def run_one(self, name: str, context: Any = None) -> dict[str, Any]:
         self.current = name
@@ -354,4 +355,5 @@ class Study(StageRunner):
         """Runs every stage not done yet, sharing them with any other process on the same folder."""
         if not self.plan.arms:
             raise InputError("the study names no arms")
+        self.sync_record()
         return self.run_shared()

@@ -167,3 +167,9 @@ def test_a_record_restores_finished_stages_in_a_new_folder_and_reruns_only_what_
     # the older result is kept beside the new one, never overwritten
     assert len(list((tmp_path / "record" / "scaled").glob("*.json"))) == 2
     assert fresh("fourth").sync_record() == (0, 2)
+    # a folder holding a partial run of a recorded stage resumes it when needed, and is then its own
+    fifth = fresh("fifth", replace(settings, scale=3))
+    fifth.prepare_folder("count")
+    assert fifth.sync_record() == (0, 1) and fifth.restored("count")
+    assert fifth.run_shared()["scaled"]["value"] == 9
+    assert not fifth.restored("count") and fifth.to_run() == []

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError, JobFailed
-from maskkit.runs.files import exclusive, read_json, write_json
+from maskkit.runs.files import exclusive, read_json, remove, write_json
 
 RESTORED = "restored.json"  # marks a stage folder whose manifest and results came from the record
 
@@ -272,7 +272,8 @@ class StageRunner:
         else:
             self.log(f"[{name}] running" + (" again: a stage still to run needs its artefacts" if self.restored(name)
                                             else ""))  # fmt: skip
-            self.prepare_folder(name)  # a restored folder has no started.json: cleared
+            self.prepare_folder(name)  # a restored folder has no started.json: cleared, unless a resume
+            remove(os.path.join(self.folder(name), RESTORED))  # (a partial run here of the recorded stage)
             started = time.time()
             results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
             results["seconds"] = round(time.time() - started, 1)

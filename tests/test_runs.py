@@ -173,3 +173,21 @@ def test_a_record_restores_finished_stages_in_a_new_folder_and_reruns_only_what_
     assert fifth.sync_record() == (0, 1) and fifth.restored("count")
     assert fifth.run_shared()["scaled"]["value"] == 9
     assert not fifth.restored("count") and fifth.to_run() == []
+
+
+def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_defined(tmp_path):
+    order: list[str] = []
+
+    def step(run, c):
+        order.append(run.current)
+        return {}
+
+    class Runner(StageRunner):
+        def run_one(self, name, context=None):
+            self.current = name
+            return super().run_one(name, context)
+
+    stages = [Stage("pretrain/a", (), step), Stage("finetune/a", (), step, upstream=("pretrain/a",)),
+              Stage("pretrain/b", (), step), Stage("finetune/b", (), step, upstream=("pretrain/b",))]  # fmt: skip
+    Runner(str(tmp_path / "run"), Settings("unused"), stages, log=lambda _: None).run_shared()
+    assert order == ["pretrain/a", "finetune/a", "pretrain/b", "finetune/b"]

@@ -284,7 +284,11 @@ class StageRunner:
         """Runs every stage, sharing the work with other processes on the same run folder (several on one
         machine, or the tasks of a cluster job array): each stage is claimed under its own lock, a stage
         another process holds or whose upstream is not done yet is passed over, and the loop comes back
-        to it until every stage is done. A process that finds nothing to claim waits `wait_seconds`."""
+        to it until every stage is done. After each stage the pass starts again from the first stage
+        defined, so a stage waiting on the one just finished goes next: stages defined chain by chain
+        (an arm's pre-training, then its fine-tuning runs) finish chain by chain, and a study stopped
+        part-way holds whole arms rather than every arm's first stage. A process that finds nothing to
+        claim waits `wait_seconds`."""
         from maskkit.errors import RunConflict
 
         said = None
@@ -301,6 +305,7 @@ class StageRunner:
                         if name in self.to_run():  # another process may have finished it meanwhile
                             self.run_one(name, context)
                     progressed = True
+                    break  # pending again, from the top: what waited on this stage is ready now
                 except RunConflict:
                     continue  # another process holds it
             if not progressed:

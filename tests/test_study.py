@@ -149,6 +149,23 @@ def test_paired_difference_matches_the_t_formula():
         (['[[arms]]\nname = "none"\npretrain = { scheme = "span", selective = "official" }'], "one of"),
         (['[[arms]]\nname = "none"\naugment = { method = "typos" }'], "augment method must be one of"),
         (['[[arms]]\nname = "none"\nmodel = "x"'], "unknown keys \\['model'\\]"),
+        (
+            ['[[arms]]\nname = "none"', '[[arms]]\nname = "b"\nbest_of = { pretrain = ["span"] }'],
+            "'span' is not an arm defined above this one",
+        ),
+        (
+            ['[[arms]]\nname = "none"', '[[arms]]\nname = "b"\nbest_of = { pretrain = ["none"] }'],
+            "arm 'none' has no pretrain to take",
+        ),
+        (
+            [
+                ARMS[0],
+                ARMS[1],
+                '[[arms]]\nname = "b"\npretrain = { scheme = "token" }\nbest_of = { pretrain = ["span"] }',
+            ],
+            "pretrain is both given and chosen",
+        ),
+        (['[[arms]]\nname = "none"', '[[arms]]\nname = "b"\nbest_of = { finetune = ["none"] }'], "unknown part"),
     ],
 )
 def test_bad_study_files_are_named(tiny_model_dir, tmp_path, capsys, extra, message):
@@ -174,3 +191,34 @@ def test_selective_arms_share_one_pipeline_with_its_matched_control(tiny_model_d
     assert chosen["control"] is True and chosen["start"] == "pretrain/selective"
     report = (study / "report.md").read_text()
     assert "| selective | 2 |" in report and "| random | 2 |" in report
+
+
+@pytest.mark.slow
+def test_a_best_of_arm_takes_each_part_from_the_best_listed_arm_on_dev(tiny_model_dir, tmp_path, capsys):
+    rd = '{{ augmenter = {{ "@component" = "maskkit.random_delete.v1", alpha = {} }}, n_aug = 1 }}'
+    arms = [ARMS[0], ARMS[1], '[[arms]]\nname = "word"\npretrain = { scheme = "word" }',
+            f'[[arms]]\nname = "rd"\naugment = {rd.format(0.3)}',
+            f'[[arms]]\nname = "rd-light"\naugment = {rd.format(0.1)}',
+            '[[arms]]\nname = "best"\nbest_of = { pretrain = ["span", "word"], augment = ["rd", "rd-light"] }',
+            ]  # fmt: skip
+    path = study_file(tmp_path, tiny_model_dir, arms)
+    assert main(["study", "plan", str(path)]) == 0
+    assert "best: chosen on dev once these have run: rd, rd-light, span, word" in capsys.readouterr().out
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    assert "best: pretrain of " in capsys.readouterr().out  # the choice is said when it is made
+    study = tmp_path / "study"
+
+    def dev(arm):  # mean dev macro-F1 over the arm's seeds, read from its runs' results
+        runs = [json.loads((study / "finetune" / arm / f"seed-{s}" / "results.json").read_text()) for s in (1, 2)]
+        return sum(r["dev"]["macro_f1"] for r in runs) / 2
+
+    pretrain = max(["span", "word"], key=lambda a: (dev(a), a == "span"))
+    augment = max(["rd", "rd-light"], key=lambda a: (dev(a), a == "rd"))
+    settings = json.loads((study / "finetune" / "best" / "seed-2" / "manifest.json").read_text())["settings"]
+    assert settings["start"] == f"pretrain/{pretrain}" and settings["data"] == f"augment/{augment}/seed-2"
+    assert sorted(os.listdir(study / "pretrain")) == ["span", "word"]  # the chosen model is reused, not remade
+    report = (study / "report.md").read_text()
+    assert "| best | 2 | " in report and f"chosen on dev: pretrain of {pretrain} + augment of {augment}" in report
+    # a later command finds the choice made and nothing to run
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    assert "] running" not in capsys.readouterr().out

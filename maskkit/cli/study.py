@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "plan":
         for arm, units in study.plan.arms.items():
             print(f"{arm}: {len(units.runs)} runs, {len(units.cost)} stages (" + ", ".join(sorted(units.cost)) + ")")
+        for arm, names in study.plan.waiting.items():
+            print(f"{arm}: chosen on dev once these have run: {', '.join(names)}")
         print(f"{len(study.stages)} stages in all, {sum(study.done(n) for n in study.stages)} done")
         return 0
     if args.action == "run":

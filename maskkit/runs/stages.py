@@ -136,6 +136,11 @@ class StageRunner:
         self._fingerprints: dict[str, str | None] = {}
         os.makedirs(run_dir, exist_ok=True)
 
+    def add_stages(self, stages: Sequence[Stage]) -> None:
+        """Adds stages after the ones defined (their upstream among them), e.g. once a choice is made."""
+        check_stages([*self.stages.values(), *stages])
+        self.stages.update((stage.name, stage) for stage in stages)
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.stages)

@@ -29,9 +29,16 @@
     [[arms]]
     name = "self-distil"
     distill = { recipe = "hinton" }         # soft labels from this arm's own fine-tuned model
+    [[arms]]
+    name = "best"                           # each part from the listed arm with the best mean dev macro-F1,
+    best_of = { pretrain = ["span", "selective"], augment = ["eda"] }   # chosen once those have all run
 
 An arm's parts are optional and compose (further pre-training, then augmentation of the training split,
-then fine-tuning, then self-distillation); its `finetune` table overrides the shared one.
+then fine-tuning, then self-distillation); its `finetune` table overrides the shared one. An arm with
+`best_of` takes each named part from the arm, among those listed (defined above it), whose runs have the
+best mean dev macro-F1 (the score every run chooses its checkpoint by; the first listed on a tie): it waits
+until all of them have finished, then runs, and its report row names what was chosen. Test scores never
+enter the choice.
 """
 
 from __future__ import annotations
@@ -47,7 +54,8 @@ PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
 PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
                    "warmup_ratio": 0.06, "on": "in_domain"}  # fmt: skip
 AUGMENT_METHODS = ("eda", "bt", "both")
-ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference")
+ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference", "best_of")
+PARTS = ("pretrain", "augment", "distill")
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,12 @@ class Arm:
     distill: dict[str, Any] | None = None
     finetune: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
+    best_of: dict[str, list[str]] | None = None  # part -> the arms to take it from (the best on dev)
+
+    def with_parts(self, chosen: dict[str, Arm]) -> Arm:
+        """This arm with each part of `chosen` (part -> arm) taken from that arm: a `best_of` arm resolved."""
+        parts = {part: getattr(arm, part) for part, arm in chosen.items()}
+        return dataclasses.replace(self, best_of=None, **parts)
 
 
 @dataclass(frozen=True)
@@ -98,8 +112,9 @@ class StudyConfig:
         unknown = sorted(set(self.pretrain) - set(PRETRAIN_SHARED))
         if unknown:
             raise InputError(f"study: unknown [pretrain] keys {unknown}; known: {sorted(PRETRAIN_SHARED)}")
-        for arm in self.arms:
+        for i, arm in enumerate(self.arms):
             self.check_arm(arm)
+            self.check_best_of(arm, self.arms[:i])
 
     def check_arm(self, arm: Arm) -> None:
         where = f"study: arm {arm.name!r}"
@@ -128,6 +143,26 @@ class StudyConfig:
         if arm.augment is not None and "augmenter" not in arm.augment:
             if arm.augment.get("method", "eda") not in AUGMENT_METHODS:
                 raise InputError(f"{where}: augment method must be one of {AUGMENT_METHODS} (or an augmenter spec)")
+
+    def check_best_of(self, arm: Arm, earlier: tuple[Arm, ...]) -> None:
+        if arm.best_of is None:
+            return
+        where = f"study: arm {arm.name!r}: best_of"
+        if not isinstance(arm.best_of, dict) or not arm.best_of:
+            raise InputError(f"{where} maps parts {list(PARTS)} to lists of arms, got {arm.best_of!r}")
+        before = {a.name: a for a in earlier}
+        for part, names in arm.best_of.items():
+            if part not in PARTS:
+                raise InputError(f"{where}: unknown part {part!r}; parts: {list(PARTS)}")
+            if getattr(arm, part) is not None:
+                raise InputError(f"{where}: {part} is both given and chosen; give one")
+            if not isinstance(names, list) or not names:
+                raise InputError(f"{where}.{part} must be a list of arm names")
+            for name in names:
+                if name not in before:
+                    raise InputError(f"{where}.{part}: {name!r} is not an arm defined above this one")
+                if getattr(before[name], part) is None:
+                    raise InputError(f"{where}.{part}: arm {name!r} has no {part} to take")
 
     def pretrain_settings(self, arm: Arm) -> dict[str, Any]:
         """The shared [pretrain] settings with the arm's own over them."""

@@ -52,6 +52,10 @@ def collect(study: Any) -> list[ArmResult]:
     """Every arm's finished runs (and how many are still to run), from the study folder."""
     results = []
     for arm in study.config.arms:
+        if arm.name in study.plan.waiting:  # a best_of arm: chosen once the arms it chooses among have run
+            waiting = f"best on dev of {arm.best_of}; waiting on {', '.join(study.plan.waiting[arm.name])}"
+            results.append(ArmResult(arm.name, {}, {}, 0.0, 0, len(study.config.seeds), waiting))
+            continue
         units = study.plan.arms[arm.name]
         seeds, dev, pending = {}, {}, 0
         for seed, name in units.runs.items():
@@ -63,7 +67,11 @@ def collect(study: Any) -> list[ArmResult]:
         done = [study.results(n) for n in units.cost if study.done(n)]
         seconds = sum(float(r.get("seconds", 0)) for r in done)
         steps = sum(int(r.get("steps", 0)) for r in done)
-        results.append(ArmResult(arm.name, seeds, dev, seconds, steps, pending, arm.reference))
+        reference = arm.reference
+        if units.chosen:
+            chosen = "chosen on dev: " + " + ".join(f"{part} of {name}" for part, name in units.chosen.items())
+            reference = f"{chosen}; {reference}" if reference else chosen
+        results.append(ArmResult(arm.name, seeds, dev, seconds, steps, pending, reference))
     return results
 
 
@@ -105,7 +113,7 @@ def markdown(table: list[dict[str, Any]], baseline: str) -> str:
 
     lines = [
         f"| arm | seeds | test accuracy | test macro-F1 | accuracy vs {baseline} (95% CI, paired t) | "
-        f"macro-F1 vs {baseline} | dev accuracy | cost (min) | paper |",
+        f"macro-F1 vs {baseline} | dev accuracy | cost (min) | paper, or the arms chosen on dev |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in table:

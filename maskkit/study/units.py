@@ -31,6 +31,7 @@ class ArmUnits:
 
     runs: dict[int, str] = field(default_factory=dict)
     cost: set[str] = field(default_factory=set)
+    chosen: dict[str, str] = field(default_factory=dict)  # a best_of arm's part -> the arm it came from
 
 
 class Plan:
@@ -41,8 +42,12 @@ class Plan:
         self.stages: dict[str, Stage] = {}
         self.by_digest: dict[str, str] = {}
         self.arms: dict[str, ArmUnits] = {}
+        self.waiting: dict[str, list[str]] = {}  # best_of arms -> the listed arms not finished yet
         for arm in config.arms:
-            self.arms[arm.name] = self.arm_units(arm)
+            if arm.best_of is None:
+                self.arms[arm.name] = self.arm_units(arm)
+            else:
+                self.waiting[arm.name] = sorted({name for names in arm.best_of.values() for name in names})
 
     def add(self, name: str, values: dict[str, Any], run: Callable[..., dict[str, Any]], upstream: tuple[str, ...],
             files: tuple[str, ...] = ()) -> str:  # fmt: skip
@@ -118,6 +123,21 @@ class Plan:
             upstream.append(teacher)
         name = f"finetune/{label or ('plain' if plain else arm.name)}/seed-{seed}"
         return self.add(name, values, run_finetune, tuple(upstream), files=("model", "dev", "test"))
+
+    def choose(self, arm: Arm, dev_score: Callable[[str], float | None]) -> list[Stage] | None:
+        """Resolves a best_of arm once every listed arm has finished (`dev_score(arm)`: its runs' mean dev
+        macro-F1, None while some run is left) and adds its stages; returns them (None: still waiting)."""
+        assert arm.best_of is not None
+        scores = {name: dev_score(name) for name in self.waiting[arm.name]}
+        self.waiting[arm.name] = [name for name, score in scores.items() if score is None]
+        if self.waiting[arm.name]:
+            return None
+        del self.waiting[arm.name]
+        picked = {part: max(names, key=lambda n: (scores[n], -names.index(n))) for part, names in arm.best_of.items()}
+        before = set(self.stages)
+        self.arms[arm.name] = units = self.arm_units(arm.with_parts({p: self.config.arm(n) for p, n in picked.items()}))
+        units.chosen = picked
+        return [stage for name, stage in self.stages.items() if name not in before]
 
     def arm_units(self, arm: Arm) -> ArmUnits:
         units = ArmUnits()
@@ -351,9 +371,40 @@ class Study(StageRunner):
         self.current = name
         return super().run_one(name, context)
 
+    def dev_score(self, arm: str) -> float | None:
+        """The mean dev macro-F1 of an arm's runs; None while one of them is still to run."""
+        runs = self.plan.arms[arm].runs.values()
+        if not all(self.done(run) for run in runs):
+            return None
+        return sum(self.results(run)["dev"]["macro_f1"] for run in runs) / len(runs)
+
+    def sync_record(self) -> tuple[int, int]:
+        """The record's finished stages (see `StageRunner.sync_record`), and the stages of every best_of arm
+        whose listed arms have all finished (restored from the record too, when it holds them)."""
+        added, restored = super().sync_record()
+        chosen = False
+        for arm in self.config.arms:
+            if arm.name in self.plan.waiting:
+                stages = self.plan.choose(arm, self.dev_score)
+                if stages is not None:
+                    self.add_stages(stages)
+                    picked = ", ".join(f"{p} of {a}" for p, a in self.plan.arms[arm.name].chosen.items())
+                    self.log(f"{arm.name}: {picked} (the best mean dev macro-F1 of those listed)")
+                    chosen = True
+        if chosen:
+            more = super().sync_record()
+            added, restored = added + more[0], restored + more[1]
+        return added, restored
+
     def run_all(self) -> dict[str, Any]:
-        """Runs every stage not done yet, sharing them with any other process on the same folder."""
+        """Runs every stage not done yet, sharing them with any other process on the same folder; a best_of
+        arm runs once the arms it chooses among have finished."""
         if not self.plan.arms:
             raise InputError("the study names no arms")
-        self.sync_record()
-        return self.run_shared()
+        while True:
+            self.sync_record()
+            figures = self.run_shared()
+            waiting = len(self.plan.waiting)
+            self.sync_record()
+            if len(self.plan.waiting) == waiting:
+                return figures

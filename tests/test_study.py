@@ -166,6 +166,12 @@ def test_paired_difference_matches_the_t_formula():
             "pretrain is both given and chosen",
         ),
         (['[[arms]]\nname = "none"', '[[arms]]\nname = "b"\nbest_of = { finetune = ["none"] }'], "unknown part"),
+        (
+            ['[[arms]]\nname = "none"\naugment = { method = "bt", pivot = "de", models = ["/no/such", "/no/such"] }'],
+            "augment model folder '/no/such' does not exist",
+        ),
+        (['[[arms]]\nname = "none"\naugment = { method = "bt", models = ["a", "b"] }'], "give pivot"),
+        (['[[arms]]\nname = "none"\naugment = { method = "eda", pivot = "de", models = ["a", "b"] }'], "give method"),
     ],
 )
 def test_bad_study_files_are_named(tiny_model_dir, tmp_path, capsys, extra, message):
@@ -222,3 +228,22 @@ def test_a_best_of_arm_takes_each_part_from_the_best_listed_arm_on_dev(tiny_mode
     # a later command finds the choice made and nothing to run
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     assert "] running" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_back_translation_arms_take_local_seq2seq_folders(tiny_model_dir, tmp_path):
+    from tests.test_neural_translate import tiny_marian_folder
+
+    marian = tiny_marian_folder(tmp_path / "marian")
+    arms = [
+        ARMS[0],
+        f'[[arms]]\nname = "bt"\naugment = {{ method = "bt", pivot = "de", models = ["{marian}", "{marian}"] }}',
+    ]
+    path = study_file(tmp_path, tiny_model_dir, arms)
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    spec = json.loads((study / "augment" / "bt" / "seed-1" / "manifest.json").read_text())["settings"]["augmenter"]
+    assert spec["translator"]["@component"] == "maskkit.seq2seq.v1" and spec["pivot"] == "de"
+    augmented = json.loads((study / "augment" / "bt" / "seed-1" / "results.json").read_text())
+    assert augmented["rows_in"] == 8 and augmented["rows_out"] > 8  # paraphrases were added
+    assert "| bt | 2 |" in (study / "report.md").read_text()

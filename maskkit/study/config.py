@@ -27,6 +27,9 @@
     name = "eda"
     augment = { method = "eda" }            # eda (the paper's table for the sample's size), bt, both
     [[arms]]
+    name = "bt-marian"                      # back-translation through two local seq2seq folders, sampled
+    augment = { method = "bt", pivot = "de", models = ["opus-mt-en-de", "opus-mt-de-en"] }
+    [[arms]]
     name = "self-distil"
     distill = { recipe = "hinton" }         # soft labels from this arm's own fine-tuned model
     [[arms]]
@@ -141,8 +144,26 @@ class StudyConfig:
                 if stray:
                     raise InputError(f"{where}: unknown selective settings {stray}")
         if arm.augment is not None and "augmenter" not in arm.augment:
-            if arm.augment.get("method", "eda") not in AUGMENT_METHODS:
+            method = arm.augment.get("method", "eda")
+            if method not in AUGMENT_METHODS:
                 raise InputError(f"{where}: augment method must be one of {AUGMENT_METHODS} (or an augmenter spec)")
+            self.check_translation_models(arm.augment, where)
+
+    @staticmethod
+    def check_translation_models(augment: dict[str, Any], where: str) -> None:
+        """`models = [to_pivot, from_pivot]`: back-translation through two local seq2seq folders, one pivot."""
+        if "models" not in augment:
+            return
+        models, pivot = augment["models"], augment.get("pivot")
+        if augment.get("method", "eda") == "eda":
+            raise InputError(f"{where}: augment models are translation models: give method 'bt' or 'both'")
+        if not isinstance(models, list) or len(models) != 2 or not all(isinstance(m, str) for m in models):
+            raise InputError(f"{where}: augment models must be [to_pivot, from_pivot], two model folders")
+        if not isinstance(pivot, str):
+            raise InputError(f'{where}: augment models translate through one pivot: give pivot = "de" (say)')
+        for model in models:
+            if not os.path.isdir(model):
+                raise MissingFile(f"{where}: augment model folder {model!r} does not exist")
 
     def check_best_of(self, arm: Arm, earlier: tuple[Arm, ...]) -> None:
         if arm.best_of is None:

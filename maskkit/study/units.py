@@ -154,8 +154,9 @@ class Plan:
 
 def build_augmenter(config: StudyConfig, spec: dict[str, Any], seed: int) -> tuple[Any, int]:
     """The arm's augmenter and augmentations per row. EDA takes the paper's table for the sample's size
-    (Wei & Zou 2019, table 3); back-translation goes through Apertium's four pivots, one per augmentation."""
-    from maskkit.augment import EDA, ApertiumTranslator, BackTranslate, OneOf
+    (Wei & Zou 2019, table 3); back-translation goes through Apertium's four pivots, one per augmentation,
+    or (`models`) through two local seq2seq folders and one `pivot`, sampled as UDA does."""
+    from maskkit.augment import EDA, ApertiumTranslator, BackTranslate, OneOf, Seq2SeqTranslator
     from maskkit.registry import from_dict
 
     if "augmenter" in spec:
@@ -164,7 +165,12 @@ def build_augmenter(config: StudyConfig, spec: dict[str, Any], seed: int) -> tup
     size = config.few_shot or training_rows(config.train)
     eda = EDA.for_training_size(size, seed=seed)
     cache = os.path.join(config.run_dir, "translations.sqlite")
-    bt = BackTranslate(ApertiumTranslator(), pivot=("es", "eo", "gl", "ca"), cache=cache)
+    if "models" in spec:
+        pivot, (to_pivot, from_pivot) = spec["pivot"], spec["models"]
+        translator = Seq2SeqTranslator({("en", pivot): to_pivot, (pivot, "en"): from_pivot})
+        bt = BackTranslate(translator, pivot=pivot, cache=cache)
+    else:
+        bt = BackTranslate(ApertiumTranslator(), pivot=spec.get("pivot", ("es", "eo", "gl", "ca")), cache=cache)
     if method == "eda":
         return eda, int(spec.get("n_aug", eda.n_aug))
     if method == "bt":

@@ -171,6 +171,14 @@ def test_paired_difference_matches_the_t_formula():
             "augment model folder '/no/such' does not exist",
         ),
         (['[[arms]]\nname = "none"\naugment = { method = "bt", models = ["a", "b"] }'], "give pivot"),
+        (
+            [ARMS[0], '[[arms]]\nname = "c"\npretrain = { scheme = "span", checkpoints = [2] }'],
+            "between 0 and its 2 steps",
+        ),
+        (
+            [ARMS[0], '[[arms]]\nname = "c"\npretrain = { selective = "official", checkpoints = [1] }'],
+            "not offered for selective",
+        ),
         (['[[arms]]\nname = "none"\naugment = { method = "eda", pivot = "de", models = ["a", "b"] }'], "give method"),
     ],
 )
@@ -247,3 +255,25 @@ def test_back_translation_arms_take_local_seq2seq_folders(tiny_model_dir, tmp_pa
     augmented = json.loads((study / "augment" / "bt" / "seed-1" / "results.json").read_text())
     assert augmented["rows_in"] == 8 and augmented["rows_out"] > 8  # paraphrases were added
     assert "| bt | 2 |" in (study / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_when_to_stop_curve_fine_tunes_from_snapshots_of_one_pre_training_run(tiny_model_dir, tmp_path):
+    arms = [ARMS[0], '[[arms]]\nname = "curve"\npretrain = { scheme = "span", checkpoints = [1] }']
+    path = study_file(tmp_path, tiny_model_dir, arms)
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    assert os.listdir(study / "pretrain") == ["curve"]  # one run for the curve
+    run = study / "pretrain" / "curve"
+    snapshot, final = run / "model-step-1", run / "model"
+    assert json.loads((run / "results.json").read_text())["checkpoints"] == {"1": str(snapshot)}
+    weights = [(folder / "model.safetensors").read_bytes() for folder in (snapshot, final)]
+    assert weights[0] != weights[1]  # step 1 of the 2 is not the end
+    assert (snapshot / "tokenizer_config.json").is_file()
+    early = json.loads((study / "finetune" / "curve@1" / "seed-2" / "manifest.json").read_text())["settings"]
+    late = json.loads((study / "finetune" / "curve" / "seed-2" / "manifest.json").read_text())["settings"]
+    assert early["checkpoint"] == 1 and early["start"] == late["start"] == "pretrain/curve"
+    assert "checkpoint" not in late
+    report = (study / "report.md").read_text()
+    assert "| curve@1 | 2 |" in report and "| curve | 2 |" in report
+    assert (study / "report-curve.png").stat().st_size > 1000

@@ -24,6 +24,9 @@
     name = "entropy"
     pretrain = { entropy = true }           # the task model's entropy change on in-domain text, no classifier
     [[arms]]
+    name = "span-curve"                     # when to stop: arms span-curve@100 and @250 fine-tune from those
+    pretrain = { scheme = "span", checkpoints = [100, 250] }   # steps of one run, span-curve from its end
+    [[arms]]
     name = "eda"
     augment = { method = "eda" }            # eda (the paper's table for the sample's size), bt, both
     [[arms]]
@@ -99,6 +102,7 @@ class StudyConfig:
     arms: tuple[Arm, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "arms", tuple(a for arm in self.arms for a in self.with_checkpoints(arm)))
         for name in ("train", "dev", "test", "in_domain", "model"):
             path = getattr(self, name)
             if path is not None and not os.path.exists(path):
@@ -118,6 +122,23 @@ class StudyConfig:
         for i, arm in enumerate(self.arms):
             self.check_arm(arm)
             self.check_best_of(arm, self.arms[:i])
+
+    def with_checkpoints(self, arm: Arm) -> list[Arm]:
+        """An arm whose pre-training keeps `checkpoints` (steps of the one run) and, before it, one arm per
+        checkpoint, `<name>@<step>`, that fine-tunes from that snapshot: the "when to stop" curve."""
+        steps = (arm.pretrain or {}).get("checkpoints")
+        if steps is None or "checkpoint" in (arm.pretrain or {}):
+            return [arm]
+        assert arm.pretrain is not None
+        where = f"study: arm {arm.name!r}: pretrain checkpoints"
+        total = int(self.pretrain_settings(arm)["steps"])
+        if not isinstance(steps, list) or not steps or not all(isinstance(s, int) and 0 < s < total for s in steps):
+            raise InputError(f"{where} must be a list of step counts between 0 and its {total} steps, got {steps!r}")
+        if "selective" in arm.pretrain or self.pretrain_settings(arm)["on"] == "domain_then_task":
+            raise InputError(f"{where}: not offered for selective masking or domain_then_task pre-training")
+        snapshots = [dataclasses.replace(arm, name=f"{arm.name}@{s}", pretrain={**arm.pretrain, "checkpoint": s},
+                                         reference=None) for s in sorted(set(steps))]  # fmt: skip
+        return [*snapshots, arm]
 
     def check_arm(self, arm: Arm) -> None:
         where = f"study: arm {arm.name!r}"

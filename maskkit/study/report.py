@@ -1,6 +1,7 @@
 """A study's report: per arm the mean ± sd over seeds of test accuracy and macro-F1 (each run's checkpoint
 chosen on dev), the paired difference from the baseline over the same seeds with a 95% t interval and the
-paired t-test's two-sided p-value, and the cost; written as markdown, CSV and a PNG."""
+paired t-test's two-sided p-value, and the cost; written as markdown, CSV and a PNG (and, for pre-training
+runs with checkpoints, the "when to stop" curve)."""
 
 from __future__ import annotations
 
@@ -166,6 +167,57 @@ def plot(results: list[ArmResult], baseline: str, path: str, metric: str = "accu
     plt.close(fig)
 
 
+def curves(study: Any) -> dict[str, list[tuple[int, str]]]:
+    """Per pre-training run with checkpoints ("when to stop"): (steps, arm) from the baseline at 0 through
+    each snapshot's arm to the run's end."""
+    out = {}
+    for arm in study.config.arms:
+        spec = arm.pretrain or {}
+        if "checkpoints" in spec and "checkpoint" not in spec:
+            steps = sorted(set(spec["checkpoints"]))
+            out[arm.name] = [(0, study.config.baseline), *((s, f"{arm.name}@{s}") for s in steps),
+                             (int(study.config.pretrain_settings(arm)["steps"]), arm.name)]  # fmt: skip
+    return out
+
+
+def plot_curves(results: list[ArmResult], baseline: str, lines: dict[str, list[tuple[int, str]]], path: str,
+                metric: str = "accuracy") -> None:  # fmt: skip
+    """Test score against further pre-training steps, one line per run: the mean over seeds and, shaded,
+    the paired 95% interval of each point's difference from the baseline (drawn around the baseline)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_name = {r.name: r for r in results}
+    base = by_name[baseline]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for run, points in lines.items():
+        xs, means, lows, highs = [], [], [], []
+        for steps, name in points:
+            r = by_name[name]
+            common = sorted(set(r.seeds) & set(base.seeds))
+            if not common:
+                continue
+            values = [100 * r.seeds[s][metric] for s in common]
+            centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
+            diff = paired(values, [100 * base.seeds[s][metric] for s in common]) if name != baseline else None
+            xs.append(steps)
+            means.append(mean_sd(values)[0])
+            lows.append(centre + diff["low"] if diff else means[-1])
+            highs.append(centre + diff["high"] if diff else means[-1])
+        ax.plot(xs, means, marker="o", label=run)
+        ax.fill_between(xs, lows, highs, alpha=0.2)
+    ax.set_xlabel("further pre-training steps (0: the baseline)")
+    ax.set_ylabel(f"test {metric.replace('_', '-')} (%)")
+    ax.set_title("when to stop: mean over seeds, paired 95% CI vs the baseline", fontsize=8)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
 def write_report(study: Any) -> str:
     """Writes report.md, report.csv and report.png into the study folder; returns the markdown."""
     results = collect(study)
@@ -179,4 +231,6 @@ def write_report(study: Any) -> str:
     write_csv(table, os.path.join(folder, "report.csv"))
     if any(r.seeds for r in results):
         plot(results, baseline, os.path.join(folder, "report.png"))
+    if curves(study) and any(r.seeds for r in results):
+        plot_curves(results, baseline, curves(study), os.path.join(folder, "report-curve.png"))
     return text

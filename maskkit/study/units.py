@@ -72,6 +72,8 @@ class Plan:
     def pretrain(self, arm: Arm) -> str:
         c, spec = self.config, dict(arm.pretrain or {})
         spec.pop("control", None)  # a selective model and its matched control come from one pipeline
+        spec.pop("checkpoint", None)  # and the snapshots of a run are that run's
+        checkpoints = spec.pop("checkpoints", None)
         values = {**self.common(), "in_domain": c.in_domain, "in_domain_limit": c.in_domain_limit, "train": c.train,
                   "settings": self.config.pretrain_settings(arm), "spec": spec, "seed": c.seeds[0]}  # fmt: skip
         upstream: tuple[str, ...] = ()
@@ -87,7 +89,10 @@ class Plan:
 
             selector, corruption = masking_from_settings(spec)
             values["spec"] = {"selector": to_dict(selector), "corruption": to_dict(corruption)}
-        return self.add(f"pretrain/{arm.name}", values, run_pretrain, upstream, files=("model", "in_domain", "train"))
+        if checkpoints is not None:  # recorded only when given: the other pre-training runs keep their digests
+            values["checkpoints"] = sorted(set(checkpoints))
+        run_name = arm.name.rsplit("@", 1)[0] if "checkpoint" in (arm.pretrain or {}) else arm.name  # the run's
+        return self.add(f"pretrain/{run_name}", values, run_pretrain, upstream, files=("model", "in_domain", "train"))
 
     def augment(self, arm: Arm, seed: int) -> str:
         from maskkit.registry import to_dict
@@ -112,6 +117,8 @@ class Plan:
         if arm.pretrain is not None and not plain:
             start = self.pretrain(arm)
             values["start"], values["control"] = start, bool(arm.pretrain.get("control", False))
+            if "checkpoint" in arm.pretrain:  # a snapshot of the run (only then a setting: older digests stay)
+                values["checkpoint"] = int(arm.pretrain["checkpoint"])
             upstream.append(start)
         data = self.augment(arm, seed) if arm.augment is not None and not plain else self.sample(seed)
         values["data"] = data
@@ -254,6 +261,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
                             batch_size=int(s["batch_size"]), max_length=int(s["max_length"]),
                             head_warmup_steps=int(s["head_warmup_steps"]), warmup_ratio=float(s["warmup_ratio"]),
                             seed=c.seed, progress=c.progress, logging_steps=max(int(s["steps"]) // 10, 1))  # fmt: skip
+    snapshots = Snapshots(c.as_dict().get("checkpoints") or [], folder, tokenizer)
     if "entropy" in spec:
         from maskkit.masking.selectors import ScoredSelector
         from maskkit.selective.importance import label_free_importance
@@ -262,9 +270,9 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
         data = label_free_importance(task, tokenizer, in_domain_texts(c), int(s["max_length"]), log=run.log)
         collator = MaskingCollator(tokenizer, ScoredSelector(rate=float(spec.get("rate", 0.15)), mode="top"),
                                    seed=c.seed)  # fmt: skip
-        result = further_pretrain(base, tokenizer, data, collator, config)
+        result = further_pretrain(base, tokenizer, data, collator, config, callbacks=snapshots.callbacks)
         return {"model": config.output_dir, "steps": result.steps, "train_loss": result.train_loss,
-                "scored_texts": len(data)}  # fmt: skip
+                "scored_texts": len(data), **snapshots.results}  # fmt: skip
     from maskkit.registry import from_dict
 
     collator = MaskingCollator(tokenizer, from_dict(spec["selector"]), from_dict(spec["corruption"]), seed=c.seed)
@@ -274,10 +282,26 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     for i, stage_texts in enumerate(texts):
         stage = config if i == len(texts) - 1 else PretrainConfig(**{**asdict(config), "output_dir": os.path.join(
             folder, f"stage-{i}")})  # fmt: skip
-        result = further_pretrain(start, tokenizer, stage_texts, collator, stage)
+        last = i == len(texts) - 1
+        result = further_pretrain(start, tokenizer, stage_texts, collator, stage,
+                                  callbacks=snapshots.callbacks if last else ())  # fmt: skip
         start, steps = stage.output_dir, steps + result.steps
     return {"model": config.output_dir, "steps": steps, "train_loss": result.train_loss,
-            "texts": [len(t) for t in texts]}  # fmt: skip
+            "texts": [len(t) for t in texts], **snapshots.results}  # fmt: skip
+
+
+class Snapshots:
+    """The models a pre-training run saves at its `checkpoints` steps (a "when to stop" curve's starts):
+    the callback that saves them, and where they are for the stage's results."""
+
+    def __init__(self, steps: list[int], folder: str, tokenizer: Any) -> None:
+        from maskkit.training.callbacks import SaveModelAtSteps
+
+        def path(step: int) -> str:
+            return os.path.join(folder, f"{MODEL}-step-{step}")
+
+        self.callbacks = [SaveModelAtSteps(steps, path, tokenizer)] if steps else []
+        self.results = {"checkpoints": {str(step): path(step) for step in steps}} if steps else {}
 
 
 def pretrain_selective(run: Study, c: StageSettings, base: str, folder: str) -> dict[str, Any]:
@@ -345,6 +369,9 @@ def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
     start = base
     if c.start is not None:
         start = run.results(c.start)["control_model" if c.control else "model"]
+        checkpoint = c.as_dict().get("checkpoint")
+        if checkpoint is not None:
+            start = run.results(c.start)["checkpoints"][str(checkpoint)]
     tokenizer = AutoTokenizer.from_pretrained(base)
     train = read_table(os.path.join(run.folder(c.data), "train.jsonl"))
     dev, test = read_table(c.dev), read_table(c.test)

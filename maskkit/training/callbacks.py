@@ -1,9 +1,11 @@
-"""Trainer integration: deliver epochs to a collator and keep the columns a masking scheme reads."""
+"""Trainer integration: deliver epochs to a collator, keep the columns a masking scheme reads, and save
+snapshots of the model at chosen steps."""
 
 from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from transformers import TrainerCallback
@@ -28,6 +30,25 @@ class EpochCallback(TrainerCallback):
         # the epoch under way: a run resumed at epoch 1.75 is in epoch 1 (a float sum may give 1.9999999
         # at the start of epoch 2, hence the small margin)
         self.collator.set_epoch(math.floor((state.epoch or 0) + 1e-6))
+        return control
+
+
+class SaveModelAtSteps(TrainerCallback):
+    """Saves the model (and `tokenizer`) when training reaches each of `steps`, into `folder(step)`,
+    atomically (a folder is whole or absent): the snapshots a "when to stop" curve fine-tunes from. A run
+    resumed from a later checkpoint keeps the snapshots it made before; only the main process writes."""
+
+    def __init__(self, steps: Iterable[int], folder: Callable[[int], str], tokenizer: Any = None) -> None:
+        self.steps, self.folder, self.tokenizer = frozenset(int(s) for s in steps), folder, tokenizer
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> Any:
+        if state.global_step in self.steps and state.is_world_process_zero:
+            from maskkit.runs.files import atomic_path
+
+            with atomic_path(self.folder(state.global_step)) as tmp:
+                model.save_pretrained(tmp)
+                if self.tokenizer is not None:
+                    self.tokenizer.save_pretrained(tmp)
         return control
 
 

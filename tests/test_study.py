@@ -277,3 +277,27 @@ def test_a_when_to_stop_curve_fine_tunes_from_snapshots_of_one_pre_training_run(
     report = (study / "report.md").read_text()
     assert "| curve@1 | 2 |" in report and "| curve | 2 |" in report
     assert (study / "report-curve.png").stat().st_size > 1000
+    from dataclasses import replace
+
+    from maskkit.study.config import StudyConfig
+
+    config = StudyConfig.from_toml(str(path))
+    assert [a.name for a in replace(config, run_dir="elsewhere").arms] == ["none", "curve@1", "curve"]
+
+
+def test_a_best_of_arm_waits_for_every_listed_arm_and_takes_the_best_dev_score(tiny_model_dir, tmp_path):
+    from maskkit.study.config import StudyConfig
+    from maskkit.study.units import Plan
+
+    arms = [ARMS[0], ARMS[1], '[[arms]]\nname = "word"\npretrain = { scheme = "word" }',
+            '[[arms]]\nname = "best"\nbest_of = { pretrain = ["span", "word"] }']  # fmt: skip
+    plan = Plan(StudyConfig.from_toml(str(study_file(tmp_path, tiny_model_dir, arms))))
+    best = plan.config.arm("best")
+    assert plan.choose(best, {"span": 0.7, "word": None}.get) is None and plan.waiting["best"] == ["word"]
+    assert "best" not in plan.arms
+    stages = plan.choose(best, {"span": 0.7, "word": 0.8}.get)  # word finished later, with the better score
+    assert stages is not None and plan.arms["best"].chosen == {"pretrain": "word"} and "best" not in plan.waiting
+    assert stages == [] and plan.arms["best"].runs == plan.arms["word"].runs  # the same runs: nothing remade
+    tie = Plan(plan.config)
+    tie.choose(best, {"span": 0.8, "word": 0.8}.get)
+    assert tie.arms["best"].chosen == {"pretrain": "span"}  # a tie goes to the first listed

@@ -129,6 +129,8 @@ class StudyConfig:
         steps = (arm.pretrain or {}).get("checkpoints")
         if steps is None or "checkpoint" in (arm.pretrain or {}):
             return [arm]
+        if isinstance(steps, list) and any(a.name == f"{arm.name}@{s}" for a in self.arms for s in steps):
+            return [arm]  # expanded already (a config made from this one, e.g. by dataclasses.replace)
         assert arm.pretrain is not None
         where = f"study: arm {arm.name!r}: pretrain checkpoints"
         total = int(self.pretrain_settings(arm)["steps"])

@@ -23,6 +23,11 @@ def digest(values: dict[str, Any]) -> str:
     return hashlib.blake2b(json.dumps(values, sort_keys=True, default=str).encode(), digest_size=4).hexdigest()
 
 
+def listed(arm: Arm) -> list[str]:
+    """The arms a best_of arm chooses among, each once, sorted."""
+    return sorted({name for names in (arm.best_of or {}).values() for name in names})
+
+
 @dataclass
 class ArmUnits:
     """The stages one arm's result comes from: `runs[seed]` its fine-tuning runs, `cost` every stage it uses."""
@@ -45,7 +50,7 @@ class Plan:
             if arm.best_of is None:
                 self.arms[arm.name] = self.arm_units(arm)
             else:
-                self.waiting[arm.name] = sorted({name for names in arm.best_of.values() for name in names})
+                self.waiting[arm.name] = listed(arm)
 
     def add(self, name: str, values: dict[str, Any], run: Callable[..., dict[str, Any]], upstream: tuple[str, ...],
             files: tuple[str, ...] = ()) -> str:  # fmt: skip
@@ -133,7 +138,7 @@ class Plan:
         """Resolves a best_of arm once every listed arm has finished (`dev_score(arm)`: its runs' mean dev
         macro-F1, None while some run is left) and adds its stages; returns them (None: still waiting)."""
         assert arm.best_of is not None
-        scores = {name: dev_score(name) for name in self.waiting[arm.name]}
+        scores = {name: dev_score(name) for name in listed(arm)}
         self.waiting[arm.name] = [name for name, score in scores.items() if score is None]
         if self.waiting[arm.name]:
             return None

@@ -175,6 +175,48 @@ def test_a_record_restores_finished_stages_in_a_new_folder_and_reruns_only_what_
     assert not fifth.restored("count") and fifth.to_run() == []
 
 
+class Killed(Exception):
+    pass
+
+
+def test_a_rerun_of_a_recorded_stage_killed_twice_is_never_taken_for_finished(tmp_path):
+    """A recorded stage run again for its artefacts and killed part-way, then restored and resumed and
+    killed again, runs once more: its restored figures never make a partial folder look finished."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n")
+    settings, calls = Settings(str(corpus)), []
+    record = str(tmp_path / "record")
+    kills = [0]
+    count, scaled = make_stages(calls)
+
+    def killable(run, c):
+        if kills[0]:
+            kills[0] -= 1
+            with open(f"{run.folder('count')}/partial.bin", "w", encoding="utf-8") as f:
+                f.write("half")
+            raise Killed
+        return count.run(run, c)
+
+    stages = (replace(count, run=killable), scaled)
+
+    def fresh(folder, settings=settings):  # a new process: it restores what the record holds first
+        runner = StageRunner(str(tmp_path / folder), settings, stages, log=lambda _: None, record_dir=record)
+        runner.sync_record()
+        return runner
+
+    assert fresh("first").run_shared()["scaled"]["value"] == 30
+    changed = replace(settings, scale=2)  # the downstream stage runs: its recorded upstream runs again
+    for _ in range(2):  # the first kill, then a restore, a resume and a second kill
+        kills[0] = 1
+        with pytest.raises(Killed):
+            fresh("second", changed).run_shared()
+        assert fresh("second", changed).to_run() == ["count", "scaled"]
+    resumed = fresh("second", changed)
+    assert resumed.run_shared()["scaled"]["value"] == 6
+    assert (tmp_path / "second" / "count" / "words.json").is_file() and not resumed.restored("count")
+    assert calls == ["count", "scaled", "count", "scaled"]
+
+
 def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_defined(tmp_path):
     order: list[str] = []
 

@@ -278,7 +278,8 @@ class StageRunner:
             self.log(f"[{name}] running" + (" again: a stage still to run needs its artefacts" if self.restored(name)
                                             else ""))  # fmt: skip
             self.prepare_folder(name)  # a restored folder has no started.json: cleared, unless a resume
-            remove(os.path.join(self.folder(name), RESTORED))  # (a partial run here of the recorded stage)
+            for file in ("manifest.json", "results.json", RESTORED):  # (a partial run here of the recorded
+                remove(os.path.join(self.folder(name), file))  # stage): a kill now must not leave it "done"
             started = time.time()
             results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
             results["seconds"] = round(time.time() - started, 1)

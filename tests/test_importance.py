@@ -95,6 +95,10 @@ def test_wrong_empty_and_long_sentences_are_counted(sensitive_bert, wordpiece):
         assert [len(s) for s in result.scores] == [len(ids[r]) for r in result.rows]
     entropy = score_importance(sensitive_bert, wordpiece, texts, gold, method="entropy", max_length=40)
     assert all(v >= 0 for s in entropy.scores for v in s) and any(v > 0.01 for s in entropy.scores for v in s)
+    # no labels (the label-free selection): the model's own predictions, so no sentence is dropped as wrong
+    own = score_importance(sensitive_bert, wordpiece, texts, None, method="entropy", max_length=40)
+    assert own.rows == [0, 1, 2, 3, 5] and own.wrong == 0 and own.empty == 1
+    assert own.scores == score_importance(sensitive_bert, wordpiece, texts, predicted, "entropy", max_length=40).scores
 
 
 @pytest.mark.parametrize(

@@ -221,15 +221,10 @@ def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_def
     order: list[str] = []
 
     def step(run, c):
-        order.append(run.current)
+        order.append(c.stage_name)
         return {}
-
-    class Runner(StageRunner):
-        def run_one(self, name, context=None):
-            self.current = name
-            return super().run_one(name, context)
 
     stages = [Stage("pretrain/a", (), step), Stage("finetune/a", (), step, upstream=("pretrain/a",)),
               Stage("pretrain/b", (), step), Stage("finetune/b", (), step, upstream=("pretrain/b",))]  # fmt: skip
-    Runner(str(tmp_path / "run"), Settings("unused"), stages, log=lambda _: None).run_shared()
+    StageRunner(str(tmp_path / "run"), Settings("unused"), stages, log=lambda _: None).run_shared()
     assert order == ["pretrain/a", "finetune/a", "pretrain/b", "finetune/b"]

@@ -86,6 +86,11 @@ class StageSettings:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("stage settings are read-only")
 
+    @property
+    def stage_name(self) -> str:
+        """The stage these settings were handed to (its artefacts go in the runner's `folder(stage_name)`)."""
+        return str(object.__getattribute__(self, "_stage"))
+
     def as_dict(self) -> dict[str, Any]:
         return dict(object.__getattribute__(self, "_values"))
 

@@ -161,7 +161,7 @@ def score_importance(
     model: Any,
     tokenizer: Any,
     texts: Sequence[str],
-    labels: Sequence[int],
+    labels: Sequence[int] | None,
     method: str = "buffer",
     delta: float = 0.01,
     batch_size: int = 64,
@@ -170,21 +170,22 @@ def score_importance(
 ) -> ScoredSentences:
     """Scores every token of the sentences the task model classifies correctly (see the module docstring).
 
-    `labels` are the gold label ids of the task model; `aspects`, for pair tasks, the aspect of each
+    `labels` are the gold label ids of the task model (None: its own predictions, so every non-empty
+    sentence is scored, as the label-free selection does); `aspects`, for pair tasks, the aspect of each
     sentence. Sentences are processed in length-sorted chunks of `batch_size`, so padding stays small; the
     model runs on its own device.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
-    if len(texts) != len(labels) or (aspects is not None and len(aspects) != len(texts)):
-        raise InputError(f"{len(texts)} texts but {len(labels)} labels" +
+    if (labels is not None and len(texts) != len(labels)) or (aspects is not None and len(aspects) != len(texts)):
+        raise InputError(f"{len(texts)} texts but {len(texts if labels is None else labels)} labels" +
                          ("" if aspects is None else f" and {len(aspects)} aspects"))  # fmt: skip
     if not 0 < delta < 1:
         raise InputError(f"delta must be in (0, 1), got {delta}")
     num_labels = int(model.config.num_labels)
-    bad = [i for i, y in enumerate(labels) if not isinstance(y, (int, np.integer)) or not 0 <= y < num_labels]
+    bad = [i for i, y in enumerate(labels or []) if not isinstance(y, (int, np.integer)) or not 0 <= y < num_labels]
     if bad:
-        raise InputError(f"labels must be ids in [0, {num_labels}); row {bad[0]} has {labels[bad[0]]!r}")
+        raise InputError(f"labels must be ids in [0, {num_labels}); row {bad[0]} has {(labels or [])[bad[0]]!r}")
     model.eval()
     scorer = Scorer(model, tokenizer, batch_size)
     prefixes = None
@@ -201,6 +202,10 @@ def score_importance(
     result.empty = sum(not s for s in sentences)
     rows = [i for i, s in enumerate(sentences) if s]
     full = scorer.probabilities([sentences[i] for i in rows], None if prefixes is None else [prefixes[i] for i in rows])
+    if labels is None:
+        labels = [0] * len(texts)
+        for i, p in zip(rows, full):
+            labels[i] = int(p.argmax())
     kept = [(i, p) for i, p in zip(rows, full) if int(p.argmax()) == labels[i]]
     result.wrong = len(rows) - len(kept)
     kept.sort(key=lambda item: len(sentences[item[0]]))
@@ -255,12 +260,8 @@ class LabelFreeSelection:
     batch_size: int = 64
 
     def __call__(self, texts: Sequence[str], first: int = 0) -> dict[str, list[Any]]:
-        sentences, _ = content_ids(self.tokenizer, texts, self.max_length)
-        kept = [i for i, s in enumerate(sentences) if s]
-        probabilities = Scorer(self.model, self.tokenizer, self.batch_size).probabilities([sentences[i] for i in kept])
-        predicted = [int(p.argmax()) for p in probabilities]
-        scored = score_importance(self.model, self.tokenizer, [texts[i] for i in kept], predicted, "entropy",
-                                  batch_size=self.batch_size, max_length=self.max_length)  # fmt: skip
+        scored = score_importance(self.model, self.tokenizer, texts, None, "entropy", batch_size=self.batch_size,
+                                  max_length=self.max_length)  # fmt: skip
         before, after = special_frame(self.tokenizer)
         rows: dict[str, list[Any]] = {"input_ids": [], "importance": []}
         for ids, scores in zip(scored.token_ids, scored.scores):

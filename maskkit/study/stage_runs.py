@@ -81,7 +81,7 @@ def run_sample(run: Study, c: StageSettings) -> dict[str, Any]:
         chosen = {i for name in names for i in by_class[name][: quota[name]]}
         order = np.array([int(i) for i in order if int(i) in chosen])
     sample = train.select([int(i) for i in order])
-    write_table(sample, os.path.join(run.folder(run.current), "train.jsonl"))
+    write_table(sample, os.path.join(run.folder(c.stage_name), "train.jsonl"))
     counts: dict[str, int] = {}
     for i in order:
         counts[labels[i]] = counts.get(labels[i], 0) + 1
@@ -109,7 +109,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
 
     from maskkit.runs.models import resolve_model_dir
 
-    folder, s, spec = run.folder(run.current), c.settings, c.spec
+    folder, s, spec = run.folder(c.stage_name), c.settings, c.spec
     base = resolve_model_dir(c.model)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if "selective" in spec:
@@ -214,7 +214,7 @@ def run_augment(run: Study, c: StageSettings) -> dict[str, Any]:
 
     sample = read_table(os.path.join(run.folder(c.sample), "train.jsonl"))
     augmented = augment_dataset(sample, from_dict(c.augmenter), n_aug=c.n_aug, text_column=c.text_column)
-    write_table(augmented, os.path.join(run.folder(run.current), "train.jsonl"))
+    write_table(augmented, os.path.join(run.folder(c.stage_name), "train.jsonl"))
     return {"rows_in": len(sample), "rows_out": len(augmented)}
 
 
@@ -235,7 +235,7 @@ def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
     tokenizer = AutoTokenizer.from_pretrained(base)
     train = read_table(os.path.join(run.folder(c.data), "train.jsonl"))
     dev, test = read_table(c.dev), read_table(c.test)
-    config = FinetuneConfig(output_dir=os.path.join(run.folder(run.current), MODEL), seed=c.seed,
+    config = FinetuneConfig(output_dir=os.path.join(run.folder(c.stage_name), MODEL), seed=c.seed,
                             text_column=c.text_column, label_column=c.label_column, progress=c.progress,
                             **c.finetune)  # fmt: skip
     if c.distill is not None:

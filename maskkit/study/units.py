@@ -169,13 +169,8 @@ class Study(StageRunner):
         from types import SimpleNamespace
 
         self.config, self.plan = config, Plan(config)
-        self.current = ""  # the stage being run (its run function writes into its folder)
         super().__init__(config.run_dir, SimpleNamespace(progress=progress), list(self.plan.stages.values()), log,
                          record_dir=config.record)  # fmt: skip
-
-    def run_one(self, name: str, context: Any = None) -> dict[str, Any]:
-        self.current = name
-        return super().run_one(name, context)
 
     def dev_score(self, arm: str) -> float | None:
         """The mean dev macro-F1 of an arm's runs; None while one of them is still to run."""

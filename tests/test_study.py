@@ -15,15 +15,16 @@ from maskkit.cli.main import main
 from tests.conftest import LABELLED, ROOT, SENTENCES
 
 
-def study_file(tmp_path, model_dir, arms, few_shot=8, seeds=(1, 2)):
+def study_file(tmp_path, model_dir, arms, few_shot=8, seeds=(1, 2), top=()):
     train = tmp_path / "train.tsv"
     train.write_text("text\tlabel\n" + "".join(f"{r['text']}\t{'pos' if r['label'] else 'neg'}\n" for r in LABELLED))
     domain = tmp_path / "domain.txt"
     domain.write_text("\n".join(SENTENCES * 2) + "\n")
     lines = [f'run_dir = "{tmp_path / "study"}"', f'model = "{model_dir}"', f'train = "{train}"', f'dev = "{train}"',
              f'test = "{train}"', f"few_shot = {few_shot}", f"seeds = {list(seeds)}", f'in_domain = "{domain}"',
-             'baseline = "none"', "[finetune]", "max_steps = 2", "batch_size = 4", "max_length = 32", "[pretrain]",
-             "steps = 2", "batch_size = 4", "max_length = 32", "head_warmup_steps = 0", *arms]  # fmt: skip
+             'baseline = "none"', *top, "[finetune]", "max_steps = 2", "batch_size = 4", "max_length = 32",
+             "[pretrain]", "steps = 2", "batch_size = 4", "max_length = 32", "head_warmup_steps = 0",
+             *arms]  # fmt: skip
     path = tmp_path / "study.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -43,7 +44,7 @@ ARMS = [
 
 @pytest.mark.slow
 def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_dir, tmp_path, capsys):
-    path = study_file(tmp_path, tiny_model_dir, ARMS)
+    path = study_file(tmp_path, tiny_model_dir, ARMS, top=['contrasts = [["span-lr", "span"]]'])
     assert main(["study", "plan", str(path)]) == 0
     plan = capsys.readouterr().out
     assert "span-lr: 2 runs" in plan
@@ -67,6 +68,8 @@ def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_di
     for arm in ("none", "span", "span-lr", "entropy", "rd", "distil", "span-distil"):
         assert f"| {arm} | 2 |" in report
     assert "(baseline)" in report and "SpanBERT" in report and ", p " in report
+    assert "| span-lr | span | 2 | " in report and "over all 7 comparisons" in report  # 6 arms and a contrast
+    assert (study / "report-contrasts.csv").read_text().startswith("arm,against,seeds,diff_accuracy_n")
     assert (study / "report.csv").read_text().startswith("arm,seeds,pending")
     assert (study / "report.png").stat().st_size > 1000
     assert "| none | 2 |" in out
@@ -121,6 +124,41 @@ def test_a_new_checkout_resumes_a_study_from_its_committed_record(tiny_model_dir
         "pretrain/span",
     ]  # the samples and the model are files the new runs read; the rest stays
     assert "| span | 2 |" in (tmp_path / "study" / "report.md").read_text()
+
+
+def test_holm_adjusts_p_values_by_their_rank_and_keeps_their_order():
+    from maskkit.study.report import holm
+
+    # by hand: sorted 0.01, 0.03, 0.04 times 3, 2, 1 = 0.03, 0.06, 0.04, then never below the one before
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.001]) == pytest.approx([0.5, 0.002]) and holm([0.6, 0.7]) == [1.0, 1.0]
+    assert holm([0.2]) == [0.2] and holm([]) == []
+
+
+def test_contrasts_pair_two_arms_on_their_common_seeds_and_join_the_holm_family():
+    from maskkit.study.report import ArmResult, adjust, contrast_rows, holm, paired, rows
+
+    def arm(name, accuracies):
+        seeds = {s: {"accuracy": a / 100, "macro_f1": a / 100} for s, a in accuracies.items()}
+        return ArmResult(name, seeds, seeds, 0.0, 0, 0)
+
+    results = [arm("none", {1: 70, 2: 72, 3: 71}), arm("sel", {1: 73, 2: 73, 3: 75}),
+               arm("rand", {1: 71, 2: 72})]  # fmt: skip
+    table, pairs = rows(results, "none"), contrast_rows(results, (("sel", "rand"),))
+    assert pairs[0]["seeds"] == 2
+    assert pairs[0]["diff_accuracy_mean"] == pytest.approx(paired([73, 73], [71, 72])["mean"])
+    assert adjust(table, pairs) == 3
+    raw = [table[1]["diff_accuracy_p"], table[2]["diff_accuracy_p"], pairs[0]["diff_accuracy_p"]]
+    adjusted = [table[1]["diff_accuracy_p_holm"], table[2]["diff_accuracy_p_holm"], pairs[0]["diff_accuracy_p_holm"]]
+    assert adjusted == pytest.approx(holm(raw)) and all(a >= r for a, r in zip(adjusted, raw))
+    assert "diff_accuracy_p_holm" not in table[0]  # the baseline is not a comparison
+
+
+def test_a_contrast_must_name_two_different_arms_of_the_study(tiny_model_dir, tmp_path, capsys):
+    for contrasts in ('[["none", "nothing"]]', '[["none", "none"]]', '[["none"]]', '"none"'):
+        path = study_file(tmp_path, tiny_model_dir, [ARMS[0]], top=[f"contrasts = {contrasts}"])
+        assert main(["study", "plan", str(path)]) == 2
+        assert "contrast" in capsys.readouterr().err
 
 
 def test_paired_difference_matches_the_t_formula():

@@ -38,13 +38,15 @@
     [[arms]]
     name = "best"                           # each part from the listed arm with the best mean dev macro-F1,
     best_of = { pretrain = ["span", "selective"], augment = ["eda"] }   # chosen once those have all run
+    contrasts = [["selective", "selective-random"]]   # pairs of arms the report compares too (top level)
 
 An arm's parts are optional and compose (further pre-training, then augmentation of the training split,
 then fine-tuning, then self-distillation); its `finetune` table overrides the shared one. An arm with
 `best_of` takes each named part from the arm, among those listed (defined above it), whose runs have the
 best mean dev macro-F1 (the score every run chooses its checkpoint by; the first listed on a tie): it waits
 until all of them have finished, then runs, and its report row names what was chosen. Test scores never
-enter the choice.
+enter the choice. Every arm is compared with the baseline; `contrasts` adds pairs of arms (an arm against
+its control), paired by seed the same way and counted in the report's Holm adjustment.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class StudyConfig:
     finetune: dict[str, Any] = field(default_factory=dict)
     pretrain: dict[str, Any] = field(default_factory=dict)
     arms: tuple[Arm, ...] = ()
+    contrasts: tuple[tuple[str, str], ...] = ()  # (arm, against): compared in the report like the baseline
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", tuple(a for arm in self.arms for a in self.with_checkpoints(arm)))
@@ -122,6 +125,10 @@ class StudyConfig:
         for i, arm in enumerate(self.arms):
             self.check_arm(arm)
             self.check_best_of(arm, self.arms[:i])
+        for pair in self.contrasts:
+            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(names):
+                raise InputError(f"study: each contrast is [arm, against], two different arms of {names}; got "
+                                 f"{list(pair)}")  # fmt: skip
 
     def with_checkpoints(self, arm: Arm) -> list[Arm]:
         """An arm whose pre-training keeps `checkpoints` (steps of the one run) and, before it, one arm per
@@ -242,4 +249,8 @@ class StudyConfig:
         settings = {k: v for k, v in values.items() if k != "arms"}
         if "seeds" in settings:
             settings["seeds"] = tuple(int(s) for s in settings["seeds"])
+        contrasts = settings.get("contrasts", [])
+        if not isinstance(contrasts, list) or not all(isinstance(p, list) for p in contrasts):
+            raise InputError(f"{where}: contrasts must be a list of [arm, against] pairs, got {contrasts!r}")
+        settings["contrasts"] = tuple(tuple(str(name) for name in pair) for pair in contrasts)
         return cls(**settings, arms=tuple(arms))

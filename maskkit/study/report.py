@@ -1,7 +1,9 @@
 """A study's report: per arm the mean ± sd over seeds of test accuracy and macro-F1 (each run's checkpoint
 chosen on dev), the paired difference from the baseline over the same seeds with a 95% t interval and the
-paired t-test's two-sided p-value, and the cost; written as markdown, CSV and a PNG (and, for pre-training
-runs with checkpoints, the "when to stop" curve)."""
+paired t-test's two-sided p-value, and the cost; the study's `contrasts` (pairs of arms, e.g. selective
+masking against its random control) the same way; every p-value also adjusted by Holm's method over all
+the comparisons of the report. Written as markdown, CSV and a PNG (and, for pre-training runs with
+checkpoints, the "when to stop" curve)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,23 @@ def paired(values: list[float], baseline: list[float]) -> dict[str, float] | Non
     return {"n": n, "mean": mean, "low": mean - half, "high": mean + half, "p": p}
 
 
+def compare(arm: ArmResult, against: ArmResult, metric: str) -> dict[str, float] | None:
+    """`paired` over the seeds both arms have finished, in %."""
+    common = sorted(set(arm.seeds) & set(against.seeds))
+    return paired([100 * arm.seeds[s][metric] for s in common], [100 * against.seeds[s][metric] for s in common])
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values (it bounds the chance of any false positive among them at
+    the level they are read at), in the order given."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    adjusted, running = [0.0] * len(pvalues), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 def collect(study: Any) -> list[ArmResult]:
     """Every arm's finished runs (and how many are still to run), from the study folder."""
     results = []
@@ -89,15 +108,51 @@ def rows(results: list[ArmResult], baseline: str) -> list[dict[str, Any]]:
             dev = [100 * r.dev[s][metric] for s in sorted(r.dev)]
             if dev:
                 row[f"dev_{metric}_mean"] = mean_sd(dev)[0]
-            common = sorted(set(r.seeds) & set(base.seeds))
-            if r.name != baseline and common:
-                diff = paired([100 * r.seeds[s][metric] for s in common], [100 * base.seeds[s][metric] for s in common])
-                if diff is not None:
-                    for key, value in diff.items():
-                        row[f"diff_{metric}_{key}"] = value
+            diff = None if r.name == baseline else compare(r, base, metric)
+            for key, value in (diff or {}).items():
+                row[f"diff_{metric}_{key}"] = value
         row["reference"] = r.reference or ""
         out.append(row)
     return out
+
+
+def contrast_rows(results: list[ArmResult], contrasts: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """One row per contrast (arm, against): the paired differences over the seeds both have finished."""
+    by_name = {r.name: r for r in results}
+    out = []
+    for name, other in contrasts:
+        arm, against = by_name[name], by_name[other]
+        row: dict[str, Any] = {"arm": name, "against": other, "seeds": len(set(arm.seeds) & set(against.seeds))}
+        for metric in METRICS:
+            for key, value in (compare(arm, against, metric) or {}).items():
+                row[f"diff_{metric}_{key}"] = value
+        out.append(row)
+    return out
+
+
+def adjust(*tables: list[dict[str, Any]]) -> int:
+    """Adds each metric's Holm-adjusted p-value (`diff_<metric>_p_holm`) over every comparison in the tables;
+    returns how many comparisons that family holds."""
+    family = 0
+    for metric in METRICS:
+        tested = [row for table in tables for row in table if f"diff_{metric}_p" in row]
+        for row, p in zip(tested, holm([row[f"diff_{metric}_p"] for row in tested])):
+            row[f"diff_{metric}_p_holm"] = p
+        family = max(family, len(tested))
+    return family
+
+
+def difference(row: dict[str, Any], metric: str, missing: str = "–") -> str:
+    """A paired difference as a cell: mean [95% interval], p (and Holm's adjusted p)."""
+    if f"diff_{metric}_mean" not in row:
+        return missing
+
+    def p(value: float) -> str:
+        return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
+
+    holm_p = f" (Holm {p(row[f'diff_{metric}_p_holm'])})" if f"diff_{metric}_p_holm" in row else ""
+    return (f"{row[f'diff_{metric}_mean']:+.2f} [{row[f'diff_{metric}_low']:+.2f}, "
+            f"{row[f'diff_{metric}_high']:+.2f}], p {p(row[f'diff_{metric}_p'])}{holm_p}")  # fmt: skip
 
 
 def markdown(table: list[dict[str, Any]], baseline: str) -> str:
@@ -107,10 +162,7 @@ def markdown(table: list[dict[str, Any]], baseline: str) -> str:
         return f"{row[f'test_{metric}_mean']:.2f} ± {row[f'test_{metric}_sd']:.2f}"
 
     def diff(row: dict[str, Any], metric: str) -> str:
-        if f"diff_{metric}_mean" not in row:
-            return "(baseline)" if row["arm"] == baseline else "–"
-        return (f"{row[f'diff_{metric}_mean']:+.2f} [{row[f'diff_{metric}_low']:+.2f}, "
-                f"{row[f'diff_{metric}_high']:+.2f}], p {row[f'diff_{metric}_p']:.3f}")  # fmt: skip
+        return difference(row, metric, "(baseline)" if row["arm"] == baseline else "–")
 
     lines = [
         f"| arm | seeds | test accuracy | test macro-F1 | accuracy vs {baseline} (95% CI, paired t) | "
@@ -123,6 +175,15 @@ def markdown(table: list[dict[str, Any]], baseline: str) -> str:
         lines.append(f"| {row['arm']} | {seeds} | {cell(row, 'accuracy')} | {cell(row, 'macro_f1')} | "
                      f"{diff(row, 'accuracy')} | {diff(row, 'macro_f1')} | {dev} | {row['cost_minutes']} | "
                      f"{row['reference']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def contrasts_markdown(table: list[dict[str, Any]]) -> str:
+    lines = ["| arm | against | seeds | accuracy difference (95% CI, paired t) | macro-F1 difference |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for row in table:
+        lines.append(f"| {row['arm']} | {row['against']} | {row['seeds']} | {difference(row, 'accuracy')} | "
+                     f"{difference(row, 'macro_f1')} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -152,10 +213,9 @@ def plot(results: list[ArmResult], baseline: str, path: str, metric: str = "accu
         mean = mean_sd(values)[0]
         ax.scatter([i] * len(values), values, color="#203040", s=14, zorder=3)
         ax.hlines(mean, i - 0.3, i + 0.3, color="#c0392b", linewidth=2)
-        common = sorted(set(r.seeds) & set(base.seeds))
-        diff = None if r.name == baseline else paired(
-            [100 * r.seeds[s][metric] for s in common], [100 * base.seeds[s][metric] for s in common])  # fmt: skip
+        diff = None if r.name == baseline else compare(r, base, metric)
         if diff is not None:
+            common = sorted(set(r.seeds) & set(base.seeds))
             centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
             ax.vlines(i + 0.35, centre + diff["low"], centre + diff["high"], color="#7a9cc6", linewidth=3)
     ax.set_xticks(range(len(results)), [r.name for r in results], rotation=25, ha="right")
@@ -201,7 +261,7 @@ def plot_curves(results: list[ArmResult], baseline: str, lines: dict[str, list[t
                 continue
             values = [100 * r.seeds[s][metric] for s in common]
             centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
-            diff = paired(values, [100 * base.seeds[s][metric] for s in common]) if name != baseline else None
+            diff = compare(r, base, metric) if name != baseline else None
             xs.append(steps)
             means.append(mean_sd(values)[0])
             lows.append(centre + diff["low"] if diff else means[-1])
@@ -223,12 +283,22 @@ def write_report(study: Any) -> str:
     results = collect(study)
     baseline = study.config.baseline
     table = rows(results, baseline)
+    pairs = contrast_rows(results, study.config.contrasts)
+    family = adjust(table, pairs)
     text = markdown(table, baseline)
+    if pairs:
+        text += f"\n\nContrasts (pairs of arms, paired by seed the same way):\n\n{contrasts_markdown(pairs)}"
     folder = study.config.run_dir
     note = ("Test scores of the checkpoint each run chose on dev (best macro-F1), in %; mean ± sd over seeds; the "
             f"difference from {baseline} is paired by seed (t interval, paired t-test, two-sided).")  # fmt: skip
+    if family:
+        note += (f" Holm: the p-value adjusted by Holm's step-down method over all {family} comparisons of this "
+                 "report (the differences from the baseline and the contrasts), so that the chance of any false "
+                 "positive among them is at most the level it is read at.")  # fmt: skip
     write_text(os.path.join(folder, "report.md"), f"{note}\n\n{text}\n")
     write_csv(table, os.path.join(folder, "report.csv"))
+    if pairs:
+        write_csv(pairs, os.path.join(folder, "report-contrasts.csv"))
     if any(r.seeds for r in results):
         plot(results, baseline, os.path.join(folder, "report.png"))
     if curves(study) and any(r.seeds for r in results):

@@ -226,5 +226,7 @@ def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_def
 
     stages = [Stage("pretrain/a", (), step), Stage("finetune/a", (), step, upstream=("pretrain/a",)),
               Stage("pretrain/b", (), step), Stage("finetune/b", (), step, upstream=("pretrain/b",))]  # fmt: skip
-    StageRunner(str(tmp_path / "run"), Settings("unused"), stages, log=lambda _: None).run_shared()
+    said: list[str] = []
+    StageRunner(str(tmp_path / "run"), Settings("unused"), stages, log=said.append).run_shared()
     assert order == ["pretrain/a", "finetune/a", "pretrain/b", "finetune/b"]
+    assert [line for line in said if "stages done" in line] == [f"{k} of 4 stages done" for k in range(1, 5)]

@@ -315,6 +315,7 @@ class StageRunner:
                     with exclusive(self.folder(name), f"stage {name}"):
                         if name in self.to_run():  # another process may have finished it meanwhile
                             self.run_one(name, context)
+                            self.log(f"{len(self.stages) - len(self.to_run())} of {len(self.stages)} stages done")
                     progressed = True
                     break  # pending again, from the top: what waited on this stage is ready now
                 except RunConflict:

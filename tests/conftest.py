@@ -194,8 +194,9 @@ def tiny_model_dir(tmp_path_factory, wordpiece):
     return str(folder)
 
 
-def torchrun(processes: int, arguments: list[str], timeout: int = 400) -> None:
-    """Runs `python -m torch.distributed.run --standalone --nproc_per_node=N ARGUMENTS` (CPU, gloo)."""
+def torchrun(processes: int, arguments: list[str], timeout: int = 400) -> str:
+    """Runs `python -m torch.distributed.run --standalone --nproc_per_node=N ARGUMENTS` (CPU, gloo); returns
+    what the processes printed."""
     import subprocess
     import sys
 
@@ -204,6 +205,7 @@ def torchrun(processes: int, arguments: list[str], timeout: int = 400) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
 
 
 def model_folder(model_class, source: str, folder: Path, **options) -> Path:

@@ -80,6 +80,24 @@ def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_di
 
 
 @pytest.mark.slow
+def test_a_study_under_torchrun_runs_each_stage_once_as_one_data_parallel_job(tiny_model_dir, tmp_path):
+    from tests.conftest import torchrun
+
+    epoch = "finetune = { max_steps = -1, epochs = 1 }"  # 8 rows at 4 a process: 2 steps alone, 1 over two
+    arms = [f'[[arms]]\nname = "none"\n{epoch}',
+            f'[[arms]]\nname = "token"\npretrain = {{ scheme = "token" }}\n{epoch}']  # fmt: skip
+    path = study_file(tmp_path, tiny_model_dir, arms)
+    out = torchrun(2, ["-m", "maskkit.cli.main", "study", "run", str(path), "--no-progress"])
+    ran = [line.split("]")[0].lstrip("[") for line in out.splitlines() if line.endswith("] running")]
+    assert sorted(ran) == ["data/seed-1", "data/seed-2", "finetune/none/seed-1", "finetune/none/seed-2",
+                           "finetune/token/seed-1", "finetune/token/seed-2", "pretrain/token"]  # fmt: skip
+    study = tmp_path / "study"
+    for run in ("none/seed-1", "token/seed-2"):
+        assert json.loads((study / "finetune" / run / "results.json").read_text())["steps"] == 1
+    assert out.count("| token | 2 |") == 1  # one report, from the main process
+
+
+@pytest.mark.slow
 def test_two_processes_share_a_study_and_run_each_stage_once(tiny_model_dir, tmp_path):
     path = study_file(tmp_path, tiny_model_dir, ARMS[:2], few_shot=0, seeds=(1, 2))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.isdir(args.config):
             write_toml(os.path.join(study.config.run_dir, "study.toml"), load_toml(args.config))
         study.run_all()
-    print(write_report(study))
-    print(f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, .png)")
+    if study.job.main:  # under torchrun the main process reports for the job
+        print(write_report(study))
+        print(f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, .png)")
     return 0

@@ -27,6 +27,7 @@ from typing import Any
 
 from maskkit.errors import InputError, JobFailed
 from maskkit.runs.files import exclusive, read_json, remove, write_json
+from maskkit.runs.job import Job
 
 RESTORED = "restored.json"  # marks a stage folder whose manifest and results came from the record
 
@@ -123,7 +124,8 @@ def check_stages(stages: Sequence[Stage]) -> None:
 class StageRunner:
     """A run folder of stages: `run_dir/<stage>/` holds a stage's artefacts, `manifest.json` and
     `results.json`. `settings` is any object with the stages' reads as attributes; `display` names the
-    settings every stage may read that never change a result (they stay out of manifests)."""
+    settings every stage may read that never change a result (they stay out of manifests). Under torchrun
+    the processes of the job run each stage together (see `maskkit.runs.job`); the main one speaks."""
 
     def __init__(
         self,
@@ -135,7 +137,9 @@ class StageRunner:
         record_dir: str | None = None,
     ) -> None:
         check_stages(stages)
-        self.run_dir, self.settings, self.log, self.display = run_dir, settings, log, display
+        self.job = Job()
+        self.run_dir, self.settings, self.display = run_dir, settings, display
+        self.log = log if self.job.main else (lambda _: None)
         self.record_dir = record_dir
         self.stages = {stage.name: stage for stage in stages}
         self._fingerprints: dict[str, str | None] = {}
@@ -277,18 +281,22 @@ class StageRunner:
 
     def run_one(self, name: str, context: Any = None) -> dict[str, Any]:
         """Runs one stage whose upstream stages are done (or skips it when it is done itself)."""
-        if self.done(name) and not (self.restored(name) and name in self.to_run()):
+        if self.job.agree(self.done(name) and not (self.restored(name) and name in self.to_run())):
             self.log(f"[{name}] finished earlier, skipped")
         else:
             self.log(f"[{name}] running" + (" again: a stage still to run needs its artefacts" if self.restored(name)
                                             else ""))  # fmt: skip
-            self.prepare_folder(name)  # a restored folder has no started.json: cleared, unless a resume
-            for file in ("manifest.json", "results.json", RESTORED):  # (a partial run here of the recorded
-                remove(os.path.join(self.folder(name), file))  # stage): a kill now must not leave it "done"
+            if self.job.main:
+                self.prepare_folder(name)  # a restored folder has no started.json: cleared, unless a resume
+                for file in ("manifest.json", "results.json", RESTORED):  # (a partial run here of the recorded
+                    remove(os.path.join(self.folder(name), file))  # stage): a kill now must not leave it "done"
+            self.job.meet()
             started = time.time()
             results = self.stages[name].run(context if context is not None else self, self.settings_of(name))
             results["seconds"] = round(time.time() - started, 1)
-            self.finish(name, results)
+            if self.job.main:
+                self.finish(name, results)
+            self.job.meet()
         return self.results(name)
 
     def run_shared(self, context: Any = None, wait_seconds: float = 2.0) -> dict[str, Any]:
@@ -299,32 +307,49 @@ class StageRunner:
         defined, so a stage waiting on the one just finished goes next: stages defined chain by chain
         (an arm's pre-training, then its fine-tuning runs) finish chain by chain, and a study stopped
         part-way holds whole arms rather than every arm's first stage. A process that finds nothing to
-        claim waits `wait_seconds`."""
-        from maskkit.errors import RunConflict
+        claim waits `wait_seconds`. The processes of one torchrun job are one claimant: the main one
+        claims, and all of them run what it claimed."""
+        from contextlib import ExitStack
 
         said = None
         while True:
+            with ExitStack() as held:
+                name = self.job.agree(self.claim(held) if self.job.main else None)
+                if name is None:
+                    return {name: self.results(name) for name in self.stages}
+                if name:
+                    self.run_one(name, context)
+                    self.log(f"{len(self.stages) - len(self.to_run())} of {len(self.stages)} stages done")
+                    continue  # from the top again: what waited on this stage is ready now
+            left = len(self.to_run())
+            if said != left:  # said once per change, not every poll
+                self.log(f"{left} stages left, held by other processes or waiting on them; waiting")
+                said = left
+            time.sleep(wait_seconds)
+
+    def claim(self, held: Any) -> str | None:
+        """The first stage still to run whose upstream is done and whose lock this process takes (the
+        lock entered into the ExitStack `held`); "" when each of those is held by another process, None
+        when no stage is left to run."""
+        from maskkit.errors import RunConflict
+
+        while True:
             pending = self.to_run()
             if not pending:
-                return {name: self.results(name) for name in self.stages}
-            progressed = False
+                return None
             for name in pending:
                 if any(u in pending for u in self.stages[name].upstream):
                     continue
                 try:
-                    with exclusive(self.folder(name), f"stage {name}"):
-                        if name in self.to_run():  # another process may have finished it meanwhile
-                            self.run_one(name, context)
-                            self.log(f"{len(self.stages) - len(self.to_run())} of {len(self.stages)} stages done")
-                    progressed = True
-                    break  # pending again, from the top: what waited on this stage is ready now
+                    held.enter_context(exclusive(self.folder(name), f"stage {name}"))
                 except RunConflict:
                     continue  # another process holds it
-            if not progressed:
-                if said != len(pending):  # said once per change, not every poll
-                    self.log(f"{len(pending)} stages left, held by other processes or waiting on them; waiting")
-                    said = len(pending)
-                time.sleep(wait_seconds)
+                if name in self.to_run():  # another process may have finished it meanwhile
+                    return name
+                held.close()
+                break  # it had: look again from the top
+            else:
+                return ""
 
     def run_stages(self, names: Sequence[str] | None = None, context: Any = None) -> dict[str, Any]:
         """Runs (or skips, or resumes) the named stages in the order they were defined, holding the run

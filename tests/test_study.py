@@ -154,7 +154,7 @@ def test_holm_adjusts_p_values_by_their_rank_and_keeps_their_order():
 
 
 def test_contrasts_pair_two_arms_on_their_common_seeds_and_join_the_holm_family():
-    from maskkit.study.report import ArmResult, adjust, contrast_rows, holm, paired, rows
+    from maskkit.study.report import ArmResult, adjust, contrast_rows, holm, paired, rows, verdict
 
     def arm(name, accuracies):
         seeds = {s: {"accuracy": a / 100, "macro_f1": a / 100} for s, a in accuracies.items()}
@@ -170,6 +170,13 @@ def test_contrasts_pair_two_arms_on_their_common_seeds_and_join_the_holm_family(
     adjusted = [table[1]["diff_accuracy_p_holm"], table[2]["diff_accuracy_p_holm"], pairs[0]["diff_accuracy_p_holm"]]
     assert adjusted == pytest.approx(holm(raw)) and all(a >= r for a, r in zip(adjusted, raw))
     assert "diff_accuracy_p_holm" not in table[0]  # the baseline is not a comparison
+    table[1]["diff_accuracy_p_holm"], pairs[0]["diff_accuracy_p_holm"] = 0.01, 0.2  # sel over none, then not
+    table[2]["diff_accuracy_mean"], table[2]["diff_accuracy_p_holm"] = -1.0, 0.04
+    assert verdict(table, pairs, "none") == (
+        "Read at 0.05 after Holm (3 comparisons of test accuracy): better: "
+        "sel over none; worse: rand under none; no difference shown: 1."
+    )
+    assert verdict(table[:1], [], "none") == ""
 
 
 def test_a_contrast_must_name_two_different_arms_of_the_study(tiny_model_dir, tmp_path, capsys):

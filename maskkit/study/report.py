@@ -278,6 +278,26 @@ def plot_curves(results: list[ArmResult], baseline: str, lines: dict[str, list[t
     plt.close(fig)
 
 
+def verdict(table: list[dict[str, Any]], pairs: list[dict[str, Any]], baseline: str, metric: str = "accuracy",
+            level: float = 0.05) -> str:  # fmt: skip
+    """The comparisons in words, at `level` after Holm's adjustment: which were better, which worse, and how
+    many showed no difference (an interval of the unadjusted test is no licence to read one)."""
+    named = [(row["arm"], baseline, row) for row in table] + [(row["arm"], row["against"], row) for row in pairs]
+    tested = [(a, b, row) for a, b, row in named if f"diff_{metric}_p_holm" in row]
+    if not tested:
+        return ""
+    better = [f"{a} over {b}" for a, b, row in tested if row[f"diff_{metric}_p_holm"] < level
+              and row[f"diff_{metric}_mean"] > 0]  # fmt: skip
+    worse = [f"{a} under {b}" for a, b, row in tested if row[f"diff_{metric}_p_holm"] < level
+             and row[f"diff_{metric}_mean"] < 0]  # fmt: skip
+    rest = len(tested) - len(better) - len(worse)
+    return (
+        f"Read at {level:g} after Holm ({len(tested)} comparisons of test {metric.replace('_', '-')}): "
+        f"better: {', '.join(better) or 'none'}; worse: {', '.join(worse) or 'none'}; no difference shown: "
+        f"{rest}."
+    )
+
+
 def write_report(study: Any) -> str:
     """Writes report.md, report.csv and report.png into the study folder; returns the markdown."""
     results = collect(study)
@@ -288,6 +308,9 @@ def write_report(study: Any) -> str:
     text = markdown(table, baseline)
     if pairs:
         text += f"\n\nContrasts (pairs of arms, paired by seed the same way):\n\n{contrasts_markdown(pairs)}"
+    summary = verdict(table, pairs, baseline)
+    if summary:
+        text += f"\n\n{summary}"
     folder = study.config.run_dir
     note = ("Test scores of the checkpoint each run chose on dev (best macro-F1), in %; mean ± sd over seeds; the "
             f"difference from {baseline} is paired by seed (t interval, paired t-test, two-sided).")  # fmt: skip

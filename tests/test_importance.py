@@ -82,7 +82,7 @@ def test_batched_buffer_equals_the_sequential_algorithm(sensitive_bert, wordpiec
         assert scores == reference
 
 
-def test_wrong_empty_and_long_sentences_are_counted(sensitive_bert, wordpiece):
+def test_wrong_empty_and_long_sentences_are_counted(sensitive_bert, wordpiece, capsys):
     texts = [*SENTENCES[:4], "", " ".join(["movie"] * 100)]
     scorer = Scorer(sensitive_bert, wordpiece)
     ids, truncated = content_ids(wordpiece, texts, 40)
@@ -96,7 +96,8 @@ def test_wrong_empty_and_long_sentences_are_counted(sensitive_bert, wordpiece):
     entropy = score_importance(sensitive_bert, wordpiece, texts, gold, method="entropy", max_length=40)
     assert all(v >= 0 for s in entropy.scores for v in s) and any(v > 0.01 for s in entropy.scores for v in s)
     # no labels (the label-free selection): the model's own predictions, so no sentence is dropped as wrong
-    own = score_importance(sensitive_bert, wordpiece, texts, None, method="entropy", max_length=40)
+    own = score_importance(sensitive_bert, wordpiece, texts, None, method="entropy", max_length=40, progress=True)
+    assert "entropy importance: 5/5 sentence (100%)" in capsys.readouterr().err  # a line at the end, off a terminal
     assert own.rows == [0, 1, 2, 3, 5] and own.wrong == 0 and own.empty == 1
     assert own.scores == score_importance(sensitive_bert, wordpiece, texts, predicted, "entropy", max_length=40).scores
 

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from maskkit.errors import InputError
+from maskkit.progress import progress_bar
 from maskkit.training.encode import pair_frame, special_frame
 
 METHODS = ("buffer", "entropy", "prob_drop")
@@ -167,13 +168,14 @@ def score_importance(
     batch_size: int = 64,
     max_length: int = 128,
     aspects: Sequence[str] | None = None,
+    progress: bool = False,
 ) -> ScoredSentences:
     """Scores every token of the sentences the task model classifies correctly (see the module docstring).
 
     `labels` are the gold label ids of the task model (None: its own predictions, so every non-empty
     sentence is scored, as the label-free selection does); `aspects`, for pair tasks, the aspect of each
     sentence. Sentences are processed in length-sorted chunks of `batch_size`, so padding stays small; the
-    model runs on its own device.
+    model runs on its own device. `progress`: a bar (lines when not on a terminal) over the sentences.
     """
     if method not in METHODS:
         raise InputError(f"method must be one of {METHODS}, got {method!r}")
@@ -209,6 +211,7 @@ def score_importance(
     kept = [(i, p) for i, p in zip(rows, full) if int(p.argmax()) == labels[i]]
     result.wrong = len(rows) - len(kept)
     kept.sort(key=lambda item: len(sentences[item[0]]))
+    bar = progress_bar(len(kept), f"{method} importance", "sentence", enabled=progress)
     for start in range(0, len(kept), batch_size):
         chunk = kept[start : start + batch_size]
         ids = [sentences[i] for i, _ in chunk]
@@ -228,6 +231,8 @@ def score_importance(
             result.confidence.append(float(p[y]))
             result.token_ids.append(list(token_ids))
             result.scores.append([float(v) for v in s])
+        bar.update(len(chunk))
+    bar.close()
     order = np.argsort(result.rows, kind="stable")
     result.rows = [result.rows[k] for k in order]
     result.token_ids = [result.token_ids[k] for k in order]
@@ -258,10 +263,11 @@ class LabelFreeSelection:
     tokenizer: Any
     max_length: int = 128
     batch_size: int = 64
+    progress: bool = False
 
     def __call__(self, texts: Sequence[str], first: int = 0) -> dict[str, list[Any]]:
         scored = score_importance(self.model, self.tokenizer, texts, None, "entropy", batch_size=self.batch_size,
-                                  max_length=self.max_length)  # fmt: skip
+                                  max_length=self.max_length, progress=self.progress)  # fmt: skip
         before, after = special_frame(self.tokenizer)
         rows: dict[str, list[Any]] = {"input_ids": [], "importance": []}
         for ids, scores in zip(scored.token_ids, scored.scores):
@@ -291,8 +297,8 @@ def label_free_importance(
     if isinstance(task_model, (str, bytes)) or hasattr(task_model, "__fspath__"):
         model = on_best_device(AutoModelForSequenceClassification.from_pretrained(task_model))
     model.eval()
-    selection = LabelFreeSelection(model, tokenizer, max_length, batch_size)
-    if output_dir is not None:
+    selection = LabelFreeSelection(model, tokenizer, max_length, batch_size, progress and output_dir is None)
+    if output_dir is not None:  # (score_in_domain shows its own progress, a shard at a time)
         from maskkit.selective.in_domain import score_in_domain
 
         result = score_in_domain(None, tokenizer, texts, output_dir, max_length, shard_size, batch_size, progress,

@@ -70,7 +70,7 @@ def scoring(run: Pipeline, c: StageSettings) -> dict[str, Any]:
     aspects = None if c.aspect_column is None else [str(v) for v in rows[c.aspect_column]]
     started = time.time()
     scored = score_importance(model, run.tokenizer(c), sentences, [gold[d] for d in document_of], c.method, c.delta,
-                              max_length=c.max_length, aspects=aspects)  # fmt: skip
+                              max_length=c.max_length, aspects=aspects, progress=c.progress)  # fmt: skip
     seconds = time.time() - started
     demoted = keep_top_sentences(scored, document_of, float(c.top_sen_rate)) if c.top_sen_rate < 1 else 0
     kept, wrong = len(scored.rows), scored.wrong

@@ -176,6 +176,8 @@ def test_contrasts_pair_two_arms_on_their_common_seeds_and_join_the_holm_family(
         "Read at 0.05 after Holm (3 comparisons of test accuracy): better: "
         "sel over none; worse: rand under none; no difference shown: 1."
     )
+    table[2]["diff_accuracy_p_holm"] = 0.5  # nothing worse: said without naming the baseline arm "none"
+    assert verdict(table, pairs, "none").endswith("worse: no comparison; no difference shown: 2.")
     assert verdict(table[:1], [], "none") == ""
 
 

@@ -293,8 +293,8 @@ def verdict(table: list[dict[str, Any]], pairs: list[dict[str, Any]], baseline: 
     rest = len(tested) - len(better) - len(worse)
     return (
         f"Read at {level:g} after Holm ({len(tested)} comparisons of test {metric.replace('_', '-')}): "
-        f"better: {', '.join(better) or 'none'}; worse: {', '.join(worse) or 'none'}; no difference shown: "
-        f"{rest}."
+        f"better: {', '.join(better) or 'no comparison'}; worse: {', '.join(worse) or 'no comparison'}; "
+        f"no difference shown: {rest}."
     )
 
 

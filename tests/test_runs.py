@@ -217,6 +217,36 @@ def test_a_rerun_of_a_recorded_stage_killed_twice_is_never_taken_for_finished(tm
     assert calls == ["count", "scaled", "count", "scaled"]
 
 
+def test_a_process_started_while_another_reruns_a_recorded_stage_leaves_that_stage_to_it(tmp_path):
+    """A second process joining the folder while the first runs a recorded stage again (for its
+    artefacts, its figures removed until it ends) must not restore the record's figures under it: the
+    fresh artefacts would count as restored, and be made once more for the stage downstream."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c d e\n")
+    settings, calls, joined = Settings(str(corpus)), [], []
+    record = str(tmp_path / "record")
+    count, scaled = make_stages(calls)
+
+    def with_a_process_joining(run, c):
+        if not joined and "second" in run.run_dir:  # one process joins the new checkout, once
+            joiner = StageRunner(run.run_dir, run.settings, stages, log=lambda _: None, record_dir=record)
+            joined.append(joiner.sync_record())
+        return count.run(run, c)
+
+    stages = (replace(count, run=with_a_process_joining), scaled)
+
+    def fresh(folder, settings):
+        return StageRunner(str(tmp_path / folder), settings, stages, log=lambda _: None, record_dir=record)
+
+    assert fresh("first", settings).run_shared()["scaled"]["value"] == 30
+    second = fresh("second", replace(settings, scale=2))  # a new checkout, the downstream stage changed
+    assert second.sync_record() == (0, 1) and second.to_run() == ["count", "scaled"]
+    assert second.run_shared()["scaled"]["value"] == 6
+    assert joined == [(0, 0)]  # the joining process restored nothing while count was running
+    assert not second.restored("count") and second.to_run() == []
+    assert calls == ["count", "scaled", "count", "scaled"]  # count made once for the new checkout, not twice
+
+
 def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_defined(tmp_path):
     order: list[str] = []
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maskkit.errors import InputError, JobFailed
+from maskkit.errors import InputError, JobFailed, RunConflict
 from maskkit.runs.files import exclusive, read_json, remove, write_json
 from maskkit.runs.job import Job
 
@@ -228,7 +228,10 @@ class StageRunner:
     def sync_record(self) -> tuple[int, int]:
         """Adds the run folder's finished stages to the record and restores, in definition order (an
         upstream stage's digest is part of its downstream manifests), the recorded stages the run folder
-        lacks. Returns (added, restored)."""
+        lacks. A stage another process holds is running there (a recorded stage run again for its
+        artefacts has no figures until it ends): it is left to that process, never restored under it,
+        which would mark its fresh artefacts as restored and have them made once more. Returns (added,
+        restored)."""
         if self.record_dir is None:
             return 0, 0
         added = restored = 0
@@ -241,10 +244,16 @@ class StageRunner:
             if entry is None:
                 continue
             folder = self.folder(stage)
-            os.makedirs(folder, exist_ok=True)
-            write_json(os.path.join(folder, RESTORED), {"digest": digest, "record": self.record_dir})
-            write_json(os.path.join(folder, "results.json"), entry["results"])
-            write_json(os.path.join(folder, "manifest.json"), entry["manifest"])
+            try:
+                with exclusive(folder, f"stage {stage}"):
+                    if self.done(stage):  # finished by its holder just before the lock was free
+                        continue
+                    os.makedirs(folder, exist_ok=True)
+                    write_json(os.path.join(folder, RESTORED), {"digest": digest, "record": self.record_dir})
+                    write_json(os.path.join(folder, "results.json"), entry["results"])
+                    write_json(os.path.join(folder, "manifest.json"), entry["manifest"])
+            except RunConflict:
+                continue
             restored += 1
         if added or restored:
             self.log(f"record {self.record_dir}: {added} stages added, {restored} restored")
@@ -331,8 +340,6 @@ class StageRunner:
         """The first stage still to run whose upstream is done and whose lock this process takes (the
         lock entered into the ExitStack `held`); "" when each of those is held by another process, None
         when no stage is left to run."""
-        from maskkit.errors import RunConflict
-
         while True:
             pending = self.to_run()
             if not pending:

@@ -88,13 +88,26 @@ def pmi_vocabulary(
     return scored[:size]
 
 
+LEXICON_HEADER = "# maskkit lexicon: one phrase per line"  # the first line maskkit writes; read_lexicon skips it
+
+
 def write_lexicon(path: str | os.PathLike[str], phrases: Iterable[str | tuple[str, float]]) -> None:
-    """One phrase per line, written atomically."""
-    write_text(path, "".join((p if isinstance(p, str) else p[0]) + "\n" for p in phrases))
+    """One phrase per line after maskkit's header line, written atomically."""
+    lines = "".join((p if isinstance(p, str) else p[0]) + "\n" for p in phrases)
+    write_text(path, LEXICON_HEADER + "\n" + lines)
+
+
+def is_maskkit_lexicon(path: str) -> bool:
+    """True for a lexicon file maskkit wrote (its first line is maskkit's header)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.readline().rstrip("\r\n") == LEXICON_HEADER
 
 
 def read_lexicon(path: str | os.PathLike[str]) -> tuple[str, ...]:
     if not os.path.isfile(path):
         raise MissingFile(f"lexicon file {os.fspath(path)!r} does not exist")
     with open(path, encoding="utf-8") as f:
-        return tuple(line.strip() for line in f if line.strip())
+        lines = [line.strip() for line in f]
+    if lines and lines[0] == LEXICON_HEADER:
+        lines = lines[1:]
+    return tuple(line for line in lines if line)

@@ -68,7 +68,7 @@ def test_bad_input_gets_one_clear_line(files, capsys):
     assert main(args(str(tsv), str(tmp / "o.tsv"), "--text-column", "sentence", synonyms=thesaurus)) == 2
     assert "no 'sentence' column" in capsys.readouterr().err
     assert main(args(str(tsv), str(tmp / "nowhere" / "o.tsv"), synonyms=thesaurus)) == 2
-    assert "cannot write" in capsys.readouterr().err
+    assert "nowhere' does not exist: create it first" in capsys.readouterr().err
 
 
 @pytest.mark.slow

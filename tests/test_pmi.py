@@ -95,5 +95,5 @@ def test_the_pmi_command_writes_a_lexicon(tmp_path, capsys):
     assert len(read_lexicon(out)) == 4 and "4 phrases from 400 texts" in capsys.readouterr().out
     small = tmp_path / "small.txt"
     small.write_text("a few words.\n")
-    assert main(["pmi", str(small), str(out)]) == 2
+    assert main(["pmi", str(small), str(out), "--overwrite"]) == 2
     assert "too small for a PMI vocabulary" in capsys.readouterr().err

@@ -23,8 +23,8 @@ from typing import Any
 from maskkit.augment.dataset import PROVENANCE, Augment, augmenter_name, check_distinct, check_not_augmented
 from maskkit.errors import InputError, MissingFile, MissingKey, NotWritable, RunConflict
 from maskkit.progress import progress_bar
-from maskkit.runs.files import atomic_path, exclusive, read_json, write_json
-from maskkit.runs.tables import TableWriter, scan_table, table_format
+from maskkit.runs.files import atomic_path, check_output, exclusive, read_json, write_json
+from maskkit.runs.tables import TableWriter, scan_table, table_columns, table_format
 
 KILL_AFTER_SHARDS = "MASKKIT_KILL_AFTER_SHARDS"  # tests simulate a kill between shards with this
 
@@ -107,15 +107,20 @@ def run_augment_job(
     """Augments `source` (a table path or a `datasets.Dataset`) into `out_path` in resumable shards."""
     out = Path(out_path)
     table_format(out)  # an OUT whose format is unknown is refused before any work
+    named = isinstance(source, (str, os.PathLike))
+    inputs = [source] if named else []
+    check_output(out, overwrite=True, inputs=inputs, recognise=is_augmented_table)  # never a file of the user's
     parts = out.with_name(out.name + ".parts")
     if shard_size < 1:
         raise InputError(f"shard size must be positive, got {shard_size}")
-    if not os.access(out.parent if str(out.parent) else Path("."), os.W_OK):
-        raise NotWritable(f"cannot write into {str(out.parent)!r}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise MissingFile(f"the output's folder {str(folder)!r} does not exist: create it first")
+    if not os.access(folder, os.W_OK):
+        raise NotWritable(f"cannot write into {str(folder)!r} (no write permission)")
     data = _open_input(source, tsv)
     if text_column not in data.columns:
         raise MissingKey(f"no {text_column!r} column to augment (columns: {data.columns})")
-    named = isinstance(source, (str, os.PathLike))
     check_not_augmented(data.columns, f"the input {os.fspath(source)!r}" if named else "the dataset")
     message = check_distinct(augmenter, n_aug)
     if message:
@@ -125,8 +130,8 @@ def run_augment_job(
     job = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()[:16]
     with exclusive(out, "the output"):
         resuming = _open_parts(parts, manifest, overwrite)
-        if out.exists() and not overwrite and not resuming:
-            raise RunConflict(f"{str(out)!r} exists: pass --overwrite to replace it")
+        if not resuming:
+            check_output(out, overwrite, inputs, recognise=is_augmented_table)
         summary = JobSummary(rows_in=data.num_rows, blank_lines=data.blank_lines)
         summary.shards = -(-data.num_rows // shard_size)
         stage = Augment(augmenter, n_aug, text_column, keep_original)
@@ -158,6 +163,11 @@ def run_augment_job(
         summary.duplicates += footer["duplicates"]
         summary.rows_without_text += footer["no_text"]
     return summary
+
+
+def is_augmented_table(path: str) -> bool:
+    """A table file maskkit's augmentation wrote: its columns end with the provenance columns."""
+    return table_columns(path)[-len(PROVENANCE) :] == list(PROVENANCE)
 
 
 def _open_parts(parts: Path, manifest: dict[str, Any], overwrite: bool) -> bool:

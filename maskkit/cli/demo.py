@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
 import time
 from typing import Any
@@ -25,6 +24,7 @@ from maskkit.cli.common import (
 from maskkit.cli.preview import preview_lines
 from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError, MissingFile
+from maskkit.runs.files import check_output, mark_output, remove
 
 
 def add_parser(sub: Any) -> None:
@@ -167,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"   step {state.global_step:4d}/{total_steps}  loss {logs['loss']:.3f}", flush=True)
 
     pretrained = os.path.join(args.output_dir, "pretrained")
-    if os.path.isdir(pretrained):  # the demo's own scratch folder: each demo run starts again
-        shutil.rmtree(pretrained)
+    check_output(pretrained, overwrite=True, what="the demo's model folder")  # a folder of the user's stays
+    remove(pretrained)  # the demo's own scratch folder (marked below): each demo run starts again
     config = PretrainConfig(
         output_dir=pretrained, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=0.1,
         max_length=args.max_length, seed=args.seed, logging_steps=args.log_every, save_steps=max(args.steps, 1),
@@ -176,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     result = further_pretrain(model_dir, tokenizer, train, collator, config, eval_data=held_out,
                               callbacks=[PrintLoss()])  # fmt: skip
+    mark_output(pretrained, "maskkit demo")
     before, after = result.eval_loss_before, result.eval_loss_after
     assert before is not None and after is not None
     print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")

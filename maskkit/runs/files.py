@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,6 +97,85 @@ def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
     finally:
         os.unlink(lock)
         os.close(fd)
+
+
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"  # one safe path component: letters, digits, . _ + -
+
+
+def check_name(name: object, what: str, taken: Sequence[str] = ()) -> str:
+    """The one path rule for names that become folders (study arms, stages): one safe path component
+    (NAME_PATTERN: no separator, no leading dot, no '@', which names a curve point), and different from
+    every name in `taken` also on a file system that ignores case."""
+    import re
+
+    from maskkit.errors import InputError, WrongType
+
+    if not isinstance(name, str):
+        raise WrongType(f"{what} must be a text, got {name!r}")
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise InputError(
+            f"{what} {name!r} must be one folder name: a letter or digit, then letters, digits, '.', '_', '+' or "
+            "'-' (at most 100; no '/', no '@', which names a curve point)"
+        )
+    clash = [other for other in taken if other.casefold() == name.casefold()]
+    if clash:
+        raise InputError(f"{what} {name!r} is the same folder as {clash[0]!r}: give every one a different name")
+    return name
+
+
+OUTPUT_MARKER = ".maskkit-output"  # inside every output folder maskkit writes: `--overwrite` may replace it
+
+
+def mark_output(folder: str | os.PathLike[str], what: str) -> None:
+    """Marks `folder` as an output maskkit wrote, so that a later `--overwrite` may replace it."""
+    write_text(os.path.join(folder, OUTPUT_MARKER), f"written by maskkit ({what}); --overwrite may replace it\n")
+
+
+def written_by_maskkit(path: str | os.PathLike[str], recognise: Callable[[str], bool] | None = None) -> bool:
+    """True for a folder holding maskkit's output marker, or a file that `recognise` says maskkit wrote (a
+    table with maskkit's provenance columns, a lexicon with maskkit's first line)."""
+    path = os.fspath(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        return os.path.isfile(os.path.join(path, OUTPUT_MARKER))
+    if os.path.isfile(path) and not os.path.islink(path) and recognise is not None:
+        try:
+            return recognise(path)
+        except (OSError, UnicodeDecodeError, ValueError):
+            return False
+    return False
+
+
+def check_output(
+    path: str | os.PathLike[str],
+    overwrite: bool,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    recognise: Callable[[str], bool] | None = None,
+    what: str = "the output",
+) -> None:
+    """The one output-ownership rule of every command that writes a named output: OUT must name a file or
+    folder, is never one of the inputs, and when it exists it is replaced only with `--overwrite` and only
+    when maskkit wrote it (`written_by_maskkit`); a file or folder of the user's is never replaced."""
+    from maskkit.errors import InputError, RunConflict
+
+    name = os.fspath(path)
+    if os.path.basename(os.path.normpath(name)) in ("", ".", "..") or name.endswith(os.sep):
+        raise InputError(f"{what} {name!r} must name a file or folder to write, not an existing folder of yours")
+    for source in inputs:
+        same = os.path.abspath(os.fspath(source)) == os.path.abspath(name)
+        if not same and os.path.exists(source) and os.path.exists(name):
+            same = os.path.samefile(source, name)
+        if same:
+            raise InputError(f"{what} {name!r} is also an input: choose another output")
+    if not os.path.lexists(name):
+        return
+    if not written_by_maskkit(name, recognise):
+        kind = "folder" if os.path.isdir(name) else "file"
+        raise RunConflict(
+            f"{what} {name!r} exists and is a {kind} maskkit did not write: maskkit never replaces it, even with "
+            "--overwrite; choose another output or move it away yourself"
+        )
+    if not overwrite:
+        raise RunConflict(f"{name!r} exists: pass --overwrite to replace it")
 
 
 def setting_differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -7,7 +7,9 @@ is quoted, with quotes doubled inside; everything else is written as it is (no e
 cannot hold (a tab or a line break) is refused with its row and column, never rewritten. A UTF-8 byte
 order mark at the start of a file is not part of the first column's name. Lines end with the platform's
 line separator for CSV/TSV (as pandas writes them) and with "\\n" for JSONL. Blank lines are skipped and
-counted.
+counted. A JSONL value written to CSV/TSV is written as JSON text when it is a list, an object or a boolean
+(`true`, never Python's `True`); a column holding both null and "" is refused for CSV/TSV, which would
+write both as an empty field.
 
 Bad input is an `InputError` naming the file, the line and the column: a duplicate header name, a row
 with more or fewer fields than the header, a JSONL line that is not an object (or repeats a key), a
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile
-from maskkit.runs.files import atomic_path, remove
+from maskkit.runs.files import atomic_path, mark_output, remove
 
 FORMATS = ("csv", "tsv", "jsonl", "dataset")
 TSV_DIALECTS = ("quoted", "raw")
@@ -173,6 +175,18 @@ def first_mixed_column(
     return clash
 
 
+def table_columns(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a table file, from its header (CSV/TSV) or first object (JSONL), read cheaply."""
+    kind = table_format(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        if kind == "jsonl":
+            first = next((line for line in f if line.strip()), "{}")
+            row = json.loads(first)
+            return list(row) if isinstance(row, dict) else []
+        header = next(csv.reader(f, delimiter="\t" if kind == "tsv" else ","), [])
+        return list(header)
+
+
 def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource:
     """Checks a CSV/TSV/JSONL file whole (see the module's notes) and returns it ready to stream."""
     p = Path(path)
@@ -224,9 +238,21 @@ def read_table(path: str | os.PathLike[str], tsv: str = "quoted", log: Any = Non
     return Dataset.from_dict(columns)
 
 
+def field_text(value: Any) -> str:
+    """A value as one CSV/TSV field: text as it is, a number as Python writes it, null as an empty field,
+    and a list, an object or a boolean as JSON text (`[1, 2]`, `{"a": 1}`, `true`), never Python's repr."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
 def _quoted(value: Any, delimiter: str) -> str:
     """One CSV/TSV field, quoted (quotes doubled) when it holds the delimiter, a quote or a line break."""
-    text = "" if value is None else value if isinstance(value, str) else str(value)
+    text = field_text(value)
     if delimiter in text or '"' in text or "\n" in text or "\r" in text:
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -242,6 +268,7 @@ class TableWriter:
         self.columns = list(columns)
         self.tsv = check_tsv_dialect(tsv)
         self.rows_written = 0
+        self._empty: dict[str, tuple[str, int]] = {}  # column -> (null or "", first row): CSV cannot tell them apart
         self.tmp = self.path.with_name(f"{self.path.name}.tmp{os.getpid()}")
         remove(self.tmp)
         if self.kind == "dataset":
@@ -265,8 +292,21 @@ class TableWriter:
         if self.kind in ("jsonl", "dataset"):
             self._file.write(json.dumps({c: row.get(c) for c in self.columns}, ensure_ascii=False) + "\n")
         else:
-            self._line([row.get(c) for c in self.columns])
+            values = [row.get(c) for c in self.columns]
+            for column, value in zip(self.columns, values):
+                if value is None or value == "":
+                    self._check_empty(column, "null" if value is None else "an empty text")
+            self._line(values)
         self.rows_written += 1
+
+    def _check_empty(self, column: str, kind: str) -> None:
+        """Null and "" are both an empty CSV/TSV field: one column holding both is refused, not merged."""
+        seen = self._empty.setdefault(column, (kind, self.rows_written))
+        if seen[0] != kind:
+            raise InputError(
+                f"column {column!r} holds {seen[0]} (row {seen[1]}) and {kind} (row {self.rows_written}), which "
+                f"{self.kind.upper()} writes alike as an empty field: write JSONL or a dataset folder instead"
+            )
 
     def write_all(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
@@ -282,7 +322,7 @@ class TableWriter:
                         f"{where}, column {column!r}: raw TSV cannot hold a tab or a line break; write quoted TSV "
                         "(the default), CSV or JSONL"
                     )
-            self._file.write("\t".join("" if v is None else str(v) for v in values) + os.linesep)
+            self._file.write("\t".join(field_text(v) for v in values) + os.linesep)
         else:
             self._file.write(delimiter.join(_quoted(v, delimiter) for v in values) + os.linesep)
 
@@ -290,6 +330,7 @@ class TableWriter:
         self._file.close()
         if self.kind == "dataset":
             saved = self._save_dataset()
+            mark_output(saved, "a table")
             remove(self.path)
             os.replace(saved, self.path)
             remove(self.tmp)
@@ -328,6 +369,7 @@ def write_table(dataset: Any, path: str | os.PathLike[str], tsv: str = "quoted")
     if table_format(path) == "dataset":
         with atomic_path(path) as tmp:
             dataset.save_to_disk(tmp)
+            mark_output(tmp, "a table")
         return
     with TableWriter(path, dataset.column_names, tsv) as writer:
         for start in range(0, len(dataset), 1000):

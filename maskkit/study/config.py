@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile, MissingKey
+from maskkit.runs.files import check_name
+from maskkit.training.settings import check_seed
 
 PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
 PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
@@ -64,6 +66,18 @@ PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128
 AUGMENT_METHODS = ("eda", "bt", "both")
 ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference", "best_of")
 PARTS = ("pretrain", "augment", "distill")
+PRETRAIN_RUN_KEYS = {"checkpoints", "checkpoint", "control"}  # a curve's snapshots; the selective control
+AUGMENT_KEYS = ("method", "n_aug", "pivot", "models", "augmenter")
+MAX_N_AUG = 1000  # augmentations per row: more is a typo, not a recipe
+STUDY_SETS = {"output_dir", "seed", "text_column", "label_column", "progress"}  # the study's own, per run
+
+
+def kinds_of(pretrain: dict[str, Any]) -> set[str]:
+    return {k for k in ("scheme", "selector", "selective", "entropy") if k in pretrain}
+
+
+def init_fields(cls: Any) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.init}
 
 
 @dataclass(frozen=True)
@@ -119,9 +133,8 @@ class StudyConfig:
             raise InputError(f"study: arm names must differ, got {names}")
         if self.baseline not in names:
             raise InputError(f"study: the baseline arm {self.baseline!r} is not among the arms {names}")
-        unknown = sorted(set(self.pretrain) - set(PRETRAIN_SHARED))
-        if unknown:
-            raise InputError(f"study: unknown [pretrain] keys {unknown}; known: {sorted(PRETRAIN_SHARED)}")
+        unknown_keys(self.pretrain, PRETRAIN_SHARED, "study: [pretrain]")
+        self.check_finetune(self.finetune, "study: [finetune]")
         for i, arm in enumerate(self.arms):
             self.check_arm(arm)
             self.check_best_of(arm, self.arms[:i])
@@ -173,11 +186,36 @@ class StudyConfig:
                 stray = sorted(set(arm.pretrain) - allowed - {"selective", "control"})
                 if stray:
                     raise InputError(f"{where}: unknown selective settings {stray}")
+        if arm.pretrain is not None and not kinds_of(arm.pretrain) & {"selective", "entropy"}:
+            from maskkit.masking.schemes import CORRUPTION_OPTIONS, SELECTOR_OPTIONS, masking_from_settings
+
+            masking = {"scheme", "selector", "corruption", *SELECTOR_OPTIONS, *CORRUPTION_OPTIONS}
+            unknown_keys(arm.pretrain, masking | set(PRETRAIN_SHARED) | PRETRAIN_RUN_KEYS, f"{where}: pretrain")
+            masking_from_settings(arm.pretrain)  # the masking it names is built (and checked) now
+        if arm.augment is not None:
+            unknown_keys(arm.augment, AUGMENT_KEYS, f"{where}: augment")
+            n_aug = arm.augment.get("n_aug", 1)
+            if isinstance(n_aug, bool) or not isinstance(n_aug, int) or not 1 <= n_aug <= MAX_N_AUG:
+                raise InputError(f"{where}: augment n_aug must be a whole number from 1 to {MAX_N_AUG}, got {n_aug!r}")
+        if arm.distill is not None:
+            from maskkit.distill.trainer import DistillConfig
+
+            unknown_keys(arm.distill, init_fields(DistillConfig), f"{where}: distill")
+            DistillConfig(**arm.distill)
+        self.check_finetune(arm.finetune, f"{where}: finetune")
         if arm.augment is not None and "augmenter" not in arm.augment:
             method = arm.augment.get("method", "eda")
             if method not in AUGMENT_METHODS:
                 raise InputError(f"{where}: augment method must be one of {AUGMENT_METHODS} (or an augmenter spec)")
             self.check_translation_models(arm.augment, where)
+
+    def check_finetune(self, own: dict[str, Any], where: str) -> None:
+        """The study's [finetune] with an arm's own over it must make a FinetuneConfig: every key known (the
+        study sets output_dir, seed, text_column, label_column and progress itself) and every value in range."""
+        from maskkit.training.classify import FinetuneConfig
+
+        unknown_keys(own, init_fields(FinetuneConfig) - STUDY_SETS, where)
+        FinetuneConfig(output_dir="-", **{**self.finetune, **own})
 
     @staticmethod
     def check_translation_models(augment: dict[str, Any], where: str) -> None:
@@ -232,25 +270,61 @@ class StudyConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "study") -> StudyConfig:
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"{where}: unknown keys {unknown}; known keys: {sorted(known)}")
+        unknown_keys(values, known, where)
         for key in ("train", "dev", "test"):
             if key not in values:
                 raise MissingKey(f"{where}: a study needs {key} (a labelled table)")
-        arms = []
+        for key, kind in TOP_TYPES.items():
+            if key in values:
+                check_type(values[key], kind, f"{where}: {key}")
+        arms: list[Arm] = []
         for i, table in enumerate(values.get("arms", [])):
             if not isinstance(table, dict) or "name" not in table:
-                raise MissingKey(f"{where}: arms[{i}] needs a name")
-            stray = sorted(set(table) - set(ARM_KEYS))
-            if stray:
-                raise InputError(f"{where}: arm {table['name']!r} has unknown keys {stray}; known: {list(ARM_KEYS)}")
+                raise MissingKey(f"{where}: arms[{i}] must be a table with a name, got {table!r}")
+            name = check_name(table["name"], f"{where}: arm name", [a.name for a in arms])
+            unknown_keys(table, ARM_KEYS, f"{where}: arm {name!r}")
+            for key, kind in ARM_TYPES.items():
+                if key in table:
+                    check_type(table[key], kind, f"{where}: arm {name!r}: {key}")
             arms.append(Arm(**table))
         settings = {k: v for k, v in values.items() if k != "arms"}
         if "seeds" in settings:
-            settings["seeds"] = tuple(int(s) for s in settings["seeds"])
+            seeds = [check_seed(s, f"{where}: seeds[{i}]") for i, s in enumerate(settings["seeds"])]
+            if len(set(seeds)) != len(seeds):
+                raise InputError(f"{where}: seeds must differ, got {seeds}")
+            settings["seeds"] = tuple(seeds)
         contrasts = settings.get("contrasts", [])
-        if not isinstance(contrasts, list) or not all(isinstance(p, list) for p in contrasts):
+        if not all(isinstance(p, list) and all(isinstance(n, str) for n in p) for p in contrasts):
             raise InputError(f"{where}: contrasts must be a list of [arm, against] pairs, got {contrasts!r}")
-        settings["contrasts"] = tuple(tuple(str(name) for name in pair) for pair in contrasts)
+        settings["contrasts"] = tuple(tuple(pair) for pair in contrasts)
         return cls(**settings, arms=tuple(arms))
+
+
+TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", "record": "text", "model": "text",
+             "text_column": "text", "label_column": "text", "in_domain": "text", "baseline": "text",
+             "few_shot": "count", "in_domain_limit": "count", "seeds": "list", "finetune": "table",
+             "pretrain": "table", "arms": "list", "contrasts": "list"}  # fmt: skip
+ARM_TYPES = {"pretrain": "table", "augment": "table", "distill": "table", "finetune": "table", "reference": "text",
+             "best_of": "table"}  # fmt: skip
+KINDS: dict[str, tuple[type, str]] = {"text": (str, "a text"), "count": (int, "a whole number >= 0"),
+                                      "list": (list, "a list"), "table": (dict, "a table")}  # fmt: skip
+
+
+def check_type(value: Any, kind: str, where: str) -> None:
+    """A study file's value of the kind its key takes (a boolean is never a number): else an InputError."""
+    python, said = KINDS[kind]
+    negative = kind == "count" and isinstance(value, int) and value < 0
+    wrong = isinstance(value, bool) or not isinstance(value, python) or negative
+    if wrong:
+        raise InputError(f"{where} must be {said}, got {value!r}")
+
+
+def unknown_keys(values: dict[str, Any], known: Any, where: str) -> None:
+    """Refuses a key not in `known`, naming it and the nearest known key."""
+    import difflib
+
+    for key in values:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise InputError(f"{where}: unknown key {key!r}{hint}; known keys: {sorted(known)}")

@@ -38,7 +38,8 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 def paired(values: list[float], baseline: list[float]) -> dict[str, float] | None:
     """Mean paired difference, its 95% t interval and the two-sided paired t-test p-value (None under 2
-    pairs; p = 1 when every difference is the same, which the t-test cannot score)."""
+    pairs). When every difference is the same up to rounding, the t-test cannot score them: p is then the
+    exact sign-flip test's, 2 / 2^n (1 when they are all 0), the least p that n pairs can support."""
     from scipy import stats
 
     differences = [a - b for a, b in zip(values, baseline)]
@@ -47,7 +48,12 @@ def paired(values: list[float], baseline: list[float]) -> dict[str, float] | Non
         return None
     mean, sd = mean_sd(differences)
     half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    p = 1.0 if sd == 0 else float(stats.ttest_rel(values, baseline).pvalue)
+    scale = max(1.0, *(abs(d) for d in differences))
+    if sd <= 1e-9 * scale:  # no spread (floating-point rounding is not spread)
+        sd, half = 0.0, 0.0
+        p = 1.0 if abs(mean) <= 1e-9 * scale else min(1.0, 2.0 / 2**n)
+    else:
+        p = float(stats.ttest_rel(values, baseline).pvalue)
     return {"n": n, "mean": mean, "low": mean - half, "high": mean + half, "p": p}
 
 

@@ -3,6 +3,7 @@ classifier), and the one place they become `transformers.TrainingArguments`."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +36,26 @@ class TrainingSettings:
         for name in ("batch_size", "max_length", "gradient_accumulation_steps", "logging_steps"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise InputError(f"lr must be > 0, got {self.lr}")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise InputError(f"lr must be a finite number > 0, got {self.lr}")
+        if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
+            raise InputError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
+        check_seed(self.seed, "seed")
         if not 0 <= self.warmup_ratio < 1:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.dataloader_num_workers < 0:
             raise InputError(f"dataloader_num_workers must be >= 0, got {self.dataloader_num_workers}")
+
+
+SEED_RANGE = (0, 2**32 - 1)  # what numpy and torch accept as a seed
+
+
+def check_seed(seed: object, where: str) -> int:
+    """A seed is a whole number in SEED_RANGE (never a boolean or a float): returned as an int, else an
+    InputError naming `where`."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise InputError(f"{where} must be a whole number from {SEED_RANGE[0]} to {SEED_RANGE[1]}, got {seed!r}")
+    return seed
 
 
 def training_arguments(settings: TrainingSettings, output_dir: str, **extra: Any) -> Any:

@@ -125,3 +125,20 @@ def test_settings_that_would_break_a_model_are_refused(tiny_model_dir, tmp_path,
                "--max-steps", "1", "--run-dir", str(tmp_path / "run"), *option]  # fmt: skip
     assert main(command) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_edited_corpus_or_table_is_a_changed_setting_never_the_old_result(tiny_model_dir, tmp_path, capsys):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(SENTENCES * 3) + "\n")
+    command = ["pretrain", "--model", str(tiny_model_dir), "--texts", str(corpus), "--run-dir", str(tmp_path / "pt"),
+               "--max-steps", "1", "--batch-size", "2", "--max-length", "16", "--no-progress"]  # fmt: skip
+    assert main(command) == 0
+    weights = (tmp_path / "pt" / "corpus" / "model.safetensors").read_bytes()
+    assert main(command) == 0  # the same corpus: the finished run stands
+    corpus.write_text("\n".join(reversed(SENTENCES * 5)) + "\n")
+    capsys.readouterr()
+    assert main(command) == 2
+    assert "the content of texts" in capsys.readouterr().err
+    assert (tmp_path / "pt" / "corpus" / "model.safetensors").read_bytes() == weights  # nothing relabelled
+    assert main([*command, "--rerun"]) == 0
+    assert "discarding the earlier run" in capsys.readouterr().out

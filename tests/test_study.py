@@ -67,13 +67,13 @@ def test_a_study_runs_its_arms_once_and_reports_paired_differences(tiny_model_di
     assert augmented["rows_in"] == 8 and 8 < augmented["rows_out"] <= 24
     report = (study / "report.md").read_text()
     for arm in ("none", "span", "span-lr", "entropy", "rd", "distil", "span-distil"):
-        assert f"| {arm} | 2 |" in report
-    assert "(baseline)" in report and "SpanBERT" in report and ", p " in report
-    assert "| span-lr | span | 2 | " in report and "over all 7 comparisons" in report  # 6 arms and a contrast
-    assert (study / "report-contrasts.csv").read_text().startswith("arm,against,seeds,diff_accuracy_n")
-    assert (study / "report.csv").read_text().startswith("arm,seeds,pending")
-    assert (study / "report.png").stat().st_size > 1000
-    assert "| none | 2 |" in out
+        assert f"| {arm} | 2 (1 x 2) |" in report
+    assert "SpanBERT" in report and "| span-lr vs span |" in report and "| rd vs none |" in report
+    assert "the treatment is not replicated" in report and "No comparison was pre-registered" in report
+    assert (study / "report-comparisons.csv").read_text().startswith("arm,against,role,accuracy_mean")
+    assert (study / "report.csv").read_text().startswith("arm,runs,seeds,pretrain_runs,pending")
+    assert (study / "report.png").stat().st_size > 1000 and (study / "report-forest.png").stat().st_size > 1000
+    assert "| none | 2 (1 x 2) |" in out
     # a second run finds everything done; a report alone reads the folder
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     assert "running" not in capsys.readouterr().out
@@ -90,12 +90,12 @@ def test_a_study_under_torchrun_runs_each_stage_once_as_one_data_parallel_job(ti
     path = study_file(tmp_path, tiny_model_dir, arms)
     out = torchrun(2, ["-m", "maskkit.cli.main", "study", "run", str(path), "--no-progress"])
     ran = [line.split("]")[0].lstrip("[") for line in out.splitlines() if line.endswith("] running")]
-    assert sorted(ran) == ["data/seed-1", "data/seed-2", "finetune/none/seed-1", "finetune/none/seed-2",
+    assert sorted(ran) == ["data/in-domain", "data/seed-1", "data/seed-2", "finetune/none/seed-1", "finetune/none/seed-2",
                            "finetune/token/seed-1", "finetune/token/seed-2", "pretrain/token"]  # fmt: skip
     study = tmp_path / "study"
     for run in ("none/seed-1", "token/seed-2"):
         assert json.loads((study / "finetune" / run / "results.json").read_text())["steps"] == 1
-    assert out.count("| token | 2 |") == 1  # one report, from the main process
+    assert out.count("| token | 2 (1 x 2) |") == 1  # one report, from the main process
 
 
 @pytest.mark.slow
@@ -111,7 +111,7 @@ def test_two_processes_share_a_study_and_run_each_stage_once(tiny_model_dir, tmp
     assert len(ran) == len(set(ran)), f"a stage ran twice: {sorted(ran)}"
     assert ran, "no stage ran"
     report = (tmp_path / "study" / "report.md").read_text()
-    assert "| span | 2 |" in report
+    assert "| span | 2 (1 x 2) |" in report
 
 
 @pytest.mark.slow
@@ -127,7 +127,7 @@ def test_a_new_checkout_resumes_a_study_from_its_committed_record(tiny_model_dir
     assert not list(record.rglob("model*")), "the record keeps figures, not models"
     shutil.rmtree(tmp_path / "study")  # a new checkout: the run folder is gone, the record is committed
     assert main(["study", "plan", str(path)]) == 0
-    assert "stages in all, 7 done" in capsys.readouterr().out.replace("7 stages in all", "stages in all")
+    assert "8 stages in all, 8 done" in capsys.readouterr().out
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     assert "] running" not in capsys.readouterr().out
     assert (tmp_path / "study" / "report.md").read_text() == report
@@ -136,13 +136,56 @@ def test_a_new_checkout_resumes_a_study_from_its_committed_record(tiny_model_dir
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     ran = sorted(line.split("]")[0].lstrip("[") for line in capsys.readouterr().out.splitlines() if "] running" in line)
     assert ran == [
+        "data/in-domain",
         "data/seed-1",
         "data/seed-2",
         "finetune/span-lr/seed-1",
         "finetune/span-lr/seed-2",
         "pretrain/span",
-    ]  # the samples and the model are files the new runs read; the rest stays
-    assert "| span | 2 |" in (tmp_path / "study" / "report.md").read_text()
+    ]  # the samples, the in-domain lines and the model are files the new runs read; the rest stays
+    assert "| span | 2 (1 x 2) |" in (tmp_path / "study" / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_replicated_study_crosses_pre_training_runs_with_seeds_and_decides_its_primary_family(
+    tiny_model_dir, tmp_path, capsys
+):
+    """2 pre-training seeds x 2 fine-tuning seeds, 3 arms: each recipe runs once per pre-training seed, each
+    of those models is fine-tuned with every seed (from that model, and the control from the control's),
+    the in-domain lines are a seeded sample over the whole file, and the report decides the primary
+    comparisons only."""
+    arms = [ARMS[0], '[[arms]]\nname = "token"\npretrain = { scheme = "token" }',
+            '[[arms]]\nname = "span"\npretrain = { scheme = "span" }']  # fmt: skip
+    top = ["pretrain_seeds = [7, 8]", 'primary = [["span", "token"]]', "margin = 1.0", "in_domain_limit = 5"]
+    path = study_file(tmp_path, tiny_model_dir, arms, top=top)
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    assert sorted(os.listdir(study / "pretrain" / "span")) == ["pt-7", "pt-8"]
+    for arm in ("span", "token"):
+        for pretrain_seed in (7, 8):
+            model = study / "pretrain" / arm / f"pt-{pretrain_seed}"
+            assert json.loads((model / "manifest.json").read_text())["settings"]["seed"] == pretrain_seed
+            for seed in (1, 2):
+                run = json.loads((study / "finetune" / arm / f"pt-{pretrain_seed}" / f"seed-{seed}" / "manifest.json")
+                                 .read_text())  # fmt: skip
+                assert (
+                    run["settings"]["start"] == f"pretrain/{arm}/pt-{pretrain_seed}" and run["settings"]["seed"] == seed
+                )
+    assert sorted(os.listdir(study / "finetune" / "none")) == ["seed-1", "seed-2"]  # no treatment: not replicated
+    lines = (study / "data" / "in-domain" / "lines.txt").read_text().splitlines()
+    domain = (tmp_path / "domain.txt").read_text().splitlines()
+    assert len(lines) == 5 and lines != domain[:5] and set(lines) <= set(domain)
+    report = (study / "report.md").read_text()
+    assert "| span | 4 (2 x 2) |" in report and "the treatment is replicated" in report
+    assert "cluster means over 2 pre-training runs" in report
+    primary = report.split("Primary comparisons (pre-registered):")[1].split("Exploratory")[0]
+    assert "| span vs token |" in primary and "| token vs none |" not in primary
+    assert "- span vs token: " in report and any(v in report for v in ("better", "worse", "equivalent", "inconclusive"))
+    assert (study / "preregistration.json").is_file()
+    # the family is fixed once runs exist: a changed primary list is another study
+    path.write_text(path.read_text().replace('primary = [["span", "token"]]', 'primary = [["span", "none"]]'))
+    assert main(["study", "run", str(path), "--no-progress"]) == 2
+    assert "registered" in capsys.readouterr().err
 
 
 def test_holm_adjusts_p_values_by_their_rank_and_keeps_their_order():
@@ -154,32 +197,108 @@ def test_holm_adjusts_p_values_by_their_rank_and_keeps_their_order():
     assert holm([0.2]) == [0.2] and holm([]) == []
 
 
-def test_contrasts_pair_two_arms_on_their_common_seeds_and_join_the_holm_family():
-    from maskkit.study.report import ArmResult, adjust, contrast_rows, holm, paired, rows, verdict
+def arm_result(name, accuracies):
+    """An ArmResult from {(pre-training seed or None, seed): accuracy in %}."""
+    from maskkit.study.report import ArmResult
 
-    def arm(name, accuracies):
-        seeds = {s: {"accuracy": a / 100, "macro_f1": a / 100} for s, a in accuracies.items()}
-        return ArmResult(name, seeds, seeds, 0.0, 0, 0)
+    runs = {key: {"accuracy": a / 100, "macro_f1": a / 100} for key, a in accuracies.items()}
+    return ArmResult(name, runs, runs, 0.0, 0, 0)
 
-    results = [arm("none", {1: 70, 2: 72, 3: 71}), arm("sel", {1: 73, 2: 73, 3: 75}),
-               arm("rand", {1: 71, 2: 72})]  # fmt: skip
-    table, pairs = rows(results, "none"), contrast_rows(results, (("sel", "rand"),))
-    assert pairs[0]["seeds"] == 2
-    assert pairs[0]["diff_accuracy_mean"] == pytest.approx(paired([73, 73], [71, 72])["mean"])
-    assert adjust(table, pairs) == 3
-    raw = [table[1]["diff_accuracy_p"], table[2]["diff_accuracy_p"], pairs[0]["diff_accuracy_p"]]
-    adjusted = [table[1]["diff_accuracy_p_holm"], table[2]["diff_accuracy_p_holm"], pairs[0]["diff_accuracy_p_holm"]]
-    assert adjusted == pytest.approx(holm(raw)) and all(a >= r for a, r in zip(adjusted, raw))
-    assert "diff_accuracy_p_holm" not in table[0]  # the baseline is not a comparison
-    table[1]["diff_accuracy_p_holm"], pairs[0]["diff_accuracy_p_holm"] = 0.01, 0.2  # sel over none, then not
-    table[2]["diff_accuracy_mean"], table[2]["diff_accuracy_p_holm"] = -1.0, 0.04
-    assert verdict(table, pairs, "none") == (
-        "Read at 0.05 after Holm (3 comparisons of test accuracy): better: "
-        "sel over none; worse: rand under none; no difference shown: 1."
-    )
-    table[2]["diff_accuracy_p_holm"] = 0.5  # nothing worse: said without naming the baseline arm "none"
-    assert verdict(table, pairs, "none").endswith("worse: no comparison; no difference shown: 2.")
-    assert verdict(table[:1], [], "none") == ""
+
+def study_settings(primary=(), margin=None, contrasts=()):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(primary=primary, margin=margin, contrasts=contrasts, baseline="none")
+
+
+def test_holm_runs_over_the_primary_family_only_and_exploratory_comparisons_get_no_verdict():
+    from maskkit.study.report import comparisons, holm, paired
+
+    none = arm_result("none", {(None, 1): 70, (None, 2): 72, (None, 3): 71, (None, 4): 70})
+    sel = arm_result("sel", {(1, 1): 73, (1, 2): 74, (1, 3): 75, (1, 4): 73.5})
+    rand = arm_result("rand", {(1, 1): 71, (1, 2): 72, (1, 3): 72, (1, 4): 71})
+    config = study_settings(primary=(("sel", "rand"), ("sel", "none")), margin=1.0, contrasts=(("rand", "sel"),))
+    found = comparisons([none, sel, rand], config)
+    assert [(c.arm, c.against, c.primary) for c in found] == [
+        ("sel", "rand", True),
+        ("sel", "none", True),
+        ("rand", "none", False),
+    ]  # the contrast is primary already
+    raw = [paired([73, 74, 75, 73.5], [71, 72, 72, 71])["p"], paired([73, 74, 75, 73.5], [70, 72, 71, 70])["p"]]
+    assert [c.p_holm for c in found[:2]] == pytest.approx(holm(raw))
+    assert found[0].verdict == "better" and found[1].verdict == "better"
+    assert found[2].verdict is None and found[2].p_holm is None
+    # an exploratory arm added later changes nothing about the primary family
+    extra = arm_result("extra", {(None, 1): 60, (None, 2): 90, (None, 3): 71, (None, 4): 72})
+    again = comparisons([none, sel, rand, extra], config)
+    assert [c.p_holm for c in again[:2]] == [c.p_holm for c in found[:2]]
+
+
+def test_tost_and_the_verdicts_against_hand_computed_values():
+    from scipy import stats
+
+    from maskkit.study.statistics import Difference, tost, verdict
+
+    # mean 0.2, se 0.3, 4 df, margin 1: t1 = (0.2 + 1) / 0.3 = 4, t2 = (0.2 - 1) / 0.3 = -2.667
+    result = Difference(0.2, -0.63, 1.03, 0.53, 0.3, 4, 5, 5, "paired t")
+    expected = max(stats.t.sf(4.0, 4), stats.t.cdf(-0.8 / 0.3, 4))
+    assert tost(result, 1.0) == pytest.approx(expected) and expected == pytest.approx(stats.t.cdf(-2.6667, 4), 1e-3)
+    assert verdict(result, p_holm=0.53, p_equivalence=expected) == "equivalent"  # p 0.028 < 0.05
+    assert verdict(result, p_holm=0.53, p_equivalence=0.2) == "inconclusive"
+    assert verdict(result, p_holm=0.01, p_equivalence=None) == "better"
+    worse = Difference(-2.0, -3.0, -1.0, 0.001, 0.3, 4, 5, 5, "paired t")
+    assert verdict(worse, p_holm=0.004, p_equivalence=0.9) == "worse"
+    assert tost(worse, 1.0) > 0.5  # far outside the margin
+
+
+def test_minimum_detectable_effect_is_the_power_formula():
+    from scipy import stats
+
+    from maskkit.study.statistics import minimum_detectable_effect, projected_se
+
+    # 5 paired seeds, sd of differences 1 (se 1 / sqrt(5)): power 0.8 exactly at the returned effect
+    mde = minimum_detectable_effect(1 / math.sqrt(5), 4)
+    critical, ncp = stats.t.ppf(0.975, 4), mde * math.sqrt(5)
+    assert stats.nct.sf(critical, 4, ncp) + stats.nct.cdf(-critical, 4, ncp) == pytest.approx(0.8)
+    assert mde == pytest.approx(1.68, abs=0.005)  # 1.68 x sd; near the normal shortcut (t + t) x se = 1.66
+    assert mde == pytest.approx((stats.t.ppf(0.975, 4) + stats.t.ppf(0.8, 4)) / math.sqrt(5), rel=0.03)
+    assert minimum_detectable_effect(1 / math.sqrt(5), 4, level=0.05 / 22) == pytest.approx(3.87, abs=0.005)
+    from statsmodels.stats.power import TTestPower
+
+    assert mde == pytest.approx(TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8), rel=1e-4)  # sd 1
+    assert projected_se(between=0.5, within=2.0, runs=4, seeds=5) == pytest.approx(math.sqrt(0.5 / 4 + 2.0 / 20))
+
+
+def test_a_replicated_treatment_gets_the_cluster_means_interval_and_matches_the_mixed_model():
+    """Three pre-training runs crossed with four fine-tuning seeds: the interval is the t interval over the
+    runs' mean differences (by hand below); for a balanced design its standard error is the REML mixed
+    model's (random intercept per run) whenever the between-run variance is positive."""
+    import numpy as np
+    import statsmodels.formula.api as smf
+    from scipy import stats
+
+    from maskkit.study.statistics import replicated_difference
+
+    d = {(1, 1): 1.0, (1, 2): 1.6, (1, 3): 0.7, (1, 4): 1.3, (2, 1): -0.2, (2, 2): 0.4, (2, 3): 0.1, (2, 4): -0.5,
+         (3, 1): 2.1, (3, 2): 1.5, (3, 3): 2.6, (3, 4): 1.9}  # fmt: skip
+    means = [sum(d[(p, s)] for s in range(1, 5)) / 4 for p in (1, 2, 3)]
+    grand = sum(means) / 3
+    se = math.sqrt(sum((m - grand) ** 2 for m in means) / 2 / 3)
+    result = replicated_difference(d)
+    assert result.mean == pytest.approx(grand) and result.se == pytest.approx(se) and result.df == 2
+    assert result.high - result.mean == pytest.approx(stats.t.ppf(0.975, 2) * se)
+    assert result.units == 3 and result.seeds == 4 and "cluster means over 3 pre-training runs" in result.method
+    import pandas as pd
+
+    frame = pd.DataFrame([{"d": v, "run": p} for (p, _), v in d.items()])
+    fit = smf.mixedlm("d ~ 1", frame, groups=frame["run"]).fit(reml=True)
+    assert fit.params["Intercept"] == pytest.approx(grand)
+    assert fit.bse["Intercept"] == pytest.approx(se, rel=1e-3)
+    assert result.between == pytest.approx(float(fit.cov_re.iloc[0, 0]), rel=1e-3)
+    assert result.within == pytest.approx(fit.scale, rel=1e-3)
+    single = replicated_difference({(1, s): v for (p, s), v in d.items() if p == 1})
+    assert "treatment not replicated" in single.method and single.df == 3
+    assert np.isclose(single.mean, means[0])
 
 
 def test_a_contrast_must_name_two_different_arms_of_the_study(tiny_model_dir, tmp_path, capsys):
@@ -350,7 +469,7 @@ def test_selective_arms_share_one_pipeline_with_its_matched_control(tiny_model_d
     chosen = json.loads((study / "finetune" / "random" / "seed-1" / "manifest.json").read_text())["settings"]
     assert chosen["control"] is True and chosen["start"] == "pretrain/selective"
     report = (study / "report.md").read_text()
-    assert "| selective | 2 |" in report and "| random | 2 |" in report
+    assert "| selective | 2 (1 x 2) |" in report and "| random | 2 (1 x 2) |" in report
 
 
 @pytest.mark.slow
@@ -378,7 +497,9 @@ def test_a_best_of_arm_takes_each_part_from_the_best_listed_arm_on_dev(tiny_mode
     assert settings["start"] == f"pretrain/{pretrain}" and settings["data"] == f"augment/{augment}/seed-2"
     assert sorted(os.listdir(study / "pretrain")) == ["span", "word"]  # the chosen model is reused, not remade
     report = (study / "report.md").read_text()
-    assert "| best | 2 | " in report and f"chosen on dev: pretrain of {pretrain} + augment of {augment}" in report
+    assert (
+        "| best | 2 (1 x 2) | " in report and f"chosen on dev: pretrain of {pretrain} + augment of {augment}" in report
+    )
     # a later command finds the choice made and nothing to run
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     assert "] running" not in capsys.readouterr().out
@@ -400,7 +521,7 @@ def test_back_translation_arms_take_local_seq2seq_folders(tiny_model_dir, tmp_pa
     assert spec["translator"]["@component"] == "maskkit.seq2seq.v1" and spec["pivot"] == "de"
     augmented = json.loads((study / "augment" / "bt" / "seed-1" / "results.json").read_text())
     assert augmented["rows_in"] == 8 and augmented["rows_out"] > 8  # paraphrases were added
-    assert "| bt | 2 |" in (study / "report.md").read_text()
+    assert "| bt | 2 (1 x 2) |" in (study / "report.md").read_text()
 
 
 @pytest.mark.slow
@@ -421,7 +542,7 @@ def test_a_when_to_stop_curve_fine_tunes_from_snapshots_of_one_pre_training_run(
     assert early["checkpoint"] == 1 and early["start"] == late["start"] == "pretrain/curve"
     assert "checkpoint" not in late
     report = (study / "report.md").read_text()
-    assert "| curve@1 | 2 |" in report and "| curve | 2 |" in report
+    assert "| curve@1 | 2 (1 x 2) |" in report and "| curve | 2 (1 x 2) |" in report
     assert (study / "report-curve.png").stat().st_size > 1000
     from dataclasses import replace
 

@@ -45,14 +45,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"{arm}: chosen on dev once these have run: {', '.join(names)}")
         print(f"{len(study.stages)} stages in all, {sum(study.done(n) for n in study.stages)} done")
         return 0
+    from maskkit.study.registration import check_registration, register
+
+    check_registration(study.config)
     if args.action == "run":
         from maskkit.cli.config import load_toml, write_toml
 
         os.makedirs(study.config.run_dir, exist_ok=True)
+        if study.job.main:
+            register(study.config, sum(study.done(n) for n in study.stages if n.startswith("finetune/")))
         if not os.path.isdir(args.config):
             write_toml(os.path.join(study.config.run_dir, "study.toml"), load_toml(args.config))
         study.run_all()
     if study.job.main:  # under torchrun the main process reports for the job
         print(write_report(study))
-        print(f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, .png)")
+        print(
+            f"\nwritten: {os.path.join(study.config.run_dir, 'report.md')} (.csv, -comparisons.csv, .png, -forest.png)"
+        )
     return 0

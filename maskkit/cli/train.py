@@ -23,6 +23,7 @@ from maskkit.runs.files import exclusive
 
 DATA_KEYS = {"model": "str", "train": "str", "dev": "str", "test": "str", "run_dir": "str", "seeds": "list[int]",
              "wordnet": "str", "texts": "list[str]", "eval_texts": "str"}  # fmt: skip
+INPUT_KEYS = ("train", "dev", "test", "texts", "eval_texts")  # files whose content a run folder records
 DISTILL_KEYS = {"teacher": "str", "live_teacher": "bool", "generations": "int", "soft_top_k": "int"}
 
 
@@ -113,13 +114,19 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
     import shutil
 
     from maskkit.errors import RunConflict
-    from maskkit.runs.files import setting_differences
+    from maskkit.runs.files import read_json, setting_differences, write_json
+    from maskkit.runs.stages import files_digest
 
-    path = os.path.join(run_dir, "config.toml")
+    path, inputs_path = os.path.join(run_dir, "config.toml"), os.path.join(run_dir, "inputs.json")
+    inputs = {key: files_digest(values[key]) for key in INPUT_KEYS if values.get(key)}
     if os.path.isfile(path):
         same = {k: v for k, v in values.items() if k != "seeds" and v is not None}
         before = {k: v for k, v in load_toml(path).items() if k != "seeds"}
         changed = setting_differences(before, same)
+        earlier = read_json(inputs_path)  # the inputs' content: an edited file is a changed setting too
+        if earlier is not None:
+            changed += [f"the content of {key} ({values[key]!r})" for key in sorted(set(earlier) | set(inputs))
+                        if key in inputs and earlier.get(key) != inputs[key]]  # fmt: skip
         if changed and not rerun:
             raise RunConflict(
                 f"{run_dir!r} holds a run with other settings ({'; '.join(changed)}): use another --run-dir, or "
@@ -130,6 +137,7 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
             shutil.rmtree(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     write_toml(path, values)
+    write_json(inputs_path, inputs)
 
 
 def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:

@@ -109,6 +109,18 @@ def file_fingerprint(path: str | None) -> str | None:
     return digest.hexdigest()
 
 
+def files_digest(paths: str | Sequence[str]) -> str:
+    """`file_fingerprint` over every file a path, glob or list of them names (in sorted order), so that an
+    edited input is told from the one a run was made with; a name that matches nothing counts as its text."""
+    import glob
+
+    digest = hashlib.blake2b(digest_size=8)
+    for name in [paths] if isinstance(paths, str) else list(paths):
+        for path in sorted(glob.glob(name, recursive=True)) or [name]:
+            digest.update(f"{path}\0{file_fingerprint(path) if os.path.exists(path) else ''}\n".encode())
+    return digest.hexdigest()
+
+
 def check_stages(stages: Sequence[Stage]) -> None:
     """Refuses duplicate names and upstream stages that are not defined before the stage that needs them."""
     seen: set[str] = set()

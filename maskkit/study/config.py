@@ -6,7 +6,11 @@
     few_shot = 500                          # a class-balanced sample of the training split per seed (0: all)
     seeds = [1, 2, 3, 4, 5]
     in_domain = "../shared/data/movie_reviews_unlabeled/sentences.txt"
-    in_domain_limit = 20000                 # the same first lines for every arm
+    in_domain_limit = 20000                 # lines for pre-training, the same for every arm
+    in_domain_sample = "uniform"            # a seeded sample over the whole file (default), or "first" lines
+    pretrain_seeds = [1, 2, 3]              # each pre-training recipe run once per seed (the replicated treatment)
+    primary = [["selective", "selective-random"], ["span", "none"]]   # pre-registered: Holm runs over these
+    margin = 1.0                            # points: the smallest difference that matters (equivalence: TOST)
     baseline = "none"
     [finetune]                              # FinetuneConfig settings every arm shares
     epochs = 5
@@ -46,12 +50,25 @@ then fine-tuning, then self-distillation); its `finetune` table overrides the sh
 best mean dev macro-F1 (the score every run chooses its checkpoint by; the first listed on a tie): it waits
 until all of them have finished, then runs, and its report row names what was chosen. Test scores never
 enter the choice. Every arm is compared with the baseline; `contrasts` adds pairs of arms (an arm against
-its control), paired by seed the same way and counted in the report's Holm adjustment.
+its control), paired by seed the same way.
+
+Design and analysis (`maskkit.study.statistics`). Fine-tuning seeds are crossed with pre-training seeds:
+each of an arm's `pretrain_seeds` runs (the study's, or the arm's own `pretrain_seeds`) is fine-tuned with
+every seed, so the treatment (a pre-training run) is replicated and every difference is still paired by
+fine-tuning seed (the same sample and fine-tuning seed). Without `pretrain_seeds`, each recipe runs once
+with the first seed, and the report says the treatment was not replicated. `primary` names the
+comparisons decided before any run ([arm, against] pairs) and `margin` the smallest difference that
+matters, in points: Holm's adjustment runs over the primary comparisons only, and each gets a verdict
+(better, worse, equivalent within +-margin by TOST, or inconclusive); every other comparison is
+exploratory, with its unadjusted interval and no verdict. The first `study run` registers the family
+(`preregistration.json` beside the record); a study file whose family or margin differs afterwards is
+refused, since a changed family is another study.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +81,8 @@ PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
 PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
                    "warmup_ratio": 0.06, "on": "in_domain"}  # fmt: skip
 AUGMENT_METHODS = ("eda", "bt", "both")
-ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference", "best_of")
+ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference", "best_of", "pretrain_seeds")
+IN_DOMAIN_SAMPLES = ("uniform", "first")
 PARTS = ("pretrain", "augment", "distill")
 PRETRAIN_RUN_KEYS = {"checkpoints", "checkpoint", "control"}  # a curve's snapshots; the selective control
 AUGMENT_KEYS = ("method", "n_aug", "pivot", "models", "augmenter")
@@ -91,6 +109,7 @@ class Arm:
     finetune: dict[str, Any] = field(default_factory=dict)
     reference: str | None = None
     best_of: dict[str, list[str]] | None = None  # part -> the arms to take it from (the best on dev)
+    pretrain_seeds: tuple[int, ...] | None = None  # the arm's own pre-training seeds (else the study's)
 
     def with_parts(self, chosen: dict[str, Arm]) -> Arm:
         """This arm with each part of `chosen` (part -> arm) taken from that arm: a `best_of` arm resolved."""
@@ -112,6 +131,10 @@ class StudyConfig:
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
     in_domain: str | None = None
     in_domain_limit: int = 0
+    in_domain_sample: str = "uniform"
+    pretrain_seeds: tuple[int, ...] = ()  # () : one pre-training run per recipe, with seeds[0] (not replicated)
+    primary: tuple[tuple[str, str], ...] = ()  # the pre-registered comparisons: [arm, against]
+    margin: float | None = None  # points: the smallest difference that matters
     baseline: str = "none"
     finetune: dict[str, Any] = field(default_factory=dict)
     pretrain: dict[str, Any] = field(default_factory=dict)
@@ -138,10 +161,24 @@ class StudyConfig:
         for i, arm in enumerate(self.arms):
             self.check_arm(arm)
             self.check_best_of(arm, self.arms[:i])
-        for pair in self.contrasts:
-            if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(names):
-                raise InputError(f"study: each contrast is [arm, against], two different arms of {names}; got "
-                                 f"{list(pair)}")  # fmt: skip
+        for what, pairs in (("contrast", self.contrasts), ("primary comparison", self.primary)):
+            for pair in pairs:
+                if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(names):
+                    raise InputError(f"study: each {what} is [arm, against], two different arms of {names}; got "
+                                     f"{list(pair)}")  # fmt: skip
+        if len(set(self.primary)) != len(self.primary):
+            raise InputError(f"study: primary lists a comparison twice: {[list(p) for p in self.primary]}")
+        if self.primary and self.margin is None:
+            raise InputError("study: primary comparisons need margin (points: the smallest difference that matters)")
+        if self.margin is not None and (not math.isfinite(self.margin) or self.margin <= 0):
+            raise InputError(f"study: margin must be a number of points > 0, got {self.margin!r}")
+        if self.in_domain_sample not in IN_DOMAIN_SAMPLES:
+            raise InputError(f"study: in_domain_sample must be one of {IN_DOMAIN_SAMPLES}, got "
+                             f"{self.in_domain_sample!r}")  # fmt: skip
+        for arm in self.arms:
+            seeds = self.pretrain_seeds_of(arm)
+            if len(set(seeds)) != len(seeds):
+                raise InputError(f"study: arm {arm.name!r}: pretrain_seeds must differ, got {list(seeds)}")
 
     def with_checkpoints(self, arm: Arm) -> list[Arm]:
         """An arm whose pre-training keeps `checkpoints` (steps of the one run) and, before it, one arm per
@@ -258,6 +295,17 @@ class StudyConfig:
         own = {k: v for k, v in (arm.pretrain or {}).items() if k in PRETRAIN_SHARED}
         return {**PRETRAIN_SHARED, **self.pretrain, **own}
 
+    def pretrain_seeds_of(self, arm: Arm) -> tuple[int, ...]:
+        """The seeds of an arm's pre-training runs: its own, the study's, or the first seed alone."""
+        if arm.pretrain_seeds is not None:
+            return arm.pretrain_seeds
+        return self.pretrain_seeds or self.seeds[:1]
+
+    @property
+    def replicated(self) -> bool:
+        """Whether pre-training seeds were given (else each recipe runs once, as in study files before them)."""
+        return bool(self.pretrain_seeds) or any(a.pretrain_seeds is not None for a in self.arms)
+
     def arm(self, name: str) -> Arm:
         return next(arm for arm in self.arms if arm.name == name)
 
@@ -286,28 +334,40 @@ class StudyConfig:
             for key, kind in ARM_TYPES.items():
                 if key in table:
                     check_type(table[key], kind, f"{where}: arm {name!r}: {key}")
+            if "pretrain_seeds" in table:
+                table = {**table, "pretrain_seeds": seed_list(table["pretrain_seeds"], f"{where}: arm {name!r}")}
             arms.append(Arm(**table))
         settings = {k: v for k, v in values.items() if k != "arms"}
-        if "seeds" in settings:
-            seeds = [check_seed(s, f"{where}: seeds[{i}]") for i, s in enumerate(settings["seeds"])]
-            if len(set(seeds)) != len(seeds):
-                raise InputError(f"{where}: seeds must differ, got {seeds}")
-            settings["seeds"] = tuple(seeds)
-        contrasts = settings.get("contrasts", [])
-        if not all(isinstance(p, list) and all(isinstance(n, str) for n in p) for p in contrasts):
-            raise InputError(f"{where}: contrasts must be a list of [arm, against] pairs, got {contrasts!r}")
-        settings["contrasts"] = tuple(tuple(pair) for pair in contrasts)
+        for key in ("seeds", "pretrain_seeds"):
+            if key in settings:
+                settings[key] = seed_list(settings[key], f"{where}: {key}")
+        for key in ("contrasts", "primary"):
+            pairs = settings.get(key, [])
+            if not all(isinstance(p, list) and all(isinstance(n, str) for n in p) for p in pairs):
+                raise InputError(f"{where}: {key} must be a list of [arm, against] pairs, got {pairs!r}")
+            settings[key] = tuple(tuple(pair) for pair in pairs)
         return cls(**settings, arms=tuple(arms))
 
 
 TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", "record": "text", "model": "text",
              "text_column": "text", "label_column": "text", "in_domain": "text", "baseline": "text",
              "few_shot": "count", "in_domain_limit": "count", "seeds": "list", "finetune": "table",
-             "pretrain": "table", "arms": "list", "contrasts": "list"}  # fmt: skip
+             "pretrain": "table", "arms": "list", "contrasts": "list", "pretrain_seeds": "list", "primary": "list",
+             "in_domain_sample": "text", "margin": "number"}  # fmt: skip
 ARM_TYPES = {"pretrain": "table", "augment": "table", "distill": "table", "finetune": "table", "reference": "text",
-             "best_of": "table"}  # fmt: skip
-KINDS: dict[str, tuple[type, str]] = {"text": (str, "a text"), "count": (int, "a whole number >= 0"),
-                                      "list": (list, "a list"), "table": (dict, "a table")}  # fmt: skip
+             "best_of": "table", "pretrain_seeds": "list"}  # fmt: skip
+KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {"text": (str, "a text"), "count": (int, "a whole number >= 0"),
+                                      "list": (list, "a list"), "table": (dict, "a table"),
+                                      "number": ((int, float), "a number")}  # fmt: skip
+
+
+def seed_list(values: Any, where: str) -> tuple[int, ...]:
+    """A list of different seeds, each a whole number in range (never a boolean, a float or a text)."""
+    check_type(values, "list", where)
+    seeds = [check_seed(s, f"{where}[{i}]") for i, s in enumerate(values)]
+    if len(set(seeds)) != len(seeds):
+        raise InputError(f"{where} must differ, got {seeds}")
+    return tuple(seeds)
 
 
 def check_type(value: Any, kind: str, where: str) -> None:

@@ -1,77 +1,132 @@
-"""A study's report: per arm the mean ± sd over seeds of test accuracy and macro-F1 (each run's checkpoint
-chosen on dev), the paired difference from the baseline over the same seeds with a 95% t interval and the
-paired t-test's two-sided p-value, and the cost; the study's `contrasts` (pairs of arms, e.g. selective
-masking against its random control) the same way; every p-value also adjusted by Holm's method over all
-the comparisons of the report. Written as markdown, CSV and a PNG (and, for pre-training runs with
-checkpoints, the "when to stop" curve)."""
+"""A study's report: per arm the mean ± sd of test accuracy and macro-F1 over its runs (each run's
+checkpoint chosen on dev); the pre-registered primary comparisons, each with its paired difference, the
+interval the design supports (`maskkit.study.statistics`), Holm's adjustment over the primary family only,
+equivalence within the margin (TOST), the minimum detectable effect and a verdict; every other comparison
+(each arm against the baseline, the contrasts) as exploratory, with its unadjusted interval and no verdict.
+Written as markdown, CSV, a forest plot of the differences and a plot of each arm's runs (and, with two or
+more points, the "when to stop" curve); the closing lines come from the numbers alone."""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from maskkit.runs.files import atomic_path, write_text
+from maskkit.runs.files import write_text
+from maskkit.study.statistics import (
+    LEVEL,
+    Difference,
+    holm,
+    mean_sd,
+    minimum_detectable_effect,
+    paired,
+    replicated_difference,
+    tost,
+    verdict,
+)
 
 METRICS = ("accuracy", "macro_f1")
+PRIMARY_METRIC = "accuracy"  # the metric primary comparisons are decided on
+RunKey = tuple[int | None, int]  # (pre-training seed or None, fine-tuning seed)
+__all__ = ["ArmResult", "Comparison", "compare", "comparisons", "holm", "paired", "write_report"]
 
 
 @dataclass
 class ArmResult:
     name: str
-    seeds: dict[int, dict[str, float]]  # seed -> test metrics of the finished runs
-    dev: dict[int, dict[str, float]]
+    runs: dict[RunKey, dict[str, float]]  # test metrics of the finished runs
+    dev: dict[RunKey, dict[str, float]]
     seconds: float
     steps: int
     pending: int
     reference: str | None = None
 
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({seed for _, seed in self.runs})
 
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, sd
+    @property
+    def pretrain_runs(self) -> int:
+        return len({run for run, _ in self.runs if run is not None})
 
-
-def paired(values: list[float], baseline: list[float]) -> dict[str, float] | None:
-    """Mean paired difference, its 95% t interval and the two-sided paired t-test p-value (None under 2
-    pairs). When every difference is the same up to rounding, the t-test cannot score them: p is then the
-    exact sign-flip test's, 2 / 2^n (1 when they are all 0), the least p that n pairs can support."""
-    from scipy import stats
-
-    differences = [a - b for a, b in zip(values, baseline)]
-    n = len(differences)
-    if n < 2:
-        return None
-    mean, sd = mean_sd(differences)
-    half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    scale = max(1.0, *(abs(d) for d in differences))
-    if sd <= 1e-9 * scale:  # no spread (floating-point rounding is not spread)
-        sd, half = 0.0, 0.0
-        p = 1.0 if abs(mean) <= 1e-9 * scale else min(1.0, 2.0 / 2**n)
-    else:
-        p = float(stats.ttest_rel(values, baseline).pvalue)
-    return {"n": n, "mean": mean, "low": mean - half, "high": mean + half, "p": p}
+    def values(self, metric: str, split: str = "test") -> list[float]:
+        runs = self.runs if split == "test" else self.dev
+        return [100 * runs[key][metric] for key in sorted(runs, key=lambda k: (str(k[0]), k[1]))]
 
 
-def compare(arm: ArmResult, against: ArmResult, metric: str) -> dict[str, float] | None:
-    """`paired` over the seeds both arms have finished, in %."""
-    common = sorted(set(arm.seeds) & set(against.seeds))
-    return paired([100 * arm.seeds[s][metric] for s in common], [100 * against.seeds[s][metric] for s in common])
+def differences(arm: ArmResult, against: ArmResult, metric: str) -> dict[RunKey, float]:
+    """arm - against in points, per run of the arm with more pre-training runs, paired by fine-tuning seed:
+    with the same pre-training seed when both have it, else with the other arm's one run for that seed."""
+    if arm.pretrain_runs < against.pretrain_runs:
+        return {key: -value for key, value in differences(against, arm, metric).items()}
+    out = {}
+    for (run, seed), figures in arm.runs.items():
+        other = against.runs.get((run, seed))
+        if other is None:
+            matches = [f for (_, s), f in against.runs.items() if s == seed]
+            other = matches[0] if len(matches) == 1 else None
+        if other is not None:
+            out[(run, seed)] = 100 * (figures[metric] - other[metric])
+    return out
 
 
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm's step-down adjustment of p-values (it bounds the chance of any false positive among them at
-    the level they are read at), in the order given."""
-    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
-    adjusted, running = [0.0] * len(pvalues), 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(pvalues) - rank) * pvalues[i]))
-        adjusted[i] = running
-    return adjusted
+def compare(arm: ArmResult, against: ArmResult, metric: str) -> Difference | None:
+    return replicated_difference(differences(arm, against, metric))
+
+
+@dataclass
+class Comparison:
+    arm: str
+    against: str
+    primary: bool
+    results: dict[str, Difference | None] = field(default_factory=dict)
+    p_holm: float | None = None
+    p_equivalence: float | None = None  # TOST, Holm-adjusted over the primary family
+    verdict: str | None = None
+    mde: float | None = None  # of the primary metric, at the level the comparison is read at
+
+    def row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"arm": self.arm, "against": self.against,
+                               "role": "primary" if self.primary else "exploratory"}  # fmt: skip
+        for metric, result in self.results.items():
+            for key, value in (result.as_dict() if result else {}).items():
+                row[f"{metric}_{key}"] = value
+        row.update(p_holm=self.p_holm, p_equivalence=self.p_equivalence, mde=self.mde, verdict=self.verdict)
+        return row
+
+
+def comparisons(results: list[ArmResult], config: Any) -> list[Comparison]:
+    """The primary comparisons (in the study file's order, Holm over them alone) and then, as exploratory,
+    every arm against the baseline and each contrast not among them."""
+    by_name = {r.name: r for r in results}
+    primary = [tuple(pair) for pair in config.primary]
+    seen = {frozenset(pair) for pair in primary}
+    out = [Comparison(a, b, True) for a, b in primary]
+    for a, b in [*((r.name, config.baseline) for r in results if r.name != config.baseline), *config.contrasts]:
+        if frozenset((a, b)) not in seen:
+            seen.add(frozenset((a, b)))
+            out.append(Comparison(a, b, False))
+    for c in out:
+        c.results = {m: compare(by_name[c.arm], by_name[c.against], m) for m in METRICS}
+    tested = [c for c in out if c.primary and c.results[PRIMARY_METRIC] is not None]
+    margin = config.margin
+    for c, p in zip(tested, holm([c.results[PRIMARY_METRIC].p for c in tested])):  # type: ignore[union-attr]
+        c.p_holm = p
+    if margin is not None:
+        equivalence = [tost(c.results[PRIMARY_METRIC], margin) for c in tested]  # type: ignore[arg-type]
+        for c, p in zip(tested, holm(equivalence)):
+            c.p_equivalence = p
+    for c in out:
+        result = c.results[PRIMARY_METRIC]
+        if result is None:
+            continue
+        level = LEVEL / len(tested) if c.primary else LEVEL  # primary: Holm's first step, the strictest
+        c.mde = minimum_detectable_effect(result.se, result.df, level) if result.se > 0 else None
+        if c.primary and c.p_holm is not None:
+            c.verdict = verdict(result, c.p_holm, c.p_equivalence)
+    return out
 
 
 def collect(study: Any) -> list[ArmResult]:
@@ -83,11 +138,11 @@ def collect(study: Any) -> list[ArmResult]:
             results.append(ArmResult(arm.name, {}, {}, 0.0, 0, len(study.config.seeds), waiting))
             continue
         units = study.plan.arms[arm.name]
-        seeds, dev, pending = {}, {}, 0
-        for seed, name in units.runs.items():
+        runs, dev, pending = {}, {}, 0
+        for key, name in units.runs.items():
             if study.done(name):
                 figures = study.results(name)
-                seeds[seed], dev[seed] = figures["test"], figures["dev"]
+                runs[key], dev[key] = figures["test"], figures["dev"]
             else:
                 pending += 1
         done = [study.results(n) for n in units.cost if study.done(n)]
@@ -97,239 +152,162 @@ def collect(study: Any) -> list[ArmResult]:
         if units.chosen:
             chosen = "chosen on dev: " + " + ".join(f"{part} of {name}" for part, name in units.chosen.items())
             reference = f"{chosen}; {reference}" if reference else chosen
-        results.append(ArmResult(arm.name, seeds, dev, seconds, steps, pending, reference))
+        results.append(ArmResult(arm.name, runs, dev, seconds, steps, pending, reference))
     return results
 
 
-def rows(results: list[ArmResult], baseline: str) -> list[dict[str, Any]]:
-    base = next(r for r in results if r.name == baseline)
+def arm_rows(results: list[ArmResult]) -> list[dict[str, Any]]:
     out = []
     for r in results:
-        row: dict[str, Any] = {"arm": r.name, "seeds": len(r.seeds), "pending": r.pending,
+        row: dict[str, Any] = {"arm": r.name, "runs": len(r.runs), "seeds": len(r.seeds),
+                               "pretrain_runs": r.pretrain_runs, "pending": r.pending,
                                "cost_minutes": round(r.seconds / 60, 1), "steps": r.steps}  # fmt: skip
         for metric in METRICS:
-            values = [100 * r.seeds[s][metric] for s in sorted(r.seeds)]
-            if values:
-                row[f"test_{metric}_mean"], row[f"test_{metric}_sd"] = mean_sd(values)
-            dev = [100 * r.dev[s][metric] for s in sorted(r.dev)]
-            if dev:
-                row[f"dev_{metric}_mean"] = mean_sd(dev)[0]
-            diff = None if r.name == baseline else compare(r, base, metric)
-            for key, value in (diff or {}).items():
-                row[f"diff_{metric}_{key}"] = value
+            if r.runs:
+                row[f"test_{metric}_mean"], row[f"test_{metric}_sd"] = mean_sd(r.values(metric))
+                row[f"dev_{metric}_mean"] = mean_sd(r.values(metric, "dev"))[0]
         row["reference"] = r.reference or ""
         out.append(row)
     return out
 
 
-def contrast_rows(results: list[ArmResult], contrasts: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    """One row per contrast (arm, against): the paired differences over the seeds both have finished."""
-    by_name = {r.name: r for r in results}
-    out = []
-    for name, other in contrasts:
-        arm, against = by_name[name], by_name[other]
-        row: dict[str, Any] = {"arm": name, "against": other, "seeds": len(set(arm.seeds) & set(against.seeds))}
-        for metric in METRICS:
-            for key, value in (compare(arm, against, metric) or {}).items():
-                row[f"diff_{metric}_{key}"] = value
-        out.append(row)
-    return out
+def p_text(value: float) -> str:
+    return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
 
 
-def adjust(*tables: list[dict[str, Any]]) -> int:
-    """Adds each metric's Holm-adjusted p-value (`diff_<metric>_p_holm`) over every comparison in the tables;
-    returns how many comparisons that family holds."""
-    family = 0
-    for metric in METRICS:
-        tested = [row for table in tables for row in table if f"diff_{metric}_p" in row]
-        for row, p in zip(tested, holm([row[f"diff_{metric}_p"] for row in tested])):
-            row[f"diff_{metric}_p_holm"] = p
-        family = max(family, len(tested))
-    return family
+def interval(result: Difference | None) -> str:
+    if result is None:
+        return "–"
+    return f"{result.mean:+.2f} [{result.low:+.2f}, {result.high:+.2f}]"
 
 
-def difference(row: dict[str, Any], metric: str, missing: str = "–") -> str:
-    """A paired difference as a cell: mean [95% interval], p (and Holm's adjusted p)."""
-    if f"diff_{metric}_mean" not in row:
-        return missing
-
-    def p(value: float) -> str:
-        return f"{value:.3f}" if value >= 0.001 else f"{value:.1e}"
-
-    holm_p = f" (Holm {p(row[f'diff_{metric}_p_holm'])})" if f"diff_{metric}_p_holm" in row else ""
-    return (f"{row[f'diff_{metric}_mean']:+.2f} [{row[f'diff_{metric}_low']:+.2f}, "
-            f"{row[f'diff_{metric}_high']:+.2f}], p {p(row[f'diff_{metric}_p'])}{holm_p}")  # fmt: skip
-
-
-def markdown(table: list[dict[str, Any]], baseline: str) -> str:
+def arms_markdown(rows: list[dict[str, Any]]) -> str:
     def cell(row: dict[str, Any], metric: str) -> str:
         if f"test_{metric}_mean" not in row:
             return "–"
         return f"{row[f'test_{metric}_mean']:.2f} ± {row[f'test_{metric}_sd']:.2f}"
 
-    def diff(row: dict[str, Any], metric: str) -> str:
-        return difference(row, metric, "(baseline)" if row["arm"] == baseline else "–")
-
-    lines = [
-        f"| arm | seeds | test accuracy | test macro-F1 | accuracy vs {baseline} (95% CI, paired t) | "
-        f"macro-F1 vs {baseline} | dev accuracy | cost (min) | paper, or the arms chosen on dev |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table:
-        seeds = f"{row['seeds']}" + (f" (+{row['pending']} to run)" if row["pending"] else "")
+    lines = ["| arm | runs (pre-training runs x seeds) | test accuracy | test macro-F1 | dev accuracy | steps | "
+             "cost (min) | paper, or the arms chosen on dev |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in rows:
+        runs = f"{row['runs']} ({max(row['pretrain_runs'], 1)} x {row['seeds']})"
+        runs += f" (+{row['pending']} to run)" if row["pending"] else ""
         dev = f"{row['dev_accuracy_mean']:.2f}" if "dev_accuracy_mean" in row else "–"
-        lines.append(f"| {row['arm']} | {seeds} | {cell(row, 'accuracy')} | {cell(row, 'macro_f1')} | "
-                     f"{diff(row, 'accuracy')} | {diff(row, 'macro_f1')} | {dev} | {row['cost_minutes']} | "
-                     f"{row['reference']} |")  # fmt: skip
+        lines.append(f"| {row['arm']} | {runs} | {cell(row, 'accuracy')} | {cell(row, 'macro_f1')} | {dev} | "
+                     f"{row['steps']} | {row['cost_minutes']} | {row['reference']} |")  # fmt: skip
     return "\n".join(lines)
 
 
-def contrasts_markdown(table: list[dict[str, Any]]) -> str:
-    lines = ["| arm | against | seeds | accuracy difference (95% CI, paired t) | macro-F1 difference |",
-             "|---|---|---|---|---|"]  # fmt: skip
-    for row in table:
-        lines.append(f"| {row['arm']} | {row['against']} | {row['seeds']} | {difference(row, 'accuracy')} | "
-                     f"{difference(row, 'macro_f1')} |")  # fmt: skip
+def comparisons_markdown(found: list[Comparison], primary: bool, margin: float | None) -> str:
+    if primary:
+        lines = [f"| comparison | accuracy difference [95% CI] | interval from | Holm p | TOST p (±{margin:g}) | "
+                 "MDE (80% power) | verdict |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    else:
+        lines = ["| comparison | accuracy difference [95% CI] | macro-F1 difference [95% CI] | p (unadjusted) | "
+                 "MDE (80% power) | interval from |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for c in found:
+        result, name = c.results[PRIMARY_METRIC], f"{c.arm} vs {c.against}"
+        mde = f"{c.mde:.2f}" if c.mde is not None else "–"
+        method = result.method if result else "no common seeds yet"
+        if primary:
+            holm_p = p_text(c.p_holm) if c.p_holm is not None else "–"
+            tost_p = p_text(c.p_equivalence) if c.p_equivalence is not None else "–"
+            lines.append(f"| {name} | {interval(result)} | {method} | {holm_p} | {tost_p} | {mde} | "
+                         f"{c.verdict or 'not run yet'} |")  # fmt: skip
+        else:
+            p = p_text(result.p) if result else "–"
+            f1 = interval(c.results["macro_f1"])
+            lines.append(f"| {name} | {interval(result)} | {f1} | {p} | {mde} | {method} |")
     return "\n".join(lines)
 
 
-def write_csv(table: list[dict[str, Any]], path: str) -> None:
-    keys = list(dict.fromkeys(k for row in table for k in row))
+def design_line(config: Any, results: list[ArmResult]) -> str:
+    seeds = len(config.seeds)
+    if config.replicated:
+        runs = sorted({r.pretrain_runs for r in results if r.pretrain_runs})
+        return (
+            f"Design: {seeds} fine-tuning seeds (each its own training sample), crossed with the pre-training "
+            f"runs of each recipe ({', '.join(map(str, runs)) or 'none finished'} per recipe): the treatment is "
+            "replicated, and intervals of pre-training arms are t intervals over the runs' mean differences."
+        )
+    return (f"Design: {seeds} fine-tuning seeds (each its own training sample); each pre-training recipe ran once "
+            f"(seed {config.seeds[0]}): the treatment is not replicated, so intervals of pre-training arms carry "
+            "fine-tuning variance only and say nothing of another pre-training run.")  # fmt: skip
+
+
+def closing_lines(found: list[Comparison], config: Any) -> list[str]:
+    """What the numbers support, in words: each primary comparison's verdict, and whether the study could
+    have told a difference of the margin."""
+    primary = [c for c in found if c.primary]
+    if not primary:
+        return ["No comparison was pre-registered (no `primary` in the study file): every comparison is exploratory, "
+                "and none is read as better, worse or equivalent."]  # fmt: skip
+    lines = [f"Primary comparisons (pre-registered; test accuracy; margin ±{config.margin:g} points; Holm over "
+             f"{len(primary)}; level {LEVEL:g}):"]  # fmt: skip
+    for c in primary:
+        result = c.results[PRIMARY_METRIC]
+        if result is None or c.verdict is None:
+            lines.append(f"- {c.arm} vs {c.against}: not run yet.")
+            continue
+        line = f"- {c.arm} vs {c.against}: {c.verdict} ({interval(result)} points"
+        if c.verdict == "better" or c.verdict == "worse":
+            line += f", Holm p {p_text(c.p_holm or 0)})"
+        elif c.verdict == "equivalent":
+            line += f", inside ±{config.margin:g}, TOST p {p_text(c.p_equivalence or 0)})"
+        else:
+            line += ")"
+        if c.mde is not None and c.mde > config.margin:
+            line += (f"; its minimum detectable effect is {c.mde:.2f} points, more than the margin: this study "
+                     f"cannot tell a difference of {config.margin:g}")  # fmt: skip
+        lines.append(line + ".")
+    return lines
+
+
+def write_csv(rows: list[dict[str, Any]], path: str) -> None:
+    keys = list(dict.fromkeys(k for row in rows for k in row))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, keys, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(table)
+    writer.writerows(rows)
     write_text(path, buffer.getvalue())
 
 
-def plot(results: list[ArmResult], baseline: str, path: str, metric: str = "accuracy") -> None:
-    """Each seed's test score as a dot, the mean as a bar with the paired 95% interval of its difference
-    from the baseline drawn around the baseline's mean plus that difference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    base = next(r for r in results if r.name == baseline)
-    fig, ax = plt.subplots(figsize=(1.2 * len(results) + 2, 3.6))
-    for i, r in enumerate(results):
-        values = [100 * r.seeds[s][metric] for s in sorted(r.seeds)]
-        if not values:
-            continue
-        mean = mean_sd(values)[0]
-        ax.scatter([i] * len(values), values, color="#203040", s=14, zorder=3)
-        ax.hlines(mean, i - 0.3, i + 0.3, color="#c0392b", linewidth=2)
-        diff = None if r.name == baseline else compare(r, base, metric)
-        if diff is not None:
-            common = sorted(set(r.seeds) & set(base.seeds))
-            centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
-            ax.vlines(i + 0.35, centre + diff["low"], centre + diff["high"], color="#7a9cc6", linewidth=3)
-    ax.set_xticks(range(len(results)), [r.name for r in results], rotation=25, ha="right")
-    ax.set_ylabel(f"test {metric.replace('_', '-')} (%)")
-    ax.set_title(f"dots: seeds; red: mean; blue: 95% CI of the paired difference from {baseline}", fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-
-
-def curves(study: Any) -> dict[str, list[tuple[int, str]]]:
-    """Per pre-training run with checkpoints ("when to stop"): (steps, arm) from the baseline at 0 through
-    each snapshot's arm to the run's end."""
-    out = {}
-    for arm in study.config.arms:
-        spec = arm.pretrain or {}
-        if "checkpoints" in spec and "checkpoint" not in spec:
-            steps = sorted(set(spec["checkpoints"]))
-            out[arm.name] = [(0, study.config.baseline), *((s, f"{arm.name}@{s}") for s in steps),
-                             (int(study.config.pretrain_settings(arm)["steps"]), arm.name)]  # fmt: skip
-    return out
-
-
-def plot_curves(results: list[ArmResult], baseline: str, lines: dict[str, list[tuple[int, str]]], path: str,
-                metric: str = "accuracy") -> None:  # fmt: skip
-    """Test score against further pre-training steps, one line per run: the mean over seeds and, shaded,
-    the paired 95% interval of each point's difference from the baseline (drawn around the baseline)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    by_name = {r.name: r for r in results}
-    base = by_name[baseline]
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for run, points in lines.items():
-        xs, means, lows, highs = [], [], [], []
-        for steps, name in points:
-            r = by_name[name]
-            common = sorted(set(r.seeds) & set(base.seeds))
-            if not common:
-                continue
-            values = [100 * r.seeds[s][metric] for s in common]
-            centre = mean_sd([100 * base.seeds[s][metric] for s in common])[0]
-            diff = compare(r, base, metric) if name != baseline else None
-            xs.append(steps)
-            means.append(mean_sd(values)[0])
-            lows.append(centre + diff["low"] if diff else means[-1])
-            highs.append(centre + diff["high"] if diff else means[-1])
-        ax.plot(xs, means, marker="o", label=run)
-        ax.fill_between(xs, lows, highs, alpha=0.2)
-    ax.set_xlabel("further pre-training steps (0: the baseline)")
-    ax.set_ylabel(f"test {metric.replace('_', '-')} (%)")
-    ax.set_title("when to stop: mean over seeds, paired 95% CI vs the baseline", fontsize=8)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-
-
-def verdict(table: list[dict[str, Any]], pairs: list[dict[str, Any]], baseline: str, metric: str = "accuracy",
-            level: float = 0.05) -> str:  # fmt: skip
-    """The comparisons in words, at `level` after Holm's adjustment: which were better, which worse, and how
-    many showed no difference (an interval of the unadjusted test is no licence to read one)."""
-    named = [(row["arm"], baseline, row) for row in table] + [(row["arm"], row["against"], row) for row in pairs]
-    tested = [(a, b, row) for a, b, row in named if f"diff_{metric}_p_holm" in row]
-    if not tested:
-        return ""
-    better = [f"{a} over {b}" for a, b, row in tested if row[f"diff_{metric}_p_holm"] < level
-              and row[f"diff_{metric}_mean"] > 0]  # fmt: skip
-    worse = [f"{a} under {b}" for a, b, row in tested if row[f"diff_{metric}_p_holm"] < level
-             and row[f"diff_{metric}_mean"] < 0]  # fmt: skip
-    rest = len(tested) - len(better) - len(worse)
-    return (
-        f"Read at {level:g} after Holm ({len(tested)} comparisons of test {metric.replace('_', '-')}): "
-        f"better: {', '.join(better) or 'no comparison'}; worse: {', '.join(worse) or 'no comparison'}; "
-        f"no difference shown: {rest}."
-    )
-
-
 def write_report(study: Any) -> str:
-    """Writes report.md, report.csv and report.png into the study folder; returns the markdown."""
-    results = collect(study)
-    baseline = study.config.baseline
-    table = rows(results, baseline)
-    pairs = contrast_rows(results, study.config.contrasts)
-    family = adjust(table, pairs)
-    text = markdown(table, baseline)
-    if pairs:
-        text += f"\n\nContrasts (pairs of arms, paired by seed the same way):\n\n{contrasts_markdown(pairs)}"
-    summary = verdict(table, pairs, baseline)
-    if summary:
-        text += f"\n\n{summary}"
-    folder = study.config.run_dir
-    note = ("Test scores of the checkpoint each run chose on dev (best macro-F1), in %; mean ± sd over seeds; the "
-            f"difference from {baseline} is paired by seed (t interval, paired t-test, two-sided).")  # fmt: skip
-    if family:
-        note += (f" Holm: the p-value adjusted by Holm's step-down method over all {family} comparisons of this "
-                 "report (the differences from the baseline and the contrasts), so that the chance of any false "
-                 "positive among them is at most the level it is read at.")  # fmt: skip
-    write_text(os.path.join(folder, "report.md"), f"{note}\n\n{text}\n")
-    write_csv(table, os.path.join(folder, "report.csv"))
-    if pairs:
-        write_csv(pairs, os.path.join(folder, "report-contrasts.csv"))
-    if any(r.seeds for r in results):
-        plot(results, baseline, os.path.join(folder, "report.png"))
-    if curves(study) and any(r.seeds for r in results):
-        plot_curves(results, baseline, curves(study), os.path.join(folder, "report-curve.png"))
+    """Writes report.md, report.csv, report-comparisons.csv and the plots into the study folder; returns
+    the markdown."""
+    from maskkit.study.plots import curves, plot_arms, plot_curves, plot_forest
+    from maskkit.study.registration import check_registration, registration_line
+
+    config, results = study.config, collect(study)
+    found = comparisons(results, config)
+    primary = [c for c in found if c.primary]
+    parts = [design_line(config, results), "Arms (test scores of the checkpoint each run chose on dev; mean ± sd "
+             "over runs, in %):", arms_markdown(arm_rows(results))]  # fmt: skip
+    if primary:
+        parts += ["Primary comparisons (pre-registered):", comparisons_markdown(primary, True, config.margin)]
+    exploratory = [c for c in found if not c.primary]
+    if exploratory:
+        parts += ["Exploratory comparisons (unadjusted intervals; no verdict):",
+                  comparisons_markdown(exploratory, False, config.margin)]  # fmt: skip
+    parts.append("\n".join(closing_lines(found, config)))
+    registered = registration_line(check_registration(config))
+    if registered:
+        parts.append(registered)
+    parts.append("Differences are paired by fine-tuning seed (the same training sample and seed). MDE: the smallest "
+                 "true difference the comparison would detect with 80% power, from its observed standard error (for "
+                 "primary comparisons at Holm's strictest level, 0.05 / their number).")  # fmt: skip
+    text = "\n\n".join(parts)
+    folder = config.run_dir
+    write_text(os.path.join(folder, "report.md"), text + "\n")
+    write_csv(arm_rows(results), os.path.join(folder, "report.csv"))
+    write_csv([c.row() for c in found], os.path.join(folder, "report-comparisons.csv"))
+    if any(r.runs for r in results):
+        plot_arms(results, os.path.join(folder, "report.png"))
+        model = os.path.basename(os.path.normpath(config.model)) if config.model else "MiniLM-L6 (the default)"
+        title = (f"{os.path.basename(os.path.normpath(folder))}, {model}: N {config.few_shot or 'all'}, "
+                 f"{len(config.seeds)} seeds")  # fmt: skip
+        plot_forest(found, config.margin, title, os.path.join(folder, "report-forest.png"))
+    lines = curves(config)
+    if lines and any(r.runs for r in results):
+        plot_curves(results, config.baseline, lines, os.path.join(folder, "report-curve.png"))
     return text

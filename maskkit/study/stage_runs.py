@@ -88,11 +88,35 @@ def run_sample(run: Study, c: StageSettings) -> dict[str, Any]:
     return {"rows": len(sample), "per_class": counts}
 
 
-def in_domain_texts(c: StageSettings) -> list[str]:
+def run_in_domain_sample(run: Study, c: StageSettings) -> dict[str, Any]:
+    """`in_domain_limit` lines drawn without replacement, uniformly over the whole in-domain file by the
+    study's first seed, kept in file order (all lines when the limit is 0), written as `lines.txt`."""
+    import numpy as np
+
+    from maskkit.runs.files import write_text
+
+    with open(c.in_domain, encoding="utf-8") as f:
+        lines = [line.strip() for line in f]
+    lines = [line for line in lines if line]
+    if c.in_domain_limit and c.in_domain_limit < len(lines):
+        chosen = np.random.default_rng(c.seed).choice(len(lines), size=c.in_domain_limit, replace=False)
+        lines = [lines[i] for i in sorted(chosen)]
+    write_text(os.path.join(run.folder(c.stage_name), "lines.txt"), "".join(line + "\n" for line in lines))
+    return {"lines": len(lines), "sample": c.in_domain_sample}
+
+
+def in_domain_texts(c: StageSettings, run: Study | None = None) -> list[str]:
+    """The in-domain lines a pre-training run reads: the sample stage's (`in_domain_lines`), or the file's
+    first `in_domain_limit` lines (`in_domain_sample = "first"`)."""
     import itertools
 
     if c.in_domain is None:
         return []
+    lines_stage = c.as_dict().get("in_domain_lines")
+    if lines_stage is not None:
+        assert run is not None
+        with open(os.path.join(run.folder(lines_stage), "lines.txt"), encoding="utf-8") as f:
+            return [line.rstrip("\n") for line in f]
     with open(c.in_domain, encoding="utf-8") as f:
         lines = [line.strip() for line in itertools.islice(f, c.in_domain_limit or None)]
     return [line for line in lines if line]
@@ -127,7 +151,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
         from maskkit.selective.importance import label_free_importance
 
         task = os.path.join(run.folder(c.task_model), MODEL)
-        data = label_free_importance(task, tokenizer, in_domain_texts(c), int(s["max_length"]), log=run.log)
+        data = label_free_importance(task, tokenizer, in_domain_texts(c, run), int(s["max_length"]), log=run.log)
         collator = MaskingCollator(tokenizer, ScoredSelector(rate=float(spec.get("rate", 0.15)), mode="top"),
                                    seed=c.seed)  # fmt: skip
         result = further_pretrain(base, tokenizer, data, collator, config, callbacks=snapshots.callbacks)
@@ -136,8 +160,8 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     from maskkit.registry import from_dict
 
     collator = MaskingCollator(tokenizer, from_dict(spec["selector"]), from_dict(spec["corruption"]), seed=c.seed)
-    texts = {"in_domain": [in_domain_texts(c)], "task": [task_texts(c)],
-             "domain_then_task": [in_domain_texts(c), task_texts(c)]}[s["on"]]  # fmt: skip
+    texts = {"in_domain": [in_domain_texts(c, run)], "task": [task_texts(c)],
+             "domain_then_task": [in_domain_texts(c, run), task_texts(c)]}[s["on"]]  # fmt: skip
     start, steps = base, 0
     for i, stage_texts in enumerate(texts):
         stage = config if i == len(texts) - 1 else PretrainConfig(**{**asdict(config), "output_dir": os.path.join(
@@ -193,10 +217,13 @@ def pretrain_selective(run: Study, c: StageSettings, base: str, folder: str) -> 
         "progress",
     }  # fmt: skip (set from the study)
     own: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in c.spec.items() if k in known - fixed}
+    in_domain, in_domain_limit = c.in_domain, c.in_domain_limit
+    if c.as_dict().get("in_domain_lines") is not None:  # the study's sample of the in-domain file, read whole
+        in_domain, in_domain_limit = os.path.join(run.folder(c.as_dict()["in_domain_lines"]), "lines.txt"), 0
     config = SelectiveConfig(
         run_dir=os.path.join(folder, "pipeline"), model=base, train=os.path.join(run.folder(c.sample), "train.jsonl"),
-        dev=c.dev, test=c.test, text_column=c.text_column, label_column=c.label_column, in_domain=c.in_domain,
-        in_domain_limit=c.in_domain_limit, recipe=c.spec["selective"], seeds=(c.seed,), pretrain_steps=int(s["steps"]),
+        dev=c.dev, test=c.test, text_column=c.text_column, label_column=c.label_column, in_domain=in_domain,
+        in_domain_limit=in_domain_limit, recipe=c.spec["selective"], seeds=(c.seed,), pretrain_steps=int(s["steps"]),
         pretrain_lr=float(s["lr"]), batch_size=int(s["batch_size"]), head_warmup_steps=int(s["head_warmup_steps"]),
         progress=c.progress, **own,
     )  # fmt: skip

@@ -16,7 +16,14 @@ from typing import Any
 from maskkit.errors import InputError
 from maskkit.runs.stages import Stage, StageRunner
 from maskkit.study.config import Arm, StudyConfig
-from maskkit.study.stage_runs import build_augmenter, run_augment, run_finetune, run_pretrain, run_sample
+from maskkit.study.stage_runs import (
+    build_augmenter,
+    run_augment,
+    run_finetune,
+    run_in_domain_sample,
+    run_pretrain,
+    run_sample,
+)
 
 
 def digest(values: dict[str, Any]) -> str:
@@ -30,9 +37,10 @@ def listed(arm: Arm) -> list[str]:
 
 @dataclass
 class ArmUnits:
-    """The stages one arm's result comes from: `runs[seed]` its fine-tuning runs, `cost` every stage it uses."""
+    """The stages one arm's result comes from: `runs[(pre-training seed, seed)]` its fine-tuning runs (the
+    pre-training seed None for an arm without pre-training), `cost` every stage it uses."""
 
-    runs: dict[int, str] = field(default_factory=dict)
+    runs: dict[tuple[int | None, int], str] = field(default_factory=dict)
     cost: set[str] = field(default_factory=set)
     chosen: dict[str, str] = field(default_factory=dict)  # a best_of arm's part -> the arm it came from
 
@@ -72,20 +80,34 @@ class Plan:
         values = {"train": c.train, "few_shot": c.few_shot, "seed": seed, "label_column": c.label_column}
         return self.add(f"data/seed-{seed}", values, run_sample, (), files=("train",))
 
-    def pretrain(self, arm: Arm) -> str:
+    def in_domain(self) -> str:
+        """The in-domain lines every pre-training arm reads: a seeded sample of `in_domain_limit` lines over
+        the whole file, in file order (one stage, shared)."""
+        c = self.config
+        values = {"in_domain": c.in_domain, "in_domain_limit": c.in_domain_limit, "seed": c.seeds[0],
+                  "in_domain_sample": c.in_domain_sample}  # fmt: skip
+        return self.add("data/in-domain", values, run_in_domain_sample, (), files=("in_domain",))
+
+    def pretrain(self, arm: Arm, pretrain_seed: int | None = None) -> str:
+        """The further pre-training run of an arm's recipe with one pre-training seed (the first seed when
+        the study replicates none: the digest of such a run is the one study files before replication made)."""
         c, spec = self.config, dict(arm.pretrain or {})
+        seed = c.seeds[0] if pretrain_seed is None else pretrain_seed
         spec.pop("control", None)  # a selective model and its matched control come from one pipeline
         spec.pop("checkpoint", None)  # and the snapshots of a run are that run's
         checkpoints = spec.pop("checkpoints", None)
         values = {**self.common(), "in_domain": c.in_domain, "in_domain_limit": c.in_domain_limit, "train": c.train,
-                  "settings": self.config.pretrain_settings(arm), "spec": spec, "seed": c.seeds[0]}  # fmt: skip
+                  "settings": self.config.pretrain_settings(arm), "spec": spec, "seed": seed}  # fmt: skip
         upstream: tuple[str, ...] = ()
+        if c.in_domain is not None and c.in_domain_sample != "first":  # recorded only then: older digests stay
+            values["in_domain_lines"] = self.in_domain()
+            upstream = (values["in_domain_lines"],)
         if "selective" in spec:
-            values.update(sample=self.sample(c.seeds[0]), dev=c.dev, test=c.test)
-            upstream = (values["sample"],)
+            values.update(sample=self.sample(seed), dev=c.dev, test=c.test)
+            upstream = (*upstream, values["sample"])
         elif "entropy" in spec:
-            values["task_model"] = self.finetune(Arm(name=c.baseline), c.seeds[0], plain=True)
-            upstream = (values["task_model"],)
+            values["task_model"] = self.finetune(Arm(name=c.baseline), seed, plain=True)
+            upstream = (*upstream, values["task_model"])
         else:
             from maskkit.masking.schemes import masking_from_settings
             from maskkit.registry import to_dict
@@ -95,7 +117,8 @@ class Plan:
         if checkpoints is not None:  # recorded only when given: the other pre-training runs keep their digests
             values["checkpoints"] = sorted(set(checkpoints))
         run_name = arm.name.rsplit("@", 1)[0] if "checkpoint" in (arm.pretrain or {}) else arm.name  # the run's
-        return self.add(f"pretrain/{run_name}", values, run_pretrain, upstream, files=("model", "in_domain", "train"))
+        name = f"pretrain/{run_name}" + (f"/pt-{seed}" if c.replicated else "")
+        return self.add(name, values, run_pretrain, upstream, files=("model", "in_domain", "train"))
 
     def augment(self, arm: Arm, seed: int) -> str:
         from maskkit.registry import to_dict
@@ -110,15 +133,17 @@ class Plan:
         }
         return self.add(f"augment/{arm.name}/seed-{seed}", values, run_augment, (data,))
 
-    def finetune(self, arm: Arm, seed: int, plain: bool = False, label: str | None = None) -> str:
-        """The fine-tuning run of an arm's chain for a seed (`plain`: without any of the arm's parts)."""
+    def finetune(self, arm: Arm, seed: int, plain: bool = False, label: str | None = None,
+                 pretrain_seed: int | None = None) -> str:  # fmt: skip
+        """The fine-tuning run of an arm's chain for a seed (`plain`: without any of the arm's parts), from
+        its pre-training run with `pretrain_seed` (the first seed's when None)."""
         c = self.config
         values: dict[str, Any] = {**self.common(), "dev": c.dev, "test": c.test, "seed": seed,
                                   "finetune": {**c.finetune, **({} if plain else arm.finetune)}}  # fmt: skip
         values.update(start=None, control=False, distill=None, teacher=None)
         upstream: list[str] = []
         if arm.pretrain is not None and not plain:
-            start = self.pretrain(arm)
+            start = self.pretrain(arm, pretrain_seed)
             values["start"], values["control"] = start, bool(arm.pretrain.get("control", False))
             if "checkpoint" in arm.pretrain:  # a snapshot of the run (only then a setting: older digests stay)
                 values["checkpoint"] = int(arm.pretrain["checkpoint"])
@@ -128,10 +153,12 @@ class Plan:
         upstream.append(data)
         if arm.distill is not None and not plain:
             teacher = self.finetune(Arm(arm.name, arm.pretrain, arm.augment, None, arm.finetune), seed,
-                                    label=f"{arm.name}-teacher")  # fmt: skip
+                                    label=f"{arm.name}-teacher", pretrain_seed=pretrain_seed)  # fmt: skip
             values["distill"], values["teacher"] = dict(arm.distill), teacher
             upstream.append(teacher)
-        name = f"finetune/{label or ('plain' if plain else arm.name)}/seed-{seed}"
+        replicated = pretrain_seed is not None and arm.pretrain is not None and not plain
+        replicate = f"pt-{pretrain_seed}/" if replicated else ""
+        name = f"finetune/{label or ('plain' if plain else arm.name)}/{replicate}seed-{seed}"
         return self.add(name, values, run_finetune, tuple(upstream), files=("model", "dev", "test"))
 
     def choose(self, arm: Arm, dev_score: Callable[[str], float | None]) -> list[Stage] | None:
@@ -151,8 +178,13 @@ class Plan:
 
     def arm_units(self, arm: Arm) -> ArmUnits:
         units = ArmUnits()
-        for seed in self.config.seeds:
-            units.runs[seed] = self.finetune(arm, seed)
+        c = self.config
+        for seed in c.seeds:
+            if arm.pretrain is not None and c.replicated:
+                for pretrain_seed in c.pretrain_seeds_of(arm):
+                    units.runs[(pretrain_seed, seed)] = self.finetune(arm, seed, pretrain_seed=pretrain_seed)
+            else:
+                units.runs[(c.seeds[0] if arm.pretrain is not None else None, seed)] = self.finetune(arm, seed)
         pending = list(units.runs.values())
         while pending:  # every stage the arm's runs come from: the arm's cost
             name = pending.pop()

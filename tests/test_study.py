@@ -90,8 +90,9 @@ def test_a_study_under_torchrun_runs_each_stage_once_as_one_data_parallel_job(ti
     path = study_file(tmp_path, tiny_model_dir, arms)
     out = torchrun(2, ["-m", "maskkit.cli.main", "study", "run", str(path), "--no-progress"])
     ran = [line.split("]")[0].lstrip("[") for line in out.splitlines() if line.endswith("] running")]
-    assert sorted(ran) == ["data/in-domain", "data/seed-1", "data/seed-2", "finetune/none/seed-1", "finetune/none/seed-2",
-                           "finetune/token/seed-1", "finetune/token/seed-2", "pretrain/token"]  # fmt: skip
+    assert sorted(ran) == ["data/in-domain", "data/seed-1", "data/seed-2", "finetune/none/seed-1",
+                           "finetune/none/seed-2", "finetune/token/seed-1", "finetune/token/seed-2",
+                           "pretrain/token"]  # fmt: skip
     study = tmp_path / "study"
     for run in ("none/seed-1", "token/seed-2"):
         assert json.loads((study / "finetune" / run / "results.json").read_text())["steps"] == 1

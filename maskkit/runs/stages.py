@@ -179,10 +179,10 @@ class StageRunner:
         names = (*self.stages[stage].reads, *self.display)
         return StageSettings(stage, {name: self.value(stage, name) for name in names})
 
-    def fingerprint(self, path: str | None) -> str | None:
+    def fingerprint(self, path: str | list[str] | None) -> str | None:
         key = str(path)  # each file is read once per job
         if key not in self._fingerprints:
-            self._fingerprints[key] = file_fingerprint(path)
+            self._fingerprints[key] = files_digest(path) if isinstance(path, list) else file_fingerprint(path)
         return self._fingerprints[key]
 
     def manifest(self, stage: str) -> dict[str, Any]:

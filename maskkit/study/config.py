@@ -138,6 +138,7 @@ class StudyConfig:
     baseline: str = "none"
     finetune: dict[str, Any] = field(default_factory=dict)
     pretrain: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] | None = None  # the general-corpus pre-training every arm starts from (study.base)
     arms: tuple[Arm, ...] = ()
     contrasts: tuple[tuple[str, str], ...] = ()  # (arm, against): compared in the report like the baseline
 
@@ -157,6 +158,10 @@ class StudyConfig:
         if self.baseline not in names:
             raise InputError(f"study: the baseline arm {self.baseline!r} is not among the arms {names}")
         unknown_keys(self.pretrain, PRETRAIN_SHARED, "study: [pretrain]")
+        if self.base is not None:
+            from maskkit.study.base import check_base
+
+            object.__setattr__(self, "base", check_base(self.base))
         self.check_finetune(self.finetune, "study: [finetune]")
         for i, arm in enumerate(self.arms):
             self.check_arm(arm)
@@ -353,7 +358,7 @@ TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", 
              "text_column": "text", "label_column": "text", "in_domain": "text", "baseline": "text",
              "few_shot": "count", "in_domain_limit": "count", "seeds": "list", "finetune": "table",
              "pretrain": "table", "arms": "list", "contrasts": "list", "pretrain_seeds": "list", "primary": "list",
-             "in_domain_sample": "text", "margin": "number"}  # fmt: skip
+             "in_domain_sample": "text", "margin": "number", "base": "table"}  # fmt: skip
 ARM_TYPES = {"pretrain": "table", "augment": "table", "distill": "table", "finetune": "table", "reference": "text",
              "best_of": "table", "pretrain_seeds": "list"}  # fmt: skip
 KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {"text": (str, "a text"), "count": (int, "a whole number >= 0"),

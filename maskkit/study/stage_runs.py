@@ -45,6 +45,14 @@ def build_augmenter(config: StudyConfig, spec: dict[str, Any], seed: int) -> tup
     return OneOf((eda, bt), seed=seed), int(spec.get("n_aug", eda.n_aug))
 
 
+def start_model(run: Study, c: StageSettings) -> str:
+    """The model a stage starts from: the study's base model when it has a [base], else `model`."""
+    from maskkit.runs.models import resolve_model_dir
+
+    base = c.as_dict().get("start_model")
+    return os.path.join(run.folder(base), MODEL) if base else resolve_model_dir(c.model)
+
+
 def training_rows(path: str) -> int:
     from maskkit.runs.tables import read_table
 
@@ -131,10 +139,8 @@ def task_texts(c: StageSettings) -> list[str]:
 def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
-    from maskkit.runs.models import resolve_model_dir
-
     folder, s, spec = run.folder(c.stage_name), c.settings, c.spec
-    base = resolve_model_dir(c.model)
+    base = start_model(run, c)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if "selective" in spec:
         return pretrain_selective(run, c, base, folder)
@@ -248,11 +254,10 @@ def run_augment(run: Study, c: StageSettings) -> dict[str, Any]:
 def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
-    from maskkit.runs.models import resolve_model_dir
     from maskkit.runs.tables import read_table
     from maskkit.training.classify import FinetuneConfig, finetune_classifier
 
-    base = resolve_model_dir(c.model)
+    base = start_model(run, c)
     start = base
     if c.start is not None:
         start = run.results(c.start)["control_model" if c.control else "model"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from maskkit.errors import InputError
 from maskkit.runs.stages import Stage, StageRunner
+from maskkit.study.base import run_base
 from maskkit.study.config import Arm, StudyConfig
 from maskkit.study.stage_runs import (
     build_augmenter,
@@ -54,6 +55,10 @@ class Plan:
         self.by_digest: dict[str, str] = {}
         self.arms: dict[str, ArmUnits] = {}
         self.waiting: dict[str, list[str]] = {}  # best_of arms -> the listed arms not finished yet
+        self.base: str | None = None
+        self.base = self.add("base", {"model": config.model, "base": config.base, "texts": config.base["texts"],
+                                      "eval_texts": config.base["eval_texts"]}, run_base, (),
+                             files=("texts", "eval_texts")) if config.base else None  # fmt: skip
         for arm in config.arms:
             if arm.best_of is None:
                 self.arms[arm.name] = self.arm_units(arm)
@@ -62,6 +67,9 @@ class Plan:
 
     def add(self, name: str, values: dict[str, Any], run: Callable[..., dict[str, Any]], upstream: tuple[str, ...],
             files: tuple[str, ...] = ()) -> str:  # fmt: skip
+        if self.base is not None and run in (run_pretrain, run_finetune):  # they start from the base's model
+            values = {**values, "start_model": self.base}
+            upstream = tuple(dict.fromkeys((self.base, *upstream)))
         key = digest({"run": run.__name__, **values})
         if key in self.by_digest:
             return self.by_digest[key]

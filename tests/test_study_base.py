@@ -75,3 +75,25 @@ def test_a_base_table_with_a_misspelt_key_or_no_corpus_is_refused(tiny_model_dir
     path.write_text(path.read_text().replace("curv = [1]", "curve = [5]"))
     assert main(["study", "plan", str(path)]) == 2
     assert "curve must list steps between 0 and its 2 steps" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_an_out_of_domain_arm_reads_only_its_own_corpus_sampled_and_packed_like_the_domain_arm(
+    tiny_model_dir, tmp_path
+):
+    general = tmp_path / "general.txt"
+    general.write_text("".join(f"General line number {i} about rivers and mountains.\n" for i in range(40)))
+    arms = [ARMS[0], '[[arms]]\nname = "dapt"\npretrain = { scheme = "word" }',
+            f'[[arms]]\nname = "mlm-general"\npretrain = {{ scheme = "word", corpus = "{general}" }}']  # fmt: skip
+    path = study_file(tmp_path, tiny_model_dir, arms, top=["in_domain_limit = 6"], pretrain=['packing = "full"'])
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    own = (study / "data" / "corpus-general" / "lines.txt").read_text().splitlines()
+    domain = (study / "data" / "in-domain" / "lines.txt").read_text().splitlines()
+    assert len(own) == len(domain) == 6
+    assert set(own) <= set(general.read_text().splitlines()) and not set(own) & set(domain)
+    manifest = json.loads((study / "pretrain" / "mlm-general" / "manifest.json").read_text())
+    assert manifest["settings"]["in_domain"] == str(general) and manifest["settings"]["settings"]["packing"] == "full"
+    assert manifest["upstream"].keys() == {"data/corpus-general"}
+    dapt = json.loads((study / "pretrain" / "dapt" / "results.json").read_text())
+    assert dapt["texts"][0] < 6  # six short lines packed into fewer full blocks

@@ -80,6 +80,7 @@ from maskkit.training.settings import check_seed
 PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
 PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
                    "warmup_ratio": 0.06, "on": "in_domain"}  # fmt: skip
+PRETRAIN_OPTIONAL = {"packing": ("full", "document")}  # recorded only when given: older runs keep their digests
 AUGMENT_METHODS = ("eda", "bt", "both")
 ARM_KEYS = ("name", "pretrain", "augment", "distill", "finetune", "reference", "best_of", "pretrain_seeds")
 IN_DOMAIN_SAMPLES = ("uniform", "first")
@@ -157,7 +158,7 @@ class StudyConfig:
             raise InputError(f"study: arm names must differ, got {names}")
         if self.baseline not in names:
             raise InputError(f"study: the baseline arm {self.baseline!r} is not among the arms {names}")
-        unknown_keys(self.pretrain, PRETRAIN_SHARED, "study: [pretrain]")
+        unknown_keys(self.pretrain, {*PRETRAIN_SHARED, *PRETRAIN_OPTIONAL}, "study: [pretrain]")
         if self.base is not None:
             from maskkit.study.base import check_base
 
@@ -232,7 +233,13 @@ class StudyConfig:
             from maskkit.masking.schemes import CORRUPTION_OPTIONS, SELECTOR_OPTIONS, masking_from_settings
 
             masking = {"scheme", "selector", "corruption", *SELECTOR_OPTIONS, *CORRUPTION_OPTIONS}
-            unknown_keys(arm.pretrain, masking | set(PRETRAIN_SHARED) | PRETRAIN_RUN_KEYS, f"{where}: pretrain")
+            known = masking | set(PRETRAIN_SHARED) | set(PRETRAIN_OPTIONAL) | PRETRAIN_RUN_KEYS | {"corpus"}
+            unknown_keys(arm.pretrain, known, f"{where}: pretrain")
+            corpus = arm.pretrain.get("corpus")
+            if corpus is not None and (not isinstance(corpus, str) or not os.path.isfile(corpus)):
+                raise MissingFile(f"{where}: pretrain corpus {corpus!r} is not a text file")
+            if corpus is not None and self.pretrain_settings(arm)["on"] != "in_domain":
+                raise InputError(f"{where}: pretrain corpus replaces the in-domain text: give it with on = 'in_domain'")
             masking_from_settings(arm.pretrain)  # the masking it names is built (and checked) now
         if arm.augment is not None:
             unknown_keys(arm.augment, AUGMENT_KEYS, f"{where}: augment")
@@ -297,8 +304,12 @@ class StudyConfig:
 
     def pretrain_settings(self, arm: Arm) -> dict[str, Any]:
         """The shared [pretrain] settings with the arm's own over them."""
-        own = {k: v for k, v in (arm.pretrain or {}).items() if k in PRETRAIN_SHARED}
-        return {**PRETRAIN_SHARED, **self.pretrain, **own}
+        own = {k: v for k, v in (arm.pretrain or {}).items() if k in PRETRAIN_SHARED or k in PRETRAIN_OPTIONAL}
+        settings = {**PRETRAIN_SHARED, **self.pretrain, **own}
+        for key, allowed in PRETRAIN_OPTIONAL.items():
+            if key in settings and settings[key] not in allowed:
+                raise InputError(f"study: pretrain {key} must be one of {allowed}, got {settings[key]!r}")
+        return settings
 
     def pretrain_seeds_of(self, arm: Arm) -> tuple[int, ...]:
         """The seeds of an arm's pre-training runs: its own, the study's, or the first seed alone."""

@@ -168,6 +168,13 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     collator = MaskingCollator(tokenizer, from_dict(spec["selector"]), from_dict(spec["corruption"]), seed=c.seed)
     texts = {"in_domain": [in_domain_texts(c, run)], "task": [task_texts(c)],
              "domain_then_task": [in_domain_texts(c, run), task_texts(c)]}[s["on"]]  # fmt: skip
+    if s.get("packing"):  # every arm's lines packed into blocks of max_length tokens, the same way
+        from datasets import Dataset
+
+        from maskkit.training.corpus import corpus_blocks
+
+        texts = [corpus_blocks(Dataset.from_dict({"text": t}), tokenizer, int(s["max_length"]), s["packing"])
+                 for t in texts]  # fmt: skip
     start, steps = base, 0
     for i, stage_texts in enumerate(texts):
         stage = config if i == len(texts) - 1 else PretrainConfig(**{**asdict(config), "output_dir": os.path.join(

@@ -11,12 +11,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError
 from maskkit.runs.stages import Stage, StageRunner
 from maskkit.study.base import run_base
-from maskkit.study.config import Arm, StudyConfig
+from maskkit.study.config import PRETRAIN_OPTIONAL, Arm, StudyConfig
 from maskkit.study.stage_runs import (
     build_augmenter,
     run_augment,
@@ -88,13 +89,16 @@ class Plan:
         values = {"train": c.train, "few_shot": c.few_shot, "seed": seed, "label_column": c.label_column}
         return self.add(f"data/seed-{seed}", values, run_sample, (), files=("train",))
 
-    def in_domain(self) -> str:
-        """The in-domain lines every pre-training arm reads: a seeded sample of `in_domain_limit` lines over
-        the whole file, in file order (one stage, shared)."""
+    def in_domain(self, corpus: str | None = None) -> str:
+        """The lines the pre-training arms read: a seeded sample of `in_domain_limit` lines over the whole
+        in-domain file (or an arm's own `corpus`, sampled the same way), in file order; one stage a file."""
         c = self.config
-        values = {"in_domain": c.in_domain, "in_domain_limit": c.in_domain_limit, "seed": c.seeds[0],
+        path = corpus or c.in_domain
+        assert path is not None
+        values = {"in_domain": path, "in_domain_limit": c.in_domain_limit, "seed": c.seeds[0],
                   "in_domain_sample": c.in_domain_sample}  # fmt: skip
-        return self.add("data/in-domain", values, run_in_domain_sample, (), files=("in_domain",))
+        name = "data/in-domain" if path == c.in_domain else f"data/corpus-{Path(path).stem}"
+        return self.add(name, values, run_in_domain_sample, (), files=("in_domain",))
 
     def pretrain(self, arm: Arm, pretrain_seed: int | None = None) -> str:
         """The further pre-training run of an arm's recipe with one pre-training seed (the first seed when
@@ -104,11 +108,15 @@ class Plan:
         spec.pop("control", None)  # a selective model and its matched control come from one pipeline
         spec.pop("checkpoint", None)  # and the snapshots of a run are that run's
         checkpoints = spec.pop("checkpoints", None)
-        values = {**self.common(), "in_domain": c.in_domain, "in_domain_limit": c.in_domain_limit, "train": c.train,
-                  "settings": self.config.pretrain_settings(arm), "spec": spec, "seed": seed}  # fmt: skip
+        corpus = spec.pop("corpus", None)  # another text in the in-domain text's place (an out-of-domain control)
+        for key in PRETRAIN_OPTIONAL:
+            spec.pop(key, None)  # a setting of the run (in settings), not of its masking
+        values = {**self.common(), "in_domain": corpus or c.in_domain, "in_domain_limit": c.in_domain_limit,
+                  "train": c.train, "settings": self.config.pretrain_settings(arm), "spec": spec,
+                  "seed": seed}  # fmt: skip
         upstream: tuple[str, ...] = ()
-        if c.in_domain is not None and c.in_domain_sample != "first":  # recorded only then: older digests stay
-            values["in_domain_lines"] = self.in_domain()
+        if values["in_domain"] is not None and c.in_domain_sample != "first":  # recorded only then: older digests
+            values["in_domain_lines"] = self.in_domain(corpus)
             upstream = (values["in_domain_lines"],)
         if "selective" in spec:
             values.update(sample=self.sample(seed), dev=c.dev, test=c.test)

@@ -52,15 +52,17 @@ def to_unit(bits: np.ndarray) -> np.ndarray:
     return (bits >> _S11).astype(np.float64) * _TO_UNIT
 
 
-def as_integer(value: object, name: str, minimum: int | None = None) -> int:
-    """`value` as a Python int when it is any integer (int, numpy's integers; not bool), else a ValueError
-    naming the parameter. Keyed draws hash the int, so np.int64(3) and 3 give the same draws."""
+def as_integer(value: object, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """`value` as a Python int when it is any integer (int, numpy's integers; not bool) in range, else a
+    ValueError naming the parameter. Keyed draws hash the int, so np.int64(3) and 3 give the same draws."""
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and int(value) < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if maximum is not None and int(value) > maximum:
+        raise InputError(f"{name} must be an integer <= {maximum}, got {value!r}")
     return int(value)
 
 

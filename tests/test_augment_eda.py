@@ -204,3 +204,44 @@ def test_the_paper_settings_by_training_set_size(thesaurus):
         assert eda.seed == 3
     with pytest.raises(ValueError, match="sets \\['n_aug'\\] from the paper's table"):
         EDA.for_training_size(500, n_aug=2)
+
+
+def test_random_insertion_equals_the_sequential_algorithm_on_long_and_short_texts(thesaurus):
+    """Blocks make insertion near-linear on a long document; each step must still pick a uniform word of
+    the text as it stands and give the new word the spacing after it, exactly as one list would."""
+    import random
+
+    from maskkit.augment.eda import Blocks
+    from maskkit.augment.text import Token, gap
+
+    def sequential(tokens, n_words, steps, rng):  # the reference: one list, recounted after each insertion
+        for _ in range(steps):
+            word_positions = [i for i, t in enumerate(tokens) if t.is_word]
+            after = word_positions[rng.randrange(n_words)]
+            new = Token(f"new{rng.randrange(1000)}", " ")
+            new.space, tokens[after].space = tokens[after].space, gap(tokens[after].text, new.text)
+            tokens.insert(after + 1, new)
+            n_words += 1
+        return tokens
+
+    def blocked(tokens, n_words, steps, rng):
+        sequence = Blocks(tokens)
+        for _ in range(steps):
+            block, at = sequence.word(rng.randrange(n_words))
+            new = Token(f"new{rng.randrange(1000)}", " ")
+            new.space, block[at].space = block[at].space, gap(block[at].text, new.text)
+            sequence.insert(block, at + 1, new)
+            n_words += 1
+        return sequence.tokens()
+
+    for size, steps in ((3, 5), (40, 30), (3000, 900)):
+        text = " ".join(random.Random(size).choice(["movie", "good", ",", "great", "!", "plot"]) for _ in range(size))
+        _, tokens = split_tokens(text)
+        n_words = sum(t.is_word for t in tokens)
+        if not n_words:
+            continue
+        expected = sequential([Token(t.text, t.space) for t in tokens], n_words, steps, random.Random(7))
+        got = blocked([Token(t.text, t.space) for t in tokens], n_words, steps, random.Random(7))
+        assert join_tokens("", got) == join_tokens("", expected)
+    long_text = " ".join(["the good movie , a great plot"] * 3000)  # 18,000 words: blocks, no quadratic loop
+    assert len(words_of(RandomInsert(alpha=0.1, synonyms=thesaurus)([long_text])[0])) == 18_000 + 1_800

@@ -142,3 +142,15 @@ def test_an_edited_corpus_or_table_is_a_changed_setting_never_the_old_result(tin
     assert (tmp_path / "pt" / "corpus" / "model.safetensors").read_bytes() == weights  # nothing relabelled
     assert main([*command, "--rerun"]) == 0
     assert "discarding the earlier run" in capsys.readouterr().out
+
+
+def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_rerun(table, tmp_path, capsys):
+    out = tmp_path / "out.tsv"
+    assert main(["augment", str(table), str(out), "--method", "sr", "--alpha-sr", "-0.5", "--quiet"]) == 2
+    assert main(["augment", str(table), str(out), "--method", "rd", "--n-aug", "100000000", "--quiet"]) == 2
+    assert "--n-aug must be from 1 to 1000" in capsys.readouterr().err
+    assert augment(table, out) == 0  # no stale OUT.parts refuses the corrected command
+    parts = tmp_path / "other.tsv.parts"
+    parts.mkdir()
+    (parts / "mine.txt").write_text("not maskkit's")
+    assert augment(table, tmp_path / "other.tsv") == 2 and (parts / "mine.txt").is_file()

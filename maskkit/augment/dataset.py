@@ -51,6 +51,9 @@ def distinct_limit(augmenter: Any) -> int | None:
     return limit() if callable(limit) else None
 
 
+MAX_N_AUG = 1000  # augmentations per row: more is a typo (it would run for days), not a recipe
+
+
 def check_distinct(augmenter: Any, n_aug: int) -> str | None:
     """The message for an n_aug the augmenter cannot give distinct augmentations for, or None."""
     limit = distinct_limit(augmenter)
@@ -97,7 +100,7 @@ class Augment:
             raise WrongType(
                 f"augmenter must be callable (texts, keys, k) -> texts, got {type(self.augmenter).__name__}"
             )
-        object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=0))
+        object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=0, maximum=MAX_N_AUG))
 
     def __call__(self, batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
         return self.augment_rows(batch, indices)[0]

@@ -107,6 +107,42 @@ class WordOperation:
         return [i for i in words if not is_negation(tokens[i].text)]
 
 
+class Blocks:
+    """Tokens in blocks of about sqrt(n), each with its count of words, so that finding the j-th word and
+    inserting after it take O(sqrt n) steps: random insertion stays near-linear on a long document
+    instead of quadratic."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        size = max(16, int(len(tokens) ** 0.5))
+        self.size = size
+        self.blocks = [tokens[i : i + size] for i in range(0, len(tokens), size)] or [[]]
+        self.counts = [sum(t.is_word for t in block) for block in self.blocks]
+
+    def word(self, j: int) -> tuple[list[Token], int]:
+        """The block holding the j-th word (0-based) and the word's index in it."""
+        for block, count in zip(self.blocks, self.counts):
+            if j < count:
+                for i, token in enumerate(block):
+                    if token.is_word:
+                        if j == 0:
+                            return block, i
+                        j -= 1
+            j -= count
+        raise IndexError("fewer words than asked for")
+
+    def insert(self, block: list[Token], at: int, token: Token) -> None:
+        index = next(i for i, b in enumerate(self.blocks) if b is block)
+        block.insert(at, token)
+        self.counts[index] += token.is_word
+        if len(block) > 2 * self.size:  # split a block grown too long
+            half = len(block) // 2
+            self.blocks[index : index + 1] = [block[:half], block[half:]]
+            self.counts[index : index + 1] = [sum(t.is_word for t in part) for part in self.blocks[index : index + 2]]
+
+    def tokens(self) -> list[Token]:
+        return [token for block in self.blocks for token in block]
+
+
 def _count(rate: float, n_words: int) -> int:
     return max(1, int(rate * n_words))
 
@@ -175,15 +211,16 @@ class RandomInsert(_SynonymOperation):
         sources = list(self.synonym_options(tokens, words).values())
         if not sources:
             return None
+        sequence, n_words = Blocks(tokens), len(words)
         for _ in range(_count(self.alpha, len(words))):
             synonyms = sources[rng.randrange(len(sources))]
             new = Token(synonyms[rng.randrange(len(synonyms))], " ")
-            after = [i for i, t in enumerate(tokens) if t.is_word][rng.randrange(len(words))]
-            # the new word takes over the spacing after the word it follows
-            new.space, tokens[after].space = tokens[after].space, gap(tokens[after].text, new.text)
-            tokens.insert(after + 1, new)
-            words = [i for i, t in enumerate(tokens) if t.is_word]
-        return tokens
+            block, at = sequence.word(rng.randrange(n_words))
+            before = block[at]  # the new word takes over the spacing after the word it follows
+            new.space, before.space = before.space, gap(before.text, new.text)
+            sequence.insert(block, at + 1, new)
+            n_words += 1
+        return sequence.tokens()
 
 
 @register("maskkit.random_swap.v1", "augmenter", short="rs")

@@ -128,13 +128,13 @@ def run_augment_job(
     manifest = {"options": options, "input": data.fingerprint, "rows": data.num_rows, "shard_size": shard_size,
                 "columns": data.columns, "output": table_format(out), "tsv": tsv}  # fmt: skip
     job = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    stage = Augment(augmenter, n_aug, text_column, keep_original)  # checked before OUT.parts exists
     with exclusive(out, "the output"):
         resuming = _open_parts(parts, manifest, overwrite)
         if not resuming:
             check_output(out, overwrite, inputs, recognise=is_augmented_table)
         summary = JobSummary(rows_in=data.num_rows, blank_lines=data.blank_lines)
         summary.shards = -(-data.num_rows // shard_size)
-        stage = Augment(augmenter, n_aug, text_column, keep_original)
         bar = progress_bar(total=summary.shards, desc=f"augmenting ({augmenter_name(augmenter)})", unit="shard",
                            enabled=progress)  # fmt: skip
         for index, rows in enumerate(_chunks(data.rows(), shard_size)):
@@ -174,9 +174,12 @@ def _open_parts(parts: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     """Starts or resumes the parts folder (True: resuming); another job's folder is an error, not a merge."""
     manifest_file = parts / "manifest.json"
     if parts.exists():
+        if not manifest_file.is_file():
+            raise RunConflict(f"{str(parts)!r} exists and is not a maskkit job's parts folder: move it away")
         if read_json(manifest_file) == json.loads(json.dumps(manifest, default=str)):
             return True
-        if not overwrite:
+        started = any(parts.glob("shard-*.jsonl"))  # a job refused before its first shard left nothing to keep
+        if not overwrite and started:
             raise RunConflict(
                 f"{str(parts)!r} holds an unfinished job with other options or input: rerun with the same "
                 "options to resume it, or pass --overwrite to start again"

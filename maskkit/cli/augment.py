@@ -128,12 +128,13 @@ def build_augmenter(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from maskkit.augment.dataset import MAX_N_AUG
     from maskkit.augment.job import run_augment_job
     from maskkit.registry import spec_of
     from maskkit.runs.tables import table_format
 
-    if args.n_aug < 1:
-        raise InputError(f"--n-aug must be at least 1, got {args.n_aug}")
+    if not 1 <= args.n_aug <= MAX_N_AUG:
+        raise InputError(f"--n-aug must be from 1 to {MAX_N_AUG}, got {args.n_aug}")
     table_format(args.output)  # an unknown OUT format is refused before any work
     augmenter = build_augmenter(args)
     options = {"method": "spec" if args.augmenter else args.method, "n_aug": args.n_aug,

@@ -142,13 +142,34 @@ class DistillationTrainer(ClassifierTrainer):
         return (loss, outputs) if return_outputs else loss
 
 
+def load_teacher(folder: str) -> Any:
+    """A fine-tuned classifier from its folder; a folder whose model is not a sequence classifier (a
+    masked-LM or a bare encoder, which would get a random classification head) is refused."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    architectures = AutoConfig.from_pretrained(folder).architectures or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        raise InputError(
+            f"the teacher {folder!r} is not a fine-tuned classifier (its architectures: {architectures or 'none'}); "
+            "a teacher loaded from it would predict with a random head: give a classifier's folder"
+        )
+    return AutoModelForSequenceClassification.from_pretrained(folder)
+
+
 def check_teacher(teacher: Any, label_names: list[str]) -> None:
-    """The teacher must predict the student's label set, in the same order."""
+    """The teacher must predict the student's label set, in the same order; transformers' generic names
+    (LABEL_0, ...) cannot show an order and are refused unless the student's labels are 0, 1, ..."""
     id2label = getattr(teacher.config, "id2label", None) or {}
     theirs = [str(id2label[i]) for i in sorted(id2label)]
     if len(theirs) != len(label_names):
         raise InputError(f"the teacher predicts {len(theirs)} labels {theirs} but the data has {label_names}")
     generic = all(name == f"LABEL_{i}" for i, name in enumerate(theirs))
+    numbered = label_names == [str(i) for i in range(len(label_names))]
+    if generic and not numbered:
+        raise InputError(
+            f"the teacher's labels are transformers' generic names {theirs}, so their order against the student's "
+            f"{label_names} cannot be checked: save the teacher with id2label naming its classes"
+        )
     if not generic and theirs != label_names:
         raise InputError(f"the teacher's labels {theirs} differ from the student's {label_names}")
 
@@ -199,11 +220,9 @@ def distill_classifier(
     train = as_dataset(train, "train")
     label_names = label_names_from(label_values(train, config.label_column, "train"))
     if isinstance(teacher, (str, os.PathLike)):
-        from transformers import AutoModelForSequenceClassification
-
         from maskkit.runs.models import resolve_model_dir
 
-        teacher = AutoModelForSequenceClassification.from_pretrained(resolve_model_dir(teacher))
+        teacher = load_teacher(resolve_model_dir(teacher))
     if teacher is not None:
         check_teacher(teacher, label_names)
         if not live:  # soft labels once, from the teacher's predictions over the training set

@@ -99,6 +99,8 @@ class SelectiveConfig:
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0 (0: {'no limit' if 'limit' in name else 'off'}), "
                                  f"got {getattr(self, name)}")  # fmt: skip
+        if not 0 < self.rate <= 1:
+            raise InputError(f"rate (the share of tokens masked) must be in (0, 1], got {self.rate}")
         if not 0 < self.top_sen_rate <= 1 or not 0 <= self.short_seq_prob < 1 or not 0 <= self.pretrain_warmup < 1:
             raise InputError("top_sen_rate must be in (0, 1], short_seq_prob and pretrain_warmup in [0, 1)")
         if 0 < self.pack_length < 8:

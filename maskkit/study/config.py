@@ -87,7 +87,6 @@ IN_DOMAIN_SAMPLES = ("uniform", "first")
 PARTS = ("pretrain", "augment", "distill")
 PRETRAIN_RUN_KEYS = {"checkpoints", "checkpoint", "control"}  # a curve's snapshots; the selective control
 AUGMENT_KEYS = ("method", "n_aug", "pivot", "models", "augmenter")
-MAX_N_AUG = 1000  # augmentations per row: more is a typo, not a recipe
 STUDY_SETS = {"output_dir", "seed", "text_column", "label_column", "progress"}  # the study's own, per run
 
 
@@ -242,6 +241,8 @@ class StudyConfig:
                 raise InputError(f"{where}: pretrain corpus replaces the in-domain text: give it with on = 'in_domain'")
             masking_from_settings(arm.pretrain)  # the masking it names is built (and checked) now
         if arm.augment is not None:
+            from maskkit.augment.dataset import MAX_N_AUG
+
             unknown_keys(arm.augment, AUGMENT_KEYS, f"{where}: augment")
             n_aug = arm.augment.get("n_aug", 1)
             if isinstance(n_aug, bool) or not isinstance(n_aug, int) or not 1 <= n_aug <= MAX_N_AUG:

@@ -65,6 +65,12 @@ class FinetuneConfig(TrainingSettings):
         if self.head_lr is not None and self.head_lr <= 0:
             raise InputError(f"head_lr must be > 0, got {self.head_lr}")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
+        if any(h < 1 for h in self.head_hidden):
+            raise InputError(f"head_hidden sizes must be >= 1 (no hidden layer: leave it out), got {self.head_hidden}")
+        if not 0 <= self.head_dropout < 1:
+            raise InputError(f"head_dropout must be in [0, 1), got {self.head_dropout}")
+        if self.last_k < 1:
+            raise InputError(f"last_k must be >= 1, got {self.last_k}")
         if self.llrd_embeddings not in ("base", "decayed"):
             raise InputError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,

@@ -7,6 +7,7 @@ non-text text column, missing labels, labels outside the label set, an empty spl
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -72,28 +73,35 @@ def check_text(dataset: Any, column: str, split: str) -> None:
             raise WrongType(f"row {i} of the {split} split: {column!r} is {type(value).__name__} ({value!r}), not text")
 
 
+# The spellings of a missing value that pandas reads as NaN (its default na_values), compared without
+# case: a label spelt so is missing, not a class ("none" is left out: it names real classes).
+MISSING_LABELS = frozenset(("", "nan", "-nan", "na", "n/a", "#n/a", "#n/a n/a", "#na", "<na>", "null", "-1.#ind",
+                            "-1.#qnan", "1.#ind", "1.#qnan"))  # fmt: skip
+NUMBER = re.compile(r"[+-]?\d+(\.\d*)?([eE][+-]?\d+)?")  # no underscores, no spaces: "1_0" is a name
+SMALL_CLASSES = 1000  # integer labels name head outputs 0..max only below this (and when dense enough)
+
+
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    return isinstance(value, str) and value.strip().lower() in ("", "nan")
+    return isinstance(value, str) and value.strip().lower() in MISSING_LABELS
 
 
 def _as_class_number(value: Any) -> int | None:
-    """An integer label written as 1, 1.0, "1" or "1.0"; None for anything else."""
+    """An integer label written as 1, 1.0, "1" or "1.0"; None for anything else (a name)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        try:
-            value = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
+        if not NUMBER.fullmatch(value):
             return None
+        value = float(value) if any(c in value for c in ".eE") else int(value)
         if isinstance(value, int):
             return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     return None
 
@@ -132,11 +140,14 @@ def label_values(dataset: Any, column: str, split: str, log: Any = None) -> list
 
 
 def label_names_from(values: list[Any]) -> list[str]:
-    """Integer labels 0..max name themselves; string labels sort into ids."""
+    """Small integer labels (0 <= label < SMALL_CLASSES, and max + 1 at most twice the classes seen plus 10)
+    name the head's outputs 0..max; other integers (negative, large or sparse) are names like strings,
+    in numeric order; string labels sort into ids."""
     if isinstance(values[0], int):
-        if min(values) < 0:
-            raise InputError(f"integer labels must be >= 0, found {min(values)}")
-        return [str(i) for i in range(max(values) + 1)]
+        seen = sorted(set(values))
+        if seen[0] >= 0 and seen[-1] < SMALL_CLASSES and seen[-1] + 1 <= 2 * len(seen) + 10:
+            return [str(i) for i in range(seen[-1] + 1)]
+        return [str(v) for v in seen]
     return sorted(set(values))
 
 

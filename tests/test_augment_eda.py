@@ -245,3 +245,28 @@ def test_random_insertion_equals_the_sequential_algorithm_on_long_and_short_text
         assert join_tokens("", got) == join_tokens("", expected)
     long_text = " ".join(["the good movie , a great plot"] * 3000)  # 18,000 words: blocks, no quadratic loop
     assert len(words_of(RandomInsert(alpha=0.1, synonyms=thesaurus)([long_text])[0])) == 18_000 + 1_800
+
+
+def test_negations_never_change_on_real_sentences_with_negations(real_sentences):
+    """EDA at the paper's strengths over real movie-review sentences that hold a negation: no output adds,
+    drops or moves one, not even through a multi-word WordNet synonym ("not bad" for "great")."""
+    from maskkit.augment.eda import EDA
+
+    if not (DEBIAN_WORDNET / "data.noun").is_file():
+        pytest.skip("WordNet 3.0 is not installed (apt-get install wordnet-base)")
+    with_negation = [t for t in real_sentences if any(is_negation(w) for w in words_of(t))]
+    assert len(with_negation) >= 40
+    eda = EDA(alpha_sr=0.1, alpha_ri=0.1, alpha_rs=0.1, p_rd=0.1, n_aug=9, seed=3)
+    outputs = 0
+    for k in range(9):
+        for text, out in zip(with_negation, eda(with_negation, k=k)):
+            if out is None:
+                continue
+            outputs += 1
+            assert [w.lower() for w in words_of(out) if is_negation(w)] == [
+                w.lower() for w in words_of(text) if is_negation(w)
+            ], (text, out)
+    assert outputs > 300
+    great = RandomInsert(alpha=1.0, synonyms=WordNetSynonyms())
+    for k in range(50):  # "great" has the WordNet synonym "not bad": never inserted
+        assert not any(is_negation(w) for w in words_of(great(["a great monster movie"], k=k)[0]))

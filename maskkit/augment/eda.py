@@ -15,6 +15,7 @@ Classification Tasks).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -177,8 +178,11 @@ class _SynonymOperation(_AlphaOperation):
         def protected(word: str) -> bool:
             return word.lower() in stops or (self.protect_negations and is_negation(word))
 
+        def negating(synonym: str) -> bool:  # a multi-word synonym ("not bad" for "great") brings a negation
+            return self.protect_negations and any(is_negation(part) for part in re.split(r"[\s_-]+", synonym))
+
         found = {i: self.synonyms.synonyms(tokens[i].text) for i in words if not protected(tokens[i].text)}
-        kept = {i: tuple(s for s in options if not protected(s)) for i, options in found.items()}
+        kept = {i: tuple(s for s in options if not protected(s) and not negating(s)) for i, options in found.items()}
         return {i: options for i, options in kept.items() if options}
 
 

@@ -74,8 +74,8 @@ def main() -> None:
 
     from maskkit.augment import EDA, ApertiumTranslator, BackTranslate
     from maskkit.augment.eda import RandomDelete, RandomInsert, RandomSwap, SynonymReplace
-    from maskkit.augment.synonyms import _wordnet_synonyms, _wordnet_tables
     from maskkit.corpora.wordnet import DEBIAN_WORDNET, nltk_wordnet_dir
+    from maskkit.text.synonyms import _wordnet_synonyms, _wordnet_tables
 
     texts = sentences(Path(args.data), args.sentences)
     os.environ["NLTK_DATA"] = os.pathsep.join([str(nltk_wordnet_dir()), str(ROOT.parent / "shared" / "nltk_data")])

@@ -110,10 +110,15 @@ def trainer_progress_lines() -> Any:
                 self.lines.desc = f"training (loss {float(logs['loss']):.3f})"
 
         def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+            """One line per evaluation, naming its split: "dev" during training (Trainer's "eval_" keys) and
+            the split a caller names with metric_key_prefix afterwards ("dev", "test")."""
             if state.is_world_process_zero and metrics:
-                shown = ", ".join(f"{k.removeprefix('eval_')} {float(v):.4g}" for k, v in metrics.items()
-                                  if k.startswith("eval_") and not k.endswith(("runtime", "per_second")))  # fmt: skip
-                print(f"evaluation at step {state.global_step}: {shown}", file=sys.stderr, flush=True)
+                prefix = next(iter(metrics)).split("_", 1)[0]
+                split = {"eval": "dev during training"}.get(prefix, f"{prefix}, the checkpoint kept")
+                shown = ", ".join(f"{k.split('_', 1)[1]} {float(v):.4g}" for k, v in metrics.items()
+                                  if "_" in k and not k.endswith(("runtime", "per_second", "epoch")))  # fmt: skip
+                parts = [p for p in str(args.output_dir).split(os.sep) if p and p != "checkpoints"][-3:]
+                print(f"{split}, step {state.global_step} ({'/'.join(parts)}): {shown}", file=sys.stderr, flush=True)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if self.lines is not None:

@@ -26,7 +26,7 @@ KINDS = ("selector", "corruption", "augmenter", "synonyms", "translator", "recip
 COMPONENT_MODULES = (
     "maskkit.masking.selectors", "maskkit.masking.corruption", "maskkit.masking.correction",
     "maskkit.masking.compose", "maskkit.masking.schemes", "maskkit.augment.eda", "maskkit.augment.compose",
-    "maskkit.augment.translate", "maskkit.augment.neural", "maskkit.augment.plugins", "maskkit.augment.synonyms",
+    "maskkit.augment.translate", "maskkit.augment.neural", "maskkit.augment.plugins", "maskkit.text.synonyms",
     "maskkit.selective.recipes", "maskkit.distill.recipes",
 )  # fmt: skip
 KEY = "@component"

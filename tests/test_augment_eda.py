@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace, is_negation
-from maskkit.augment.synonyms import DictionarySynonyms, WordNetSynonyms
 from maskkit.augment.text import join_tokens, split_tokens
 from maskkit.corpora.wordnet import DEBIAN_WORDNET
 from maskkit.masking.words import has_cjk
+from maskkit.text.synonyms import DictionarySynonyms, WordNetSynonyms
 
 WORDS = ["the", "movie", "film", "isn't", "good", "great", "not", "never", "Boring", "plot", "2019", "actors"]
 TEXTS = st.lists(st.sampled_from([*WORDS, ",", ".", "!"]), min_size=0, max_size=25).map(" ".join)
@@ -170,7 +170,7 @@ NEGATION_SENTENCES = ["No one laughed at the jokes.", "It was never funny and no
 def test_eda_never_rewrites_negations_or_function_words():
     """Negations and function words are never replaced, never inserted and never insertion sources
     ("No one laughed" once became "No one laughed nobelium", "never" "ne'er", "nothing" "null")."""
-    from maskkit.stopwords import FUNCTION_WORDS
+    from maskkit.text.stopwords import FUNCTION_WORDS
 
     eda = EDA(alpha_sr=0.5, alpha_ri=0.5, alpha_rs=0.0, p_rd=0.0, n_aug=8, seed=0)
     for text, outputs in zip(NEGATION_SENTENCES, eda.generate(NEGATION_SENTENCES)):

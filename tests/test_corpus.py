@@ -199,8 +199,8 @@ def test_pretraining_on_a_stream_needs_a_step_count(tmp_path, wordpiece):
 def test_in_domain_scoring_and_label_free_selection_read_a_corpus_shard_by_shard(tmp_path, tiny_model_dir, monkeypatch):
     from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer
 
-    from maskkit.selective.importance import LabelFreeSelection, label_free_importance
     from maskkit.selective.in_domain import score_in_domain
+    from maskkit.selective.label_free import LabelFreeSelection, label_free_importance
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     path = tmp_path / "domain.txt"

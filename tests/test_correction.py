@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from maskkit import MaskingCollator, TokenSelector, WholeWordSelector
-from maskkit.augment.synonyms import DictionarySynonyms
 from maskkit.masking.correction import SimilarWordReplace
+from maskkit.text.synonyms import DictionarySynonyms
 from tests.conftest import SENTENCES, features
 
 

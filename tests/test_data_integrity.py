@@ -110,8 +110,12 @@ def test_shards_of_another_job_are_never_assembled(tricky_tsv, tmp_path):
     stray = tmp_path / "y.jsonl.parts"
     stray.mkdir()
     (stray / "manifest.json").write_text("{}")
-    with pytest.raises(RunConflict):  # a folder of another job (other manifest) is not merged
+    (stray / "shard-000000.jsonl").write_text(json.dumps({"job": "another", "start": 0}) + "\n")
+    with pytest.raises(RunConflict):  # a folder of another job (other manifest, work done) is not merged
         run_augment_job(str(path), RandomDelete(0.3), tmp_path / "y.jsonl", options, shard_size=3, progress=False)
+    (stray / "shard-000000.jsonl").unlink()  # a job that stopped before its first shard left nothing to keep
+    run_augment_job(str(path), RandomDelete(0.3), tmp_path / "y.jsonl", options, shard_size=3, progress=False)
+    assert (tmp_path / "y.jsonl").read_bytes() == whole.read_bytes()
     assert len(texts) > 6
 
 

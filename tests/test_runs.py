@@ -104,31 +104,14 @@ def test_stage_definitions_are_checked():
         Stage("a", ("size",), noop, files=("corpus",))
 
 
-MOVED = [
-    ("maskkit.finetune.classify", "maskkit.training.classify", "FinetuneConfig"),
-    ("maskkit.trainer", "maskkit.training.callbacks", "EpochCallback"),
-    ("maskkit.runfiles", "maskkit.runs.files", "write_json"),
-    ("maskkit.tables", "maskkit.runs.tables", "read_table"),
-    ("maskkit.stages", "maskkit.dataset_stages", "Tokenize"),
-]
-
-
-@pytest.mark.parametrize(("old", "new", "name"), MOVED)
-def test_moved_modules_still_import_with_a_warning(old, new, name):
-    """Each old path warns that it moved and is the new module itself (imported afresh: the warning is
-    given when the old path is first imported)."""
+def test_the_old_import_paths_are_gone():
+    """The deprecation aliases of 0.3's moves were removed before any release was tagged (CHANGELOG.md)."""
     import importlib
-    import sys
 
-    for key in [k for k in sys.modules if k == old or k.startswith("maskkit.finetune")]:
-        del sys.modules[key]
-    with pytest.warns(DeprecationWarning, match="moved to"):
-        module = importlib.import_module(old)
-    assert module is importlib.import_module(new) and getattr(module, name)
-    if old.startswith("maskkit.finetune"):
-        import maskkit.finetune.loading as loading  # its siblings come with the package, warned above
-
-        assert loading is importlib.import_module("maskkit.runs.models")
+    for old in ("maskkit.finetune", "maskkit.trainer", "maskkit.runfiles", "maskkit.tables", "maskkit.stages",
+                "maskkit.checkpoints", "maskkit.moved"):  # fmt: skip
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(old)
 
 
 def test_renamed_selector_combinator_warns_and_is_the_same_class():

@@ -8,9 +8,9 @@ import json
 import pytest
 from datasets import load_from_disk
 
-from maskkit.augment.translate import split_sentences
 from maskkit.cli.main import main
 from maskkit.selective.config import SelectiveConfig
+from maskkit.text.sentences import split_sentences
 from tests.conftest import LABELLED, SENTENCES, model_folder
 
 
@@ -31,11 +31,18 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
         f'model = "{tiny_model_dir}"\ntrain = "{train}"\ndev = "{train}"\ntest = "{train}"\n'
         f'in_domain = "{domain}"\nrun_dir = "{tmp_path / "run"}"\nseeds = [1, 2]\npretrain_steps = 2\n'
         "head_warmup_steps = 1\nbatch_size = 8\ntask_epochs = 1\nclassifier_epochs = 1\nfinetune_epochs = 1\n"
-        "max_length = 32\npack_length = 48\nprogress = false\n"
+        "max_length = 32\npack_length = 48\nprogress = true\n"
     )
     assert main(["selective", "run", "--config", str(config), "--method", "prob_drop"]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "| " in out and "selective" in out and "random" in out and "none" in out
+    # what a user sees (as in `make demo`): no raw Trainer dict, every evaluation line names its split once
+    assert not [line for line in (out + err).splitlines() if line.lstrip().startswith("{'")]
+    evaluations = [line for line in err.splitlines() if ", step " in line]
+    assert evaluations and all(line.startswith(("dev during training", "dev, the checkpoint", "test, the checkpoint"))
+                               for line in evaluations)  # fmt: skip
+    assert len(evaluations) == len(set(evaluations)), evaluations
+    assert "- selective vs none: " in out and "paired over 2 seeds" in out and "can be told reliably" in out
     run = tmp_path / "run"
     for stage in ("task_model", "scoring", "importance_classifier", "in_domain", "pretrain_selective",
                   "pretrain_random", "finetune"):  # fmt: skip

@@ -238,7 +238,7 @@ def test_holm_runs_over_the_primary_family_only_and_exploratory_comparisons_get_
 def test_tost_and_the_verdicts_against_hand_computed_values():
     from scipy import stats
 
-    from maskkit.study.statistics import Difference, tost, verdict
+    from maskkit.runs.statistics import Difference, tost, verdict
 
     # mean 0.2, se 0.3, 4 df, margin 1: t1 = (0.2 + 1) / 0.3 = 4, t2 = (0.2 - 1) / 0.3 = -2.667
     result = Difference(0.2, -0.63, 1.03, 0.53, 0.3, 4, 5, 5, "paired t")
@@ -255,7 +255,7 @@ def test_tost_and_the_verdicts_against_hand_computed_values():
 def test_minimum_detectable_effect_is_the_power_formula():
     from scipy import stats
 
-    from maskkit.study.statistics import minimum_detectable_effect, projected_se
+    from maskkit.runs.statistics import minimum_detectable_effect, projected_se
 
     # 5 paired seeds, sd of differences 1 (se 1 / sqrt(5)): power 0.8 exactly at the returned effect
     mde = minimum_detectable_effect(1 / math.sqrt(5), 4)
@@ -278,7 +278,7 @@ def test_a_replicated_treatment_gets_the_cluster_means_interval_and_matches_the_
     import statsmodels.formula.api as smf
     from scipy import stats
 
-    from maskkit.study.statistics import replicated_difference
+    from maskkit.runs.statistics import replicated_difference
 
     d = {(1, 1): 1.0, (1, 2): 1.6, (1, 3): 0.7, (1, 4): 1.3, (2, 1): -0.2, (2, 2): 0.4, (2, 3): 0.1, (2, 4): -0.5,
          (3, 1): 2.1, (3, 2): 1.5, (3, 3): 2.6, (3, 4): 1.9}  # fmt: skip

@@ -5,8 +5,8 @@ from maskkit.augment.dataset import Augment, LabelConsistency, augment_dataset
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
 from maskkit.augment.neural import Seq2SeqTranslator
 from maskkit.augment.plugins import Nlpaug
-from maskkit.augment.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
 from maskkit.augment.translate import ApertiumTranslator, BackTranslate, TranslationCache, Translator
+from maskkit.text.synonyms import DictionarySynonyms, SynonymSource, WordNetSynonyms
 
 __all__ = [
     "EDA",

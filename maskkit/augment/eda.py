@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from maskkit.augment.synonyms import SynonymSource, WordNetSynonyms
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
 from maskkit.errors import InputError, WrongType
 from maskkit.registry import register
-from maskkit.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
+from maskkit.text.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
+from maskkit.text.synonyms import SynonymSource, WordNetSynonyms
 
 __all__ = ["EDA", "NEGATIONS", "RandomDelete", "RandomInsert", "RandomSwap", "SynonymReplace", "is_negation"]
 from maskkit.masking.words import has_cjk
@@ -32,7 +32,7 @@ from maskkit.rng import as_integer, stable_hash64
 
 
 def default_stop_words() -> frozenset[str]:
-    """EDA's kind of stop list: English function words, negations included (`maskkit.stopwords`)."""
+    """EDA's kind of stop list: English function words, negations included (`maskkit.text.stopwords`)."""
     return FUNCTION_WORDS
 
 
@@ -304,6 +304,8 @@ class EDA:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=1))
+        for name in ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd"):  # each named as given (not as its operation's)
+            _check_rate(name, getattr(self, name))
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise InputError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
 

@@ -69,8 +69,14 @@ def _open_input(source: Any, tsv: str) -> _Input:
             return _Input(table.columns, table.num_rows, table.fingerprint, table.rows, table.blank_lines)
         from datasets import load_from_disk
 
-        if not Path(source).exists():
+        path = Path(source)
+        if not path.exists():
             raise MissingFile(f"input {os.fspath(source)!r} does not exist")
+        if not path.is_dir():
+            raise InputError(f"cannot tell the format of the input {os.fspath(source)!r}: name a .csv, .tsv or .jsonl "
+                             "file (save a stream to one first) or a datasets save_to_disk folder")  # fmt: skip
+        if not (path / "dataset_info.json").is_file() and not (path / "state.json").is_file():
+            raise InputError(f"the input folder {os.fspath(source)!r} is not a datasets save_to_disk folder")
         source = load_from_disk(os.fspath(source))
 
     def dataset_rows() -> Iterator[dict[str, Any]]:

@@ -24,8 +24,8 @@ from maskkit.augment.eda import _check_texts
 from maskkit.errors import InputError, JobFailed, MissingFile, WrongType
 from maskkit.registry import register
 from maskkit.rng import stable_hash64
+from maskkit.text.sentences import split_sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -37,11 +37,6 @@ class Translator(Protocol):
 def normalise(text: str) -> str:
     """Collapses whitespace (translators differ in spacing)."""
     return _SPACES.sub(" ", text).strip()
-
-
-def split_sentences(text: str) -> list[str]:
-    """Splits a document at sentence ends (., !, ? followed by whitespace)."""
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
 def direction_table(table: Any, what: str) -> dict[tuple[str, str], str]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import tomllib
 from collections.abc import Iterable
 from typing import Any
 
 from maskkit.cli.settings_help import setting_help
-from maskkit.errors import InputError, MissingFile
-from maskkit.runs.files import write_text
+from maskkit.errors import InputError
+from maskkit.runs.toml import load_toml, toml_value, write_toml  # noqa: F401 (the CLI's readers)
 
 SCALARS = {"int": int, "float": float, "str": str}
 
@@ -42,27 +39,6 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
             continue
         names.append(field.name)
     return names
-
-
-def load_toml(path: str | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    if not os.path.isfile(path):
-        raise MissingFile(f"config file {path!r} does not exist")
-    with open(path, "rb") as f:
-        try:
-            return without_none_marks(tomllib.load(f))
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(f"config file {path}: {error}") from error
-
-
-def without_none_marks(value: Any) -> Any:
-    """TOML as read, with each {"@none" = true} (how `write_toml` writes a None inside a table) as None."""
-    if isinstance(value, dict):
-        return None if set(value) == {"@none"} else {k: without_none_marks(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [without_none_marks(v) for v in value]
-    return value
 
 
 def field_types(*config_classes: type) -> dict[str, str]:
@@ -132,25 +108,3 @@ def build(config_class: type, values: dict[str, Any], **fixed: Any) -> Any:
     fields = {f.name for f in dataclasses.fields(config_class)}
     chosen = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in fields}
     return config_class(**{**chosen, **fixed})
-
-
-def toml_key(key: str) -> str:
-    return key if key and all(c.isalnum() or c in "_-" for c in key) else json.dumps(key)
-
-
-def toml_value(value: Any) -> str:
-    """A TOML value: JSON's scalars and lists, tables inline (component specs nest). TOML has no null: a
-    None inside a table is written as the table {"@none" = true}, which `maskkit.registry` reads as None."""
-    if value is None:
-        return '{ "@none" = true }'
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)
-
-
-def write_toml(path: str, values: dict[str, Any]) -> None:
-    """Writes settings as TOML (None left out) atomically, so the run can be repeated with --config."""
-    lines = [f"{toml_key(key)} = {toml_value(value)}" for key, value in sorted(values.items()) if value is not None]
-    write_text(path, "\n".join(lines) + "\n")

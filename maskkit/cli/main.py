@@ -98,6 +98,34 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:  # the user's to fix: one clear line; anything else is a bug and keeps its traceback
         print(f"maskkit {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as error:  # RuntimeError: torch's writer reports a full disk as one
+        message = system_error(error)
+        if message is None:
+            raise
+        print(f"maskkit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+def system_error(error: OSError | RuntimeError) -> str | None:
+    """The machine's refusals (disk full, read-only, no permission, a file where a folder must be) as one
+    line naming the path; None for anything else (a bug keeps its traceback). Jobs write atomically and
+    resume, so the message says to rerun once the cause is gone."""
+    import errno
+
+    causes = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+              errno.EROFS: "the file system is read-only", errno.EACCES: "no permission",
+              errno.EPERM: "not permitted", errno.EEXIST: "a file is in the way",
+              errno.ENOTDIR: "a file is where a folder must be",
+              errno.EISDIR: "a folder is where a file must be"}  # fmt: skip
+    cause = causes.get(getattr(error, "errno", None) or -1)
+    if cause is None:
+        if "No space left on device" in str(error) or "iostream error" in str(error):  # torch's own writer
+            cause = "no space left on the device (or the write failed)"
+        else:
+            return None
+    filename = getattr(error, "filename", None)
+    where = f" at {filename!r}" if filename else ""
+    return f"{cause}{where}: free space or fix the path and run the same command again (finished work is kept)"
 
 
 if __name__ == "__main__":

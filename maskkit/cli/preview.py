@@ -55,8 +55,9 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     if args.file:
         if not os.path.isfile(args.file):
             raise MissingFile(f"--file {args.file!r} does not exist")
-        with open(args.file, encoding="utf-8") as f:
-            texts = [line.strip() for line in f if line.strip()]
+        from maskkit.runs.files import read_text_lines
+
+        texts = [line.strip() for line in read_text_lines(args.file, "--file ") if line.strip()]
         return texts[: args.limit]
     return [
         "The movie was not good, but the actors were unbelievably convincing.",

@@ -19,7 +19,7 @@ from typing import Any
 from maskkit.cli.common import SCHEME_KEYS, SCHEME_NAMES, add_scheme_options, masking_from_settings
 from maskkit.cli.config import add_config_options, build, field_types, load_toml, merged, write_toml
 from maskkit.errors import InputError, MissingFile
-from maskkit.runs.files import exclusive
+from maskkit.runs.files import exclusive, read_text_lines
 
 DATA_KEYS = {"model": "str", "train": "str", "dev": "str", "test": "str", "run_dir": "str", "seeds": "list[int]",
              "wordnet": "str", "texts": "list[str]", "eval_texts": "str"}  # fmt: skip
@@ -259,8 +259,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
 def read_lines(path: str) -> list[str]:
     if not os.path.isfile(path):
         raise MissingFile(f"text file {path!r} does not exist")
-    with open(path, encoding="utf-8") as f:
-        lines = [line.strip() for line in f]
+    lines = [line.strip() for line in read_text_lines(path)]
     kept = [line for line in lines if line]
     if len(kept) < len(lines):
         print(f"{path}: skipped {len(lines) - len(kept)} empty lines of {len(lines)}")
@@ -284,6 +283,12 @@ def text_stages(
         import torch
         from accelerate import PartialState
 
+        names = [corpus_stage_name(pattern) for pattern in values["texts"]]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            same = [p for p, n in zip(values["texts"], names) if n == twice[0]]
+            raise InputError(f"--texts {same} would both be the stage {twice[0]!r} (a stage is named by its file's "
+                             "name): rename one, or give them as one glob to train on them together")  # fmt: skip
         stages = []
         # under torchrun the first process of each node reads and tokenises, and the others read its cache
         with PartialState(cpu=not torch.cuda.is_available()).local_main_process_first():
@@ -299,6 +304,11 @@ def text_stages(
     return [("wordnet", blocks)], held_out or texts[:256]
 
 
+def corpus_stage_name(pattern: str) -> str:
+    """A --texts corpus's stage name: its file's (or the glob's leading folder's) stem."""
+    return Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
+
+
 def corpus_stage(
     pattern: str, corpus: Any, tokenizer: Any, block_size: int, seed: int, streamed: list[Any] | None = None
 ) -> tuple[str, Any]:
@@ -306,7 +316,7 @@ def corpus_stage(
     stream's shuffled in a buffer, shard order included, by the run's seed; its report goes to `streamed`)."""
     from maskkit.training.corpus import corpus_blocks, load_corpus
 
-    name = Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
+    name = corpus_stage_name(pattern)
     read = load_corpus([pattern], corpus.documents, corpus.text_column, corpus.streaming, num_proc=corpus.num_proc)
     blocks = corpus_blocks(read, tokenizer, block_size, corpus.packing, corpus.num_proc)
     if corpus.streaming and streamed is not None:

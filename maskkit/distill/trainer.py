@@ -147,8 +147,12 @@ def load_teacher(folder: str) -> Any:
     masked-LM or a bare encoder, which would get a random classification head) is refused."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    from maskkit.training.heads import PooledClassifier
+
     architectures = AutoConfig.from_pretrained(folder).architectures or []
-    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+    if not any(
+        name.endswith("ForSequenceClassification") or name == PooledClassifier.__name__ for name in architectures
+    ):
         raise InputError(
             f"the teacher {folder!r} is not a fine-tuned classifier (its architectures: {architectures or 'none'}); "
             "a teacher loaded from it would predict with a random head: give a classifier's folder"

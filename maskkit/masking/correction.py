@@ -28,7 +28,7 @@ from maskkit.registry import register
 
 
 def _default_synonyms() -> Any:
-    from maskkit.augment.synonyms import WordNetSynonyms
+    from maskkit.text.synonyms import WordNetSynonyms
 
     return WordNetSynonyms()
 

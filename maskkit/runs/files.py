@@ -57,6 +57,42 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.load(f)
 
 
+def not_utf8(path: str | os.PathLike[str], what: str = "") -> Exception:
+    """The error for a file that is not UTF-8 text, naming its first bad line and byte (read again in
+    binary, so the line is exact whatever block the decoder failed in)."""
+    from maskkit.errors import InputError
+
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return InputError(
+                    f"{what}{os.fspath(path)}, line {number}, byte {error.start + 1}: not UTF-8 text ({error.reason}); "
+                    "save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8)"
+                )
+    return InputError(f"{what}{os.fspath(path)}: not UTF-8 text")
+
+
+def read_text_lines(path: str | os.PathLike[str], what: str = "") -> list[str]:
+    """A UTF-8 text file's lines without their line ends; text that is not UTF-8 is an InputError naming
+    the line (never a UnicodeDecodeError from deep inside)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return f.read().splitlines()
+    except UnicodeDecodeError:
+        raise not_utf8(path, what) from None
+
+
+def distributed_follower() -> bool:
+    """A process of a torchrun job other than its first (RANK > 0 with WORLD_SIZE > 1, as torchrun sets
+    both); a stray RANK in a plain shell is not a job."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1 and int(os.environ.get("RANK", "0")) != 0
+    except ValueError:
+        return False
+
+
 @contextmanager
 def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
     """Holds an exclusive lock on `path` + ".lock" for the block, or refuses at once when another process
@@ -67,7 +103,7 @@ def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
 
     from maskkit.errors import RunConflict
 
-    if int(os.environ.get("RANK", "0")) != 0:  # one job under torchrun: its main process holds the lock
+    if distributed_follower():  # one job under torchrun: its main process holds the lock
         yield
         return
     lock = f"{os.fspath(path)}.lock"

@@ -13,7 +13,7 @@ from typing import Any
 class Job:
     def __init__(self) -> None:
         self.size = int(os.environ.get("WORLD_SIZE", "1"))
-        self.main = int(os.environ.get("RANK", "0")) == 0
+        self.main = self.size == 1 or int(os.environ.get("RANK", "0")) == 0  # a stray RANK alone is no job
         self._ready = False
 
     def _connect(self) -> None:

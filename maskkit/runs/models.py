@@ -110,3 +110,18 @@ def on_best_device(model: Any) -> Any:
     import torch
 
     return model.to("cuda") if torch.cuda.is_available() else model
+
+
+def check_positions(model: Any, max_length: int) -> None:
+    """Refuses a max_length longer than the model has position embeddings for (RoBERTa-style models keep
+    two of them for padding), which would otherwise fail deep inside the embeddings."""
+    config = getattr(model, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return
+    usable = (
+        positions - 2 if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") else positions
+    )
+    if max_length > usable:
+        raise InputError(f"max_length {max_length} is longer than the model takes ({usable} positions): give "
+                         f"max_length <= {usable}")  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 
 from maskkit.errors import InputError, MissingFile
 from maskkit.runs.files import atomic_path
+from maskkit.runs.statistics import mean_sd
 
 SEED_PART = re.compile(r"^seed-\d+$")
 COLUMNS = [("dev", "accuracy"), ("dev", "macro_f1"), ("test", "accuracy"), ("test", "macro_f1")]
@@ -32,17 +33,41 @@ def collect_runs(run_dirs: Iterable[str | os.PathLike[str]]) -> dict[str, list[d
             if "checkpoints" in path.parts:
                 continue
             parts = [p for p in path.parent.parts if not SEED_PART.match(p)]
-            with path.open(encoding="utf-8") as f:
-                groups.setdefault(str(Path(*parts)) if parts else ".", []).append(json.load(f))
+            try:
+                with path.open(encoding="utf-8") as f:
+                    metrics = json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise InputError(
+                    f"{path} is not valid JSON ({error}): a run killed while writing it? rerun it"
+                ) from None
+            groups.setdefault(str(Path(*parts)) if parts else ".", []).append(metrics)
     if not groups:
         raise InputError(f"no finished runs (metrics.json) under {[str(d) for d in run_dirs]}")
     return groups
 
 
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, sd
+def paired_lines(scores: dict[str, dict[int, float]], pairs: list[tuple[str, str]], what: str) -> list[str]:
+    """Each pair (arm, against) as a line: the difference in points paired by seed with its 95% t interval
+    and the minimum detectable effect at 80% power, then what the seeds can tell (the study report's
+    statistics, `maskkit.runs.statistics`; no verdict: these comparisons are not pre-registered)."""
+    from maskkit.runs.statistics import minimum_detectable_effect, t_difference
+
+    lines, largest = [], 0.0
+    for arm, against in pairs:
+        seeds = sorted(set(scores.get(arm, {})) & set(scores.get(against, {})))
+        diffs = [100 * (scores[arm][s] - scores[against][s]) for s in seeds]
+        result = t_difference(diffs, len(seeds), len(seeds), "paired t")
+        if result is None:
+            lines.append(f"- {arm} vs {against}: fewer than 2 common seeds, no interval")
+            continue
+        mde = minimum_detectable_effect(result.se, result.df) if result.se > 0 else math.inf
+        largest = max(largest, mde)
+        lines.append(f"- {arm} vs {against}: {result.mean:+.2f} [{result.low:+.2f}, {result.high:+.2f}] points of "
+                     f"{what}, paired over {len(seeds)} seeds (MDE {mde:.1f})")  # fmt: skip
+    if largest > 0:
+        lines.append(f"With these seeds no difference smaller than {largest:.1f} points can be told reliably (80% "
+                     "power): an interval containing 0 here is inconclusive, not evidence of no effect.")  # fmt: skip
+    return lines
 
 
 def scores(runs: list[dict[str, Any]], split: str, metric: str) -> list[float]:

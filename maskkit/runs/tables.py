@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile
-from maskkit.runs.files import atomic_path, mark_output, remove
+from maskkit.runs.files import atomic_path, mark_output, not_utf8, remove
 
 FORMATS = ("csv", "tsv", "jsonl", "dataset")
 TSV_DIALECTS = ("quoted", "raw")
@@ -54,6 +54,17 @@ def check_tsv_dialect(tsv: str) -> str:
     if tsv not in TSV_DIALECTS:
         raise InputError(f"tsv must be one of {TSV_DIALECTS} (quoted: the pandas/datasets default), got {tsv!r}")
     return tsv
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a JSON value holds a lone UTF-16 surrogate (json.loads accepts the escape; UTF-8 cannot)."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(v) for v in value)
+    return False
 
 
 def value_kind(value: Any) -> str:
@@ -91,10 +102,8 @@ class TableSource:
                     yield from self._parse_jsonl(f)
                 else:
                     yield from self._parse_delimited(f)
-            except UnicodeDecodeError as error:
-                raise InputError(
-                    f"{self.path} is not UTF-8 text ({error.reason} at byte {error.start} of a block)"
-                ) from None
+            except UnicodeDecodeError:
+                raise not_utf8(self.path) from None
 
     def _parse_jsonl(self, f: Any) -> Iterator[tuple[int, dict[str, Any]]]:
         def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -117,6 +126,9 @@ class TableSource:
                 raise InputError(
                     f"{self.path}, line {number}: a JSON {value_kind(row)}, not an object (one row per line)"
                 )
+            if "\\ud" in line.lower() and has_lone_surrogate(row):  # an escape JSON allows, UTF-8 cannot hold
+                raise InputError(f"{self.path}, line {number}: a lone surrogate escape (\\ud800-\\udfff) is no "
+                                 "Unicode character and cannot be written as UTF-8; fix the line")  # fmt: skip
             yield number, row
 
     def _parse_delimited(self, f: Any) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -339,8 +351,13 @@ class TableWriter:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        self._file.close()
-        remove(self.tmp)
+        """Removes the temporary file even when closing it fails (a full disk cannot flush)."""
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        finally:
+            remove(self.tmp)
 
     def _save_dataset(self) -> Path:
         """The rows as a `save_to_disk` folder beside the temporary one (built on disk, not in memory)."""

@@ -17,7 +17,7 @@ from maskkit.selective.importance import ScoredSentences
 
 def document_sentences(documents: Sequence[str], split: bool) -> tuple[list[str], list[int]]:
     """Every document's sentences (the whole document when not `split`) and the document of each."""
-    from maskkit.augment.translate import split_sentences
+    from maskkit.text.sentences import split_sentences
 
     sentences: list[str] = []
     document_of: list[int] = []

@@ -167,7 +167,7 @@ def in_domain(run: Pipeline, c: StageSettings) -> dict[str, Any]:
 def stop_list(c: StageSettings) -> tuple[str, ...]:
     """The broad English stop list, negations included as in the official code (spaCy's is_stop),
     unless `mask_negations`."""
-    from maskkit.stopwords import english_stop_words, is_negation
+    from maskkit.text.stopwords import english_stop_words, is_negation
 
     return tuple(sorted(w for w in english_stop_words() if not (c.mask_negations and is_negation(w))))
 
@@ -227,7 +227,8 @@ def pretrain_random(run: Pipeline, c: StageSettings) -> dict[str, Any]:
 
 
 def finetune(run: Pipeline, c: StageSettings) -> dict[str, Any]:
-    from maskkit.runs.report import collect_runs, markdown_table, plot
+    from maskkit.runs.files import read_json
+    from maskkit.runs.report import collect_runs, markdown_table, paired_lines, plot
     from maskkit.training.classify import finetune_classifier
 
     data = run.task_data(c)
@@ -243,7 +244,12 @@ def finetune(run: Pipeline, c: StageSettings) -> dict[str, Any]:
                                 data.get("test"))  # fmt: skip
     groups = collect_runs([os.path.join(run.folder("finetune"), arm) for arm in ARMS])
     groups = {os.path.basename(name): runs for name, runs in groups.items()}  # none / random / selective
-    table = markdown_table(groups)
+    metrics = {arm: {seed: read_json(os.path.join(run.folder("finetune"), arm, f"seed-{seed}", "metrics.json"))
+                     for seed in c.seeds} for arm in ARMS}  # fmt: skip
+    split = "test" if all(m.get("test") for runs in metrics.values() for m in runs.values()) else "dev"
+    accuracy = {arm: {seed: float(m[split]["accuracy"]) for seed, m in runs.items()} for arm, runs in metrics.items()}
+    pairs = [("selective", "none"), ("random", "none"), ("selective", "random")]
+    table = markdown_table(groups) + "\n\n" + "\n".join(paired_lines(accuracy, pairs, f"{split} accuracy"))
     write_text(os.path.join(run.folder("finetune"), "report.md"), table + "\n")
     plot(groups, os.path.join(run.folder("finetune"), "report.png"))
     return {"table": table}

@@ -20,16 +20,10 @@ import math
 import os
 from typing import TYPE_CHECKING, Any
 
-from maskkit.errors import InputError
-
 if TYPE_CHECKING:
     from maskkit.runs.stages import StageSettings
     from maskkit.study.units import Study
 
-BASE_DEFAULTS: dict[str, Any] = {"texts": None, "documents": "blank-line", "eval_texts": None,
-                                 "domain_eval_texts": None, "eval_blocks": 256, "steps": 2000, "lr": 1e-4,
-                                 "batch_size": 32, "max_length": 128, "scheme": "word", "head_warmup_steps": 200,
-                                 "warmup_ratio": 0.06, "save_steps": 100, "curve": [], "seed": 1}  # fmt: skip
 CLOZE = (
     "The capital of France is [MASK].",
     "She drank a cup of [MASK] in the morning.",
@@ -42,23 +36,6 @@ CLOZE = (
     "The children played in the [MASK] after school.",
     "The book was written by a famous [MASK].",
 )
-
-
-def check_base(values: dict[str, Any]) -> dict[str, Any]:
-    """The [base] table with its defaults; unknown keys and a table without texts are refused."""
-    from maskkit.study.config import unknown_keys
-
-    unknown_keys(values, BASE_DEFAULTS, "study: [base]")
-    settings = {**BASE_DEFAULTS, **values}
-    texts = settings["texts"]
-    if isinstance(texts, str):
-        settings["texts"] = texts = [texts]
-    if not texts or not all(isinstance(t, str) for t in texts):
-        raise InputError("study: [base] needs texts = [files or globs] (the general corpus)")
-    curve = settings["curve"]
-    if not isinstance(curve, list) or not all(isinstance(s, int) and 0 < s < settings["steps"] for s in curve):
-        raise InputError(f"study: [base] curve must list steps between 0 and its {settings['steps']} steps")
-    return settings
 
 
 def held_out(path: str | None, tokenizer: Any, settings: dict[str, Any], collator: Any) -> Any:

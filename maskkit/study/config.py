@@ -52,7 +52,7 @@ until all of them have finished, then runs, and its report row names what was ch
 enter the choice. Every arm is compared with the baseline; `contrasts` adds pairs of arms (an arm against
 its control), paired by seed the same way.
 
-Design and analysis (`maskkit.study.statistics`). Fine-tuning seeds are crossed with pre-training seeds:
+Design and analysis (`maskkit.runs.statistics`). Fine-tuning seeds are crossed with pre-training seeds:
 each of an arm's `pretrain_seeds` runs (the study's, or the arm's own `pretrain_seeds`) is fine-tuned with
 every seed, so the treatment (a pre-training run) is replicated and every difference is still paired by
 fine-tuning seed (the same sample and fine-tuning seed). Without `pretrain_seeds`, each recipe runs once
@@ -75,7 +75,7 @@ from typing import Any
 
 from maskkit.errors import InputError, MissingFile, MissingKey
 from maskkit.runs.files import check_name
-from maskkit.training.settings import check_seed
+from maskkit.study.checks import check_type, seed_list, unknown_keys
 
 PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
 PRETRAIN_SHARED = {"steps": 500, "lr": 5e-5, "batch_size": 32, "max_length": 128, "head_warmup_steps": 100,
@@ -159,8 +159,6 @@ class StudyConfig:
             raise InputError(f"study: the baseline arm {self.baseline!r} is not among the arms {names}")
         unknown_keys(self.pretrain, {*PRETRAIN_SHARED, *PRETRAIN_OPTIONAL}, "study: [pretrain]")
         if self.base is not None:
-            from maskkit.study.base import check_base
-
             object.__setattr__(self, "base", check_base(self.base))
         self.check_finetune(self.finetune, "study: [finetune]")
         for i, arm in enumerate(self.arms):
@@ -328,7 +326,7 @@ class StudyConfig:
 
     @classmethod
     def from_toml(cls, path: str) -> StudyConfig:
-        from maskkit.cli.config import load_toml
+        from maskkit.runs.toml import load_toml
 
         return cls.from_dict(load_toml(path), where=path)
 
@@ -373,35 +371,23 @@ TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", 
              "in_domain_sample": "text", "margin": "number", "base": "table"}  # fmt: skip
 ARM_TYPES = {"pretrain": "table", "augment": "table", "distill": "table", "finetune": "table", "reference": "text",
              "best_of": "table", "pretrain_seeds": "list"}  # fmt: skip
-KINDS: dict[str, tuple[type | tuple[type, ...], str]] = {"text": (str, "a text"), "count": (int, "a whole number >= 0"),
-                                      "list": (list, "a list"), "table": (dict, "a table"),
-                                      "number": ((int, float), "a number")}  # fmt: skip
+# [base]: the general-corpus pre-training every arm starts from (maskkit.study.base runs it)
+BASE_DEFAULTS: dict[str, Any] = {"texts": None, "documents": "blank-line", "eval_texts": None,
+                                 "domain_eval_texts": None, "eval_blocks": 256, "steps": 2000, "lr": 1e-4,
+                                 "batch_size": 32, "max_length": 128, "scheme": "word", "head_warmup_steps": 200,
+                                 "warmup_ratio": 0.06, "save_steps": 100, "curve": [], "seed": 1}  # fmt: skip
 
 
-def seed_list(values: Any, where: str) -> tuple[int, ...]:
-    """A list of different seeds, each a whole number in range (never a boolean, a float or a text)."""
-    check_type(values, "list", where)
-    seeds = [check_seed(s, f"{where}[{i}]") for i, s in enumerate(values)]
-    if len(set(seeds)) != len(seeds):
-        raise InputError(f"{where} must differ, got {seeds}")
-    return tuple(seeds)
-
-
-def check_type(value: Any, kind: str, where: str) -> None:
-    """A study file's value of the kind its key takes (a boolean is never a number): else an InputError."""
-    python, said = KINDS[kind]
-    negative = kind == "count" and isinstance(value, int) and value < 0
-    wrong = isinstance(value, bool) or not isinstance(value, python) or negative
-    if wrong:
-        raise InputError(f"{where} must be {said}, got {value!r}")
-
-
-def unknown_keys(values: dict[str, Any], known: Any, where: str) -> None:
-    """Refuses a key not in `known`, naming it and the nearest known key."""
-    import difflib
-
-    for key in values:
-        if key not in known:
-            near = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise InputError(f"{where}: unknown key {key!r}{hint}; known keys: {sorted(known)}")
+def check_base(values: dict[str, Any]) -> dict[str, Any]:
+    """The [base] table with its defaults; unknown keys and a table without texts are refused."""
+    unknown_keys(values, BASE_DEFAULTS, "study: [base]")
+    settings = {**BASE_DEFAULTS, **values}
+    texts = settings["texts"]
+    if isinstance(texts, str):
+        settings["texts"] = texts = [texts]
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise InputError("study: [base] needs texts = [files or globs] (the general corpus)")
+    curve = settings["curve"]
+    if not isinstance(curve, list) or not all(isinstance(s, int) and 0 < s < settings["steps"] for s in curve):
+        raise InputError(f"study: [base] curve must list steps between 0 and its {settings['steps']} steps")
+    return settings

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from maskkit.runs.files import atomic_path
-from maskkit.study.statistics import mean_sd
+from maskkit.runs.statistics import mean_sd
+from maskkit.study.arms import compare
 
 
 def figure(width: float, height: float) -> Any:
@@ -88,8 +89,6 @@ def plot_curves(results: list[Any], baseline: str, lines: dict[str, list[tuple[i
                 metric: str = "accuracy") -> None:  # fmt: skip
     """Test score against further pre-training steps, one line per run with two or more points: the mean
     over runs and, shaded, the 95% interval of each point's difference from the baseline (around it)."""
-    from maskkit.study.report import compare
-
     by_name = {r.name: r for r in results}
     base = by_name[baseline]
     fig, ax = figure(5.5, 3.6)

@@ -1,6 +1,6 @@
 """A study's report: per arm the mean ± sd of test accuracy and macro-F1 over its runs (each run's
 checkpoint chosen on dev); the pre-registered primary comparisons, each with its paired difference, the
-interval the design supports (`maskkit.study.statistics`), Holm's adjustment over the primary family only,
+interval the design supports (`maskkit.runs.statistics`), Holm's adjustment over the primary family only,
 equivalence within the margin (TOST), the minimum detectable effect and a verdict; every other comparison
 (each arm against the baseline, the contrasts) as exploratory, with its unadjusted interval and no verdict.
 Written as markdown, CSV, a forest plot of the differences and a plot of each arm's runs (and, with two or
@@ -15,65 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.runs.files import write_text
-from maskkit.study.statistics import (
+from maskkit.runs.statistics import (
     LEVEL,
     Difference,
     holm,
     mean_sd,
     minimum_detectable_effect,
     paired,
-    replicated_difference,
     tost,
     verdict,
 )
+from maskkit.study.arms import ArmResult, compare
 
 METRICS = ("accuracy", "macro_f1")
 PRIMARY_METRIC = "accuracy"  # the metric primary comparisons are decided on
-RunKey = tuple[int | None, int]  # (pre-training seed or None, fine-tuning seed)
 __all__ = ["ArmResult", "Comparison", "compare", "comparisons", "holm", "paired", "write_report"]
-
-
-@dataclass
-class ArmResult:
-    name: str
-    runs: dict[RunKey, dict[str, float]]  # test metrics of the finished runs
-    dev: dict[RunKey, dict[str, float]]
-    seconds: float
-    steps: int
-    pending: int
-    reference: str | None = None
-
-    @property
-    def seeds(self) -> list[int]:
-        return sorted({seed for _, seed in self.runs})
-
-    @property
-    def pretrain_runs(self) -> int:
-        return len({run for run, _ in self.runs if run is not None})
-
-    def values(self, metric: str, split: str = "test") -> list[float]:
-        runs = self.runs if split == "test" else self.dev
-        return [100 * runs[key][metric] for key in sorted(runs, key=lambda k: (str(k[0]), k[1]))]
-
-
-def differences(arm: ArmResult, against: ArmResult, metric: str) -> dict[RunKey, float]:
-    """arm - against in points, per run of the arm with more pre-training runs, paired by fine-tuning seed:
-    with the same pre-training seed when both have it, else with the other arm's one run for that seed."""
-    if arm.pretrain_runs < against.pretrain_runs:
-        return {key: -value for key, value in differences(against, arm, metric).items()}
-    out = {}
-    for (run, seed), figures in arm.runs.items():
-        other = against.runs.get((run, seed))
-        if other is None:
-            matches = [f for (_, s), f in against.runs.items() if s == seed]
-            other = matches[0] if len(matches) == 1 else None
-        if other is not None:
-            out[(run, seed)] = 100 * (figures[metric] - other[metric])
-    return out
-
-
-def compare(arm: ArmResult, against: ArmResult, metric: str) -> Difference | None:
-    return replicated_difference(differences(arm, against, metric))
 
 
 @dataclass

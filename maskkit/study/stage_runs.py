@@ -154,7 +154,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     snapshots = Snapshots(c.as_dict().get("checkpoints") or [], folder, tokenizer)
     if "entropy" in spec:
         from maskkit.masking.selectors import ScoredSelector
-        from maskkit.selective.importance import label_free_importance
+        from maskkit.selective.label_free import label_free_importance
 
         task = os.path.join(run.folder(c.task_model), MODEL)
         data = label_free_importance(task, tokenizer, in_domain_texts(c, run), int(s["max_length"]), log=run.log)

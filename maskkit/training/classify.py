@@ -21,11 +21,11 @@ from transformers import Trainer
 from maskkit.errors import InputError
 from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.runs.files import claim_folder, write_json
-from maskkit.runs.models import quiet_loading, resolve_model_dir, seeded_init
+from maskkit.runs.models import check_positions, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.training.data import prepare_classification
 from maskkit.training.encode import EncodeForClassification
-from maskkit.training.heads import POOLINGS, PooledClassifier
+from maskkit.training.heads import POOLINGS, PooledClassifier, check_head
 from maskkit.training.optim import parameter_groups
 from maskkit.training.settings import TrainingSettings, training_arguments
 
@@ -65,12 +65,7 @@ class FinetuneConfig(TrainingSettings):
         if self.head_lr is not None and self.head_lr <= 0:
             raise InputError(f"head_lr must be > 0, got {self.head_lr}")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
-        if any(h < 1 for h in self.head_hidden):
-            raise InputError(f"head_hidden sizes must be >= 1 (no hidden layer: leave it out), got {self.head_hidden}")
-        if not 0 <= self.head_dropout < 1:
-            raise InputError(f"head_dropout must be in [0, 1), got {self.head_dropout}")
-        if self.last_k < 1:
-            raise InputError(f"last_k must be >= 1, got {self.last_k}")
+        check_head(self.last_k, self.head_hidden, self.head_dropout)
         if self.llrd_embeddings not in ("base", "decayed"):
             raise InputError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
@@ -150,6 +145,7 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
                     pooling="cls" if config.pooling == "pooler" else config.pooling, last_k=config.last_k,
                     head_hidden=config.head_hidden, head_dropout=config.head_dropout,
                 )  # fmt: skip
+    check_positions(loaded, config.max_length)
     if loaded.config.num_labels != len(label_names):
         raise InputError(f"the model predicts {loaded.config.num_labels} labels but the data has {len(label_names)}")
     if config.freeze_base:
@@ -225,9 +221,9 @@ def finetune_classifier(
     without_log_printing(trainer)
     resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())
     output = trainer.train(resume_from_checkpoint=resume)
-    scores = {
-        name: {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate(splits[name]).items()
-               if k in ("eval_accuracy", "eval_macro_f1", "eval_loss")}
+    scores = {  # the checkpoint kept (the best on dev), scored on dev and test; each line names its split
+        name: {k.removeprefix(f"{name}_"): float(v) for k, v in trainer.evaluate(splits[name], metric_key_prefix=name)
+               .items() if k in (f"{name}_accuracy", f"{name}_macro_f1", f"{name}_loss")}
         for name in ("dev", "test") if name in splits
     }  # fmt: skip
     trainer.save_model(config.output_dir)

@@ -38,16 +38,27 @@ class PooledClassifierConfig(PretrainedConfig):
         super().__init__(**kwargs)
         if pooling not in POOLINGS:
             raise InputError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if last_k < 1:
-            raise InputError(f"last_k must be >= 1, got {last_k}")
-        if not 0 <= head_dropout < 1:
-            raise InputError(f"head_dropout must be in [0, 1), got {head_dropout}")
+        check_head(last_k, head_hidden, head_dropout)
+        layers = (encoder or {}).get("num_hidden_layers")
+        if pooling == "concat_cls" and layers is not None and last_k > layers:
+            raise InputError(f"last_k {last_k} asks for more layers than the encoder's {layers}")
         self.encoder = dict(encoder or {})
         self.pooling = pooling
         self.last_k = last_k
         self.head_hidden = [int(h) for h in head_hidden]
         self.head_dropout = head_dropout
         self.initializer_range = initializer_range
+
+
+def check_head(last_k: int, head_hidden: Any, head_dropout: float) -> None:
+    """The one range declaration of the classification head's settings (FinetuneConfig checks them when it
+    is made, PooledClassifierConfig when the head is)."""
+    if last_k < 1:
+        raise InputError(f"last_k must be >= 1, got {last_k}")
+    if any(int(h) < 1 for h in head_hidden):
+        raise InputError(f"head_hidden sizes must be >= 1 (no hidden layer: leave it out), got {tuple(head_hidden)}")
+    if not 0 <= head_dropout < 1:
+        raise InputError(f"head_dropout must be in [0, 1), got {head_dropout}")
 
 
 def encoder_from_config(settings: dict[str, Any]) -> Any:

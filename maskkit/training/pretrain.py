@@ -16,8 +16,8 @@ from typing import Any
 from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.registry import spec_of
-from maskkit.runs.files import claim_folder, read_json, write_json
-from maskkit.runs.models import load_masked_lm, seeded_init
+from maskkit.runs.files import claim_folder, distributed_follower, read_json, write_json
+from maskkit.runs.models import check_positions, load_masked_lm, seeded_init
 from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.training.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
 from maskkit.training.settings import TrainingSettings, training_arguments
@@ -132,7 +132,8 @@ def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) 
         args = pretrain_arguments(config, os.path.join(config.output_dir, "head-warmup"), config.head_warmup_steps,
                                   config.head_warmup_lr, stream=not hasattr(train, "__len__"))  # fmt: skip
         args.save_strategy = "no"
-        trainer = MaskedLMTrainer(model=model, args=args, train_dataset=train, data_collator=collator)
+        trainer = without_log_printing(MaskedLMTrainer(model=model, args=args, train_dataset=train,
+                                                       data_collator=collator))  # fmt: skip
         return float(trainer.train().training_loss)
     finally:
         for p in encoder.parameters():
@@ -174,6 +175,7 @@ def further_pretrain(
     if model is None or isinstance(model, (str, os.PathLike)):
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
             model, head_new = load_masked_lm(model)
+    check_positions(model, config.max_length)
     if getattr(collator, "span_boundaries", False):  # SpanBERT's span boundary objective beside the MLM loss
         from maskkit.training.span_boundary import attach_span_boundary_head
 
@@ -188,7 +190,7 @@ def further_pretrain(
     before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     os.makedirs(config.output_dir, exist_ok=True)
     checkpoints = os.path.join(config.output_dir, "checkpoints")
-    resume = last_complete_checkpoint(checkpoints, remove=int(os.environ.get("RANK", "0")) == 0)
+    resume = last_complete_checkpoint(checkpoints, remove=not distributed_follower())
     warmup_loss = None
     if config.head_warmup_steps and resume is None:
         warmup_loss = warm_up_head(model, train_set, collator, config)

@@ -41,6 +41,12 @@ class TrainingSettings:
         if not math.isfinite(self.weight_decay) or self.weight_decay < 0:
             raise InputError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
         check_seed(self.seed, "seed")
+        from transformers.training_args import OptimizerNames
+
+        names = [o.value for o in OptimizerNames]
+        if self.optim not in names:
+            raise InputError(f"optim {self.optim!r} is not an optimizer transformers knows; e.g. "
+                             f"{', '.join(names[:6])} (all: transformers.training_args.OptimizerNames)")  # fmt: skip
         if not 0 <= self.warmup_ratio < 1:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.dataloader_num_workers < 0:

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from maskkit.corpora.wordnet import DEBIAN_WORDNET
 from maskkit.errors import MissingFile
 from maskkit.registry import register
+from maskkit.runs.files import read_text_lines
 
 
 @runtime_checkable
@@ -134,12 +135,11 @@ class DictionarySynonyms:
         if not os.path.isfile(self.path):
             raise MissingFile(f"synonym dictionary {self.path!r} does not exist")
         table: dict[str, dict[str, None]] = {}
-        with open(self.path, encoding="utf-8") as f:
-            for line in f:
-                group = [w for w in line.replace(",", " ").replace("，", " ").split() if w]
-                for word in group:
-                    entry = table.setdefault(word.lower(), {})
-                    entry.update((other.lower(), None) for other in group if other.lower() != word.lower())
+        for line in read_text_lines(self.path, "synonym dictionary "):  # one group of synonyms per line
+            group = [w for w in line.replace(",", " ").replace("，", " ").split() if w]
+            for word in group:
+                entry = table.setdefault(word.lower(), {})
+                entry.update((other.lower(), None) for other in group if other.lower() != word.lower())
         self.table = {word: tuple(others) for word, others in table.items()}
 
     def __repr__(self) -> str:

@@ -1,5 +1,0 @@
-"""Moved to `maskkit.runs.tables` (this alias goes in 0.4)."""
-
-from maskkit.moved import alias
-
-alias(__name__, "maskkit.runs.tables")

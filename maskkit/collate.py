@@ -161,12 +161,17 @@ class MaskingCollator:
             )
         if self.pad_to_multiple_of:
             width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        try:
-            ids = pad_rows(rows, lengths, width, self.vocab.pad_id, np.int64)
+        try:  # read as float64 (exact for any vocabulary id) so that a fractional id is seen, not truncated
+            read = pad_rows(rows, lengths, width, self.vocab.pad_id, np.float64)
         except (TypeError, ValueError, OverflowError):
             _check_rows(rows)
-        if ids.ndim != 2:
+        if read.ndim != 2:
             _check_rows(rows)
+        ids = read.astype(np.int64)
+        if (ids != read).any():
+            row, column = (int(v[0]) for v in np.nonzero(ids != read))
+            raise InputError(f"input_ids of example {row} hold {float(read[row, column])} at position {column}: token ids "
+                             "are whole numbers (was a float column written in their place?)")  # fmt: skip
         # viewed as unsigned, a negative id is huge: one comparison catches both ends
         if ids.size and ids.view(np.uint64).max() >= self.vocab.size:
             raise InputError(

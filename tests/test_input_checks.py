@@ -53,3 +53,37 @@ def test_a_teacher_must_be_a_classifier_whose_label_order_can_be_checked(tiny_mo
     named = SimpleNamespace(config=SimpleNamespace(id2label={0: "pos", 1: "neg"}))
     with pytest.raises(ValueError, match="differ from the student's"):
         check_teacher(named, ["neg", "pos"])
+
+
+def test_a_fractional_token_id_is_refused_not_truncated(wordpiece):
+    from maskkit import MaskingCollator, TokenSelector
+
+    collator = MaskingCollator(wordpiece, TokenSelector(rate=0.15), seed=0)
+    ids = wordpiece("a fine movie")["input_ids"]
+    collator([{"input_ids": ids}])  # whole numbers (ints or floats equal to them) pass
+    collator([{"input_ids": [float(i) for i in ids]}])
+    with pytest.raises(ValueError, match="input_ids of example 1 hold 2204.5 at position 1"):
+        collator([{"input_ids": ids}, {"input_ids": [ids[0], 2204.5, *ids[2:]]}])
+
+
+def test_fewer_keys_than_texts_is_refused_by_every_augmenter(tmp_path):
+    from maskkit.augment import EDA, OneOf, RandomDelete
+    from maskkit.text.synonyms import DictionarySynonyms
+
+    thesaurus = tmp_path / "syn.txt"
+    thesaurus.write_text("movie film\n")
+    texts = ["a fine movie", "a dull movie", "a third movie"]
+    for augmenter in (EDA(n_aug=1, synonyms=DictionarySynonyms(thesaurus)), RandomDelete(0.3),
+                      OneOf([RandomDelete(0.3), RandomDelete(0.5)])):  # fmt: skip
+        with pytest.raises(ValueError, match="got 2 keys for 3 texts"):
+            augmenter(texts, keys=[1, 2])
+        assert len(augmenter(texts, keys=[1, 2, 3])) == 3
+
+
+def test_eda_names_each_strength_as_given():
+    from maskkit.augment import EDA
+
+    with pytest.raises(ValueError, match="p_rd must be in \\[0, 1\\], got 2"):
+        EDA(p_rd=2)
+    with pytest.raises(ValueError, match="alpha_ri must be in"):
+        EDA(alpha_ri=float("nan"))

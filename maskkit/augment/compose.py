@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from maskkit.augment.eda import _check_texts, _rng, text_keys
+from maskkit.augment.eda import _check_texts, _rng, checked_keys
 from maskkit.errors import InputError, WrongType
 from maskkit.registry import register
 from maskkit.rng import as_integer
@@ -44,7 +44,7 @@ class _Combinator:
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
         texts = _check_texts(texts)
-        keys = text_keys(texts) if keys is None else list(keys)
+        keys = checked_keys(texts, keys)
         plans = [self.plan(_rng(self.seed, type(self).__name__, key, k)) for key in keys]
         current: list[str | None] = list(texts)
         for stage in range(max((len(p) for p in plans), default=0)):

@@ -41,6 +41,17 @@ def text_keys(texts: Sequence[str]) -> list[int]:
     return [stable_hash64("text", t) for t in texts]
 
 
+def checked_keys(texts: Sequence[str], keys: Sequence[int] | None) -> list[int]:
+    """One key per text (the texts' own by default); a keys list of another length is refused, never zipped
+    short (which would drop texts in silence)."""
+    if keys is None:
+        return text_keys(texts)
+    keys = list(keys)
+    if len(keys) != len(texts):
+        raise InputError(f"got {len(keys)} keys for {len(texts)} texts: give one key per text")
+    return keys
+
+
 def _rng(seed: int, name: str, key: int, k: int) -> random.Random:
     """A generator of its own for one (seed, operation, text, k): never the global one."""
     return random.Random(stable_hash64("eda", seed, name, key, k))
@@ -75,9 +86,7 @@ class WordOperation:
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
         """Augments each text once: the k-th augmentation, keyed by `keys` (default: the text itself)."""
         texts = _check_texts(texts)
-        keys = text_keys(texts) if keys is None else list(keys)
-        if len(keys) != len(texts):
-            raise InputError(f"got {len(keys)} keys for {len(texts)} texts")
+        keys = checked_keys(texts, keys)
         return [self.augment(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
 
     def augment(self, text: str, rng: random.Random) -> str:
@@ -345,7 +354,7 @@ class EDA:
         augmentations (a keyed shuffle of int(n_aug / 4) + 1 candidates per operation); beyond, the
         shuffled pool repeats with fresh draws."""
         texts = _check_texts(texts)
-        keys = text_keys(texts) if keys is None else list(keys)
+        keys = checked_keys(texts, keys)
         ops = self.operations
         per_op = self.n_aug // 4 + 1
         pool = [(op, j) for op in ops for j in range(per_op)]
@@ -359,6 +368,6 @@ class EDA:
     def generate(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
         """Returns `n_aug` augmentations for each text (a list per text)."""
         texts = _check_texts(texts)
-        keys = text_keys(texts) if keys is None else list(keys)
+        keys = checked_keys(texts, keys)
         rounds = [self(texts, keys, k) for k in range(self.n_aug)]
         return [[rounds[k][i] for k in range(self.n_aug)] for i in range(len(texts))]

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from maskkit.augment.eda import _check_texts, text_keys
+from maskkit.augment.eda import _check_texts, checked_keys
 from maskkit.errors import WrongType
 from maskkit.registry import register
 from maskkit.rng import as_integer, stable_hash64
@@ -76,7 +76,7 @@ class Nlpaug:
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
         texts = _check_texts(texts)
-        keys = text_keys(texts) if keys is None else list(keys)
+        keys = checked_keys(texts, keys)
         out: list[str | None] = []
         for text, key in zip(texts, keys):
             with keyed_global_generators(stable_hash64("nlpaug", self.seed, self.name, key, k)):

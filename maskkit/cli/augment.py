@@ -115,6 +115,10 @@ def build_augmenter(args: argparse.Namespace) -> Any:
         return BackTranslate(
             translator, pivot=tuple(args.pivot), cache=args.cache or args.output + ".translations.sqlite"
         )
+    for name in ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd"):  # named as the user gave them, before any work
+        value = getattr(args, name)
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"--{name.replace('_', '-')} must be in [0, 1], got {value}")
     synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
     if args.method == "eda":
         return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, n_aug=args.n_aug, seed=args.seed,

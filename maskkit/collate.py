@@ -170,8 +170,9 @@ class MaskingCollator:
         ids = read.astype(np.int64)
         if (ids != read).any():
             row, column = (int(v[0]) for v in np.nonzero(ids != read))
-            raise InputError(f"input_ids of example {row} hold {float(read[row, column])} at position {column}: token ids "
-                             "are whole numbers (was a float column written in their place?)")  # fmt: skip
+            value = float(read[row, column])
+            raise InputError(f"input_ids of example {row} hold {value} at position {column}: token ids are whole "
+                             "numbers (was a float column written in their place?)")  # fmt: skip
         # viewed as unsigned, a negative id is huge: one comparison catches both ends
         if ids.size and ids.view(np.uint64).max() >= self.vocab.size:
             raise InputError(

@@ -39,7 +39,8 @@ def test_pipeline_runs_skips_and_resumes(tiny_model_dir, tmp_path, files, capsys
     # what a user sees (as in `make demo`): no raw Trainer dict, every evaluation line names its split once
     assert not [line for line in (out + err).splitlines() if line.lstrip().startswith("{'")]
     evaluations = [line for line in err.splitlines() if ", step " in line]
-    assert evaluations and all(line.startswith(("dev during training", "dev, the checkpoint", "test, the checkpoint"))
+    named = ("dev during training", "dev, the checkpoint", "test, the checkpoint", "heldout, the checkpoint")
+    assert evaluations and all(line.startswith(named)
                                for line in evaluations)  # fmt: skip
     assert len(evaluations) == len(set(evaluations)), evaluations
     assert "- selective vs none: " in out and "paired over 2 seeds" in out and "can be told reliably" in out

@@ -121,7 +121,7 @@ def test_bad_tables_name_the_file_line_and_column(tmp_path, name, content, messa
 def test_other_unreadable_tables(tmp_path):
     latin = tmp_path / "latin.tsv"
     latin.write_bytes("text\tlabel\ncaf\xe9\t1\n".encode("latin-1"))
-    with pytest.raises(InputError, match="latin.tsv is not UTF-8"):
+    with pytest.raises(InputError, match="latin.tsv, line 2, byte 4: not UTF-8"):
         read_table(latin)
     empty = tmp_path / "empty.tsv"
     empty.write_text("text\tlabel\n")

@@ -134,8 +134,8 @@ def train_importance_classifier(
     without_log_printing(trainer)
     trainer.train()
     epoch_f1 = [float(e["eval_f1"]) for e in trainer.state.log_history if "eval_f1" in e]
-    scores = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()
-              if k in ("eval_precision", "eval_recall", "eval_f1")}  # fmt: skip
+    scores = {k.removeprefix("heldout_"): float(v) for k, v in trainer.evaluate(metric_key_prefix="heldout").items()
+              if k in ("heldout_precision", "heldout_recall", "heldout_f1")}  # fmt: skip
     trainer.save_model(output_dir)
     tokenizer.save_pretrained(output_dir)
     if selection == "best_f1":

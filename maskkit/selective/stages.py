@@ -246,10 +246,15 @@ def finetune(run: Pipeline, c: StageSettings) -> dict[str, Any]:
     groups = {os.path.basename(name): runs for name, runs in groups.items()}  # none / random / selective
     metrics = {arm: {seed: read_json(os.path.join(run.folder("finetune"), arm, f"seed-{seed}", "metrics.json"))
                      for seed in c.seeds} for arm in ARMS}  # fmt: skip
-    split = "test" if all(m.get("test") for runs in metrics.values() for m in runs.values()) else "dev"
-    accuracy = {arm: {seed: float(m[split]["accuracy"]) for seed, m in runs.items()} for arm, runs in metrics.items()}
-    pairs = [("selective", "none"), ("random", "none"), ("selective", "random")]
-    table = markdown_table(groups) + "\n\n" + "\n".join(paired_lines(accuracy, pairs, f"{split} accuracy"))
+    table = markdown_table(groups)
+    scored = [
+        s for s in ("test", "dev") if all("accuracy" in (m.get(s) or {}) for r in metrics.values() for m in r.values())
+    ]
+    if scored:  # the differences paired by seed, and what these seeds can tell
+        accuracy = {arm: {seed: float(m[scored[0]]["accuracy"]) for seed, m in runs.items()}
+                    for arm, runs in metrics.items()}  # fmt: skip
+        pairs = [("selective", "none"), ("random", "none"), ("selective", "random")]
+        table += "\n\n" + "\n".join(paired_lines(accuracy, pairs, f"{scored[0]} accuracy"))
     write_text(os.path.join(run.folder("finetune"), "report.md"), table + "\n")
     plot(groups, os.path.join(run.folder("finetune"), "report.png"))
     return {"table": table}

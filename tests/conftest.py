@@ -231,3 +231,14 @@ def assert_same_weights(a, b, start) -> None:
     assert moved > 1e-3
     for key in wa:
         assert float((wa[key] - wb[key]).abs().max()) < 1e-6, key
+
+
+REVIEWS = ["The movie was not good at all.", "A great film with great actors!", "Boring, boring plot again."]
+
+
+@pytest.fixture()
+def review_table(tmp_path):
+    """A small labelled TSV of review sentences (12 rows), for the command-line checks."""
+    path = tmp_path / "in.tsv"
+    path.write_text("text\tlabel\n" + "".join(f"{s} {i}\t{i % 2}\n" for i, s in enumerate(REVIEWS * 4)))
+    return path

@@ -9,15 +9,7 @@ import json
 import pytest
 
 from maskkit.cli.main import main
-
-SENTENCES = ["The movie was not good at all.", "A great film with great actors!", "Boring, boring plot again."]
-
-
-@pytest.fixture()
-def table(tmp_path):
-    path = tmp_path / "in.tsv"
-    path.write_text("text\tlabel\n" + "".join(f"{s} {i}\t{i % 2}\n" for i, s in enumerate(SENTENCES * 4)))
-    return path
+from tests.conftest import REVIEWS as SENTENCES
 
 
 def error_of(argv, capsys) -> str:
@@ -25,7 +17,7 @@ def error_of(argv, capsys) -> str:
     return capsys.readouterr().err
 
 
-def test_inputs_that_are_no_table_are_named(table, tmp_path, capsys):
+def test_inputs_that_are_no_table_are_named(review_table, tmp_path, capsys):
     raw = tmp_path / "stdin"  # a path without a suffix that is a file, as /dev/stdin is
     raw.write_text("text\nhello\n")
     assert "cannot tell the format of the input" in error_of(["augment", str(raw), str(tmp_path / "o.tsv")], capsys)
@@ -33,15 +25,17 @@ def test_inputs_that_are_no_table_are_named(table, tmp_path, capsys):
     folder.mkdir()
     (folder / "notes.txt").write_text("x")
     assert "not a datasets save_to_disk folder" in error_of(["augment", str(folder), str(tmp_path / "o.tsv")], capsys)
-    assert "must name a file or folder" in error_of(["augment", str(table), "."], capsys)
+    assert "must name a file or folder" in error_of(["augment", str(review_table), "."], capsys)
 
 
-def test_text_that_is_not_utf8_is_named_by_line(table, tmp_path, capsys):
+def test_text_that_is_not_utf8_is_named_by_line(review_table, tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"first line\nsecond caf\xe9 line\n")
     assert "bad.txt, line 2, byte 11: not UTF-8" in error_of(["pmi", str(bad), str(tmp_path / "lex.txt")], capsys)
     assert "line 2, byte 11: not UTF-8" in error_of(["preview", "--file", str(bad)], capsys)
-    err = error_of(["augment", str(table), str(tmp_path / "o.tsv"), "--method", "sr", "--synonyms", str(bad)], capsys)
+    err = error_of(
+        ["augment", str(review_table), str(tmp_path / "o.tsv"), "--method", "sr", "--synonyms", str(bad)], capsys
+    )
     assert "synonym dictionary" in err and "line 2" in err
     rows = tmp_path / "rows.tsv"
     rows.write_bytes(b"text\tlabel\nfine\t1\nalso fine\t0\nsmart \x93quotes\x94\t1\n")
@@ -55,8 +49,8 @@ def test_a_lone_surrogate_in_jsonl_is_refused_with_its_line(tmp_path, capsys):
     assert not (tmp_path / "o.jsonl.parts").exists()
 
 
-def test_a_strength_is_named_as_the_user_gave_it(table, tmp_path, capsys):
-    err = error_of(["augment", str(table), str(tmp_path / "o.tsv"), "--method", "rd", "--p-rd", "2"], capsys)
+def test_a_strength_is_named_as_the_user_gave_it(review_table, tmp_path, capsys):
+    err = error_of(["augment", str(review_table), str(tmp_path / "o.tsv"), "--method", "rd", "--p-rd", "2"], capsys)
     assert "--p-rd must be in [0, 1], got 2.0" in err
 
 

@@ -11,49 +11,41 @@ import pytest
 from maskkit.cli.main import main
 from maskkit.runs.files import OUTPUT_MARKER, check_output
 from maskkit.runs.tables import read_table
-
-SENTENCES = ["The movie was not good at all.", "A great film with great actors!", "Boring, boring plot again."]
-
-
-@pytest.fixture()
-def table(tmp_path):
-    path = tmp_path / "in.tsv"
-    path.write_text("text\tlabel\n" + "".join(f"{s} {i}\t{i % 2}\n" for i, s in enumerate(SENTENCES * 4)))
-    return path
+from tests.conftest import REVIEWS as SENTENCES
 
 
 def augment(source, out, *extra):
     return main(["augment", str(source), str(out), "--method", "rd", "--n-aug", "1", "--quiet", *extra])
 
 
-def test_overwrite_never_replaces_a_folder_of_the_users(table, tmp_path, capsys):
+def test_overwrite_never_replaces_a_folder_of_the_users(review_table, tmp_path, capsys):
     keep = tmp_path / "keep"
     (keep / "sub").mkdir(parents=True)
     (keep / "precious.txt").write_text("mine")
     (keep / "sub" / "notes.txt").write_text("also mine")
-    assert augment(table, keep, "--overwrite") == 2
+    assert augment(review_table, keep, "--overwrite") == 2
     assert "maskkit did not write" in capsys.readouterr().err
     assert (keep / "precious.txt").read_text() == "mine" and (keep / "sub" / "notes.txt").read_text() == "also mine"
     assert not (tmp_path / "keep.parts").exists()
 
 
-def test_overwrite_replaces_an_output_maskkit_wrote_and_nothing_else(table, tmp_path, capsys):
+def test_overwrite_replaces_an_output_maskkit_wrote_and_nothing_else(review_table, tmp_path, capsys):
     folder, tsv = tmp_path / "augmented", tmp_path / "augmented.tsv"
-    assert augment(table, folder) == 0 and (folder / OUTPUT_MARKER).is_file()
-    assert augment(table, tsv) == 0
-    assert augment(table, folder, "--seed", "3") == 2 and "pass --overwrite" in capsys.readouterr().err
-    assert augment(table, folder, "--seed", "3", "--overwrite") == 0  # its own output: replaced
-    assert augment(table, tsv, "--seed", "3", "--overwrite") == 0
+    assert augment(review_table, folder) == 0 and (folder / OUTPUT_MARKER).is_file()
+    assert augment(review_table, tsv) == 0
+    assert augment(review_table, folder, "--seed", "3") == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert augment(review_table, folder, "--seed", "3", "--overwrite") == 0  # its own output: replaced
+    assert augment(review_table, tsv, "--seed", "3", "--overwrite") == 0
     mine = tmp_path / "mine.tsv"
     mine.write_text("text\tlabel\nmy own table\t1\n")
-    assert augment(table, mine, "--overwrite") == 2  # a table without maskkit's provenance columns
+    assert augment(review_table, mine, "--overwrite") == 2  # a table without maskkit's provenance columns
     assert mine.read_text() == "text\tlabel\nmy own table\t1\n"
 
 
-def test_an_output_is_never_an_input(table, tmp_path, capsys):
-    before = table.read_bytes()
-    assert augment(table, table, "--overwrite") == 2
-    assert "is also an input" in capsys.readouterr().err and table.read_bytes() == before
+def test_an_output_is_never_an_input(review_table, tmp_path, capsys):
+    before = review_table.read_bytes()
+    assert augment(review_table, review_table, "--overwrite") == 2
+    assert "is also an input" in capsys.readouterr().err and review_table.read_bytes() == before
 
 
 def test_pmi_never_writes_over_its_input_nor_a_forgotten_out(tmp_path, capsys):
@@ -144,13 +136,22 @@ def test_an_edited_corpus_or_table_is_a_changed_setting_never_the_old_result(tin
     assert "discarding the earlier run" in capsys.readouterr().out
 
 
-def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_rerun(table, tmp_path, capsys):
+def test_a_refused_setting_leaves_nothing_that_blocks_the_corrected_rerun(review_table, tmp_path, capsys):
     out = tmp_path / "out.tsv"
-    assert main(["augment", str(table), str(out), "--method", "sr", "--alpha-sr", "-0.5", "--quiet"]) == 2
-    assert main(["augment", str(table), str(out), "--method", "rd", "--n-aug", "100000000", "--quiet"]) == 2
+    assert main(["augment", str(review_table), str(out), "--method", "sr", "--alpha-sr", "-0.5", "--quiet"]) == 2
+    assert main(["augment", str(review_table), str(out), "--method", "rd", "--n-aug", "100000000", "--quiet"]) == 2
     assert "--n-aug must be from 1 to 1000" in capsys.readouterr().err
-    assert augment(table, out) == 0  # no stale OUT.parts refuses the corrected command
+    assert augment(review_table, out) == 0  # no stale OUT.parts refuses the corrected command
     parts = tmp_path / "other.tsv.parts"
     parts.mkdir()
     (parts / "mine.txt").write_text("not maskkit's")
-    assert augment(table, tmp_path / "other.tsv") == 2 and (parts / "mine.txt").is_file()
+    assert augment(review_table, tmp_path / "other.tsv") == 2 and (parts / "mine.txt").is_file()
+
+
+def test_an_input_inside_the_output_folder_is_never_deleted_with_it(review_table, tmp_path, capsys):
+    out = tmp_path / "augmented"
+    assert augment(review_table, out) == 0
+    inside = out / "my-input.tsv"
+    inside.write_bytes(review_table.read_bytes())
+    assert augment(inside, out, "--overwrite") == 2
+    assert "is inside the output" in capsys.readouterr().err and inside.is_file()

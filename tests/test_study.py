@@ -161,16 +161,16 @@ def test_a_replicated_study_crosses_pre_training_runs_with_seeds_and_decides_its
     path = study_file(tmp_path, tiny_model_dir, arms, top=top)
     assert main(["study", "run", str(path), "--no-progress"]) == 0
     study = tmp_path / "study"
-    assert sorted(os.listdir(study / "pretrain" / "span")) == ["pt-7", "pt-8"]
+    assert sorted(os.listdir(study / "pretrain")) == ["span@pt-7", "span@pt-8", "token@pt-7", "token@pt-8"]
     for arm in ("span", "token"):
         for pretrain_seed in (7, 8):
-            model = study / "pretrain" / arm / f"pt-{pretrain_seed}"
+            model = study / "pretrain" / f"{arm}@pt-{pretrain_seed}"
             assert json.loads((model / "manifest.json").read_text())["settings"]["seed"] == pretrain_seed
             for seed in (1, 2):
                 run = json.loads((study / "finetune" / arm / f"pt-{pretrain_seed}" / f"seed-{seed}" / "manifest.json")
                                  .read_text())  # fmt: skip
                 assert (
-                    run["settings"]["start"] == f"pretrain/{arm}/pt-{pretrain_seed}" and run["settings"]["seed"] == seed
+                    run["settings"]["start"] == f"pretrain/{arm}@pt-{pretrain_seed}" and run["settings"]["seed"] == seed
                 )
     assert sorted(os.listdir(study / "finetune" / "none")) == ["seed-1", "seed-2"]  # no treatment: not replicated
     lines = (study / "data" / "in-domain" / "lines.txt").read_text().splitlines()
@@ -178,7 +178,7 @@ def test_a_replicated_study_crosses_pre_training_runs_with_seeds_and_decides_its
     assert len(lines) == 5 and lines != domain[:5] and set(lines) <= set(domain)
     report = (study / "report.md").read_text()
     assert "| span | 4 (2 x 2) |" in report and "the treatment is replicated" in report
-    assert "cluster means over 2 pre-training runs" in report
+    assert "crossed random effects: 2 pre-training runs x 2 seeds" in report
     primary = report.split("Primary comparisons (pre-registered):")[1].split("Exploratory")[0]
     assert "| span vs token |" in primary and "| token vs none |" not in primary
     assert "- span vs token: " in report and any(v in report for v in ("better", "worse", "equivalent", "inconclusive"))
@@ -235,6 +235,19 @@ def test_holm_runs_over_the_primary_family_only_and_exploratory_comparisons_get_
     assert [c.p_holm for c in again[:2]] == [c.p_holm for c in found[:2]]
 
 
+def test_arms_pair_on_the_same_pre_training_run_or_the_plain_arm_only():
+    from maskkit.study.arms import differences
+
+    none = arm_result("none", {(None, 1): 70, (None, 2): 72})
+    a = arm_result("a", {(1, 1): 71, (2, 1): 73, (1, 2): 74, (2, 2): 70})
+    b = arm_result("b", {(1, 1): 70, (2, 1): 70, (1, 2): 71, (2, 2): 71})
+    other_seeds = arm_result("c", {(5, 1): 70, (6, 1): 70, (5, 2): 71, (6, 2): 71})
+    assert differences(a, none, "accuracy") == pytest.approx({(1, 1): 1, (2, 1): 3, (1, 2): 2, (2, 2): -2})
+    assert differences(none, a, "accuracy") == pytest.approx({(1, 1): -1, (2, 1): -3, (1, 2): -2, (2, 2): 2})
+    assert differences(a, b, "accuracy") == pytest.approx({(1, 1): 1, (2, 1): 3, (1, 2): 3, (2, 2): -1})
+    assert differences(a, other_seeds, "accuracy") == {}  # no run in common: never paired across runs
+
+
 def test_tost_and_the_verdicts_against_hand_computed_values():
     from scipy import stats
 
@@ -250,6 +263,8 @@ def test_tost_and_the_verdicts_against_hand_computed_values():
     worse = Difference(-2.0, -3.0, -1.0, 0.001, 0.3, 4, 5, 5, "paired t")
     assert verdict(worse, p_holm=0.004, p_equivalence=0.9) == "worse"
     assert tost(worse, 1.0) > 0.5  # far outside the margin
+    flat = Difference(0.2, 0.2, 0.2, 0.5, 0.0, 1, 2, 2, "paired t")  # no spread: 2 units support p 1/4 at best
+    assert tost(flat, 1.0) == 0.25 and tost(Difference(1.5, 1.5, 1.5, 0.5, 0.0, 1, 2, 2, "paired t"), 1.0) == 1.0
 
 
 def test_minimum_detectable_effect_is_the_power_formula():
@@ -267,39 +282,53 @@ def test_minimum_detectable_effect_is_the_power_formula():
     from statsmodels.stats.power import TTestPower
 
     assert mde == pytest.approx(TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8), rel=1e-4)  # sd 1
-    assert projected_se(between=0.5, within=2.0, runs=4, seeds=5) == pytest.approx(math.sqrt(0.5 / 4 + 2.0 / 20))
+    projected = projected_se(between=0.5, seeds_variance=1.0, within=2.0, runs=4, seeds=5)
+    assert projected == pytest.approx(math.sqrt(0.5 / 4 + 1.0 / 5 + 2.0 / 20))
 
 
-def test_a_replicated_treatment_gets_the_cluster_means_interval_and_matches_the_mixed_model():
-    """Three pre-training runs crossed with four fine-tuning seeds: the interval is the t interval over the
-    runs' mean differences (by hand below); for a balanced design its standard error is the REML mixed
-    model's (random intercept per run) whenever the between-run variance is positive."""
-    import numpy as np
+def test_a_replicated_treatment_gets_the_crossed_interval_and_matches_the_mixed_model():
+    """Three pre-training runs crossed with four fine-tuning seeds: the seed effect is shared by every run
+    of a seed (the baseline's noise among it), so the interval must carry it. Checked against the two-way
+    random-effects formulas by hand and against statsmodels' crossed mixed model (REML)."""
+    import warnings
+
+    import pandas as pd
     import statsmodels.formula.api as smf
     from scipy import stats
 
     from maskkit.runs.statistics import replicated_difference
 
-    d = {(1, 1): 1.0, (1, 2): 1.6, (1, 3): 0.7, (1, 4): 1.3, (2, 1): -0.2, (2, 2): 0.4, (2, 3): 0.1, (2, 4): -0.5,
-         (3, 1): 2.1, (3, 2): 1.5, (3, 3): 2.6, (3, 4): 1.9}  # fmt: skip
-    means = [sum(d[(p, s)] for s in range(1, 5)) / 4 for p in (1, 2, 3)]
-    grand = sum(means) / 3
-    se = math.sqrt(sum((m - grand) ** 2 for m in means) / 2 / 3)
+    run_part = {(1, 1): 1.0, (1, 2): 1.6, (1, 3): 0.7, (1, 4): 1.3, (2, 1): -0.2, (2, 2): 0.4, (2, 3): 0.1,
+                (2, 4): -0.5, (3, 1): 2.1, (3, 2): 1.5, (3, 3): 2.6, (3, 4): 1.9}  # fmt: skip
+    seed_part = {1: 0.5, 2: -0.8, 3: 0.9, 4: -0.3}
+    d = {key: value + seed_part[key[1]] for key, value in run_part.items()}
+    R, S = 3, 4
+    grand = sum(d.values()) / (R * S)
+    run_mean = {p: sum(d[(p, s)] for s in range(1, 5)) / S for p in (1, 2, 3)}
+    seed_mean = {s: sum(d[(p, s)] for p in (1, 2, 3)) / R for s in range(1, 5)}
+    ms_run = S * sum((m - grand) ** 2 for m in run_mean.values()) / (R - 1)
+    ms_seed = R * sum((m - grand) ** 2 for m in seed_mean.values()) / (S - 1)
+    ms_res = sum((d[(p, s)] - run_mean[p] - seed_mean[s] + grand) ** 2 for p, s in d) / ((R - 1) * (S - 1))
+    se = math.sqrt((ms_run + ms_seed - ms_res) / (R * S))
+    df = (ms_run + ms_seed - ms_res) ** 2 / (ms_run**2 / 2 + ms_seed**2 / 3 + ms_res**2 / 6)
     result = replicated_difference(d)
-    assert result.mean == pytest.approx(grand) and result.se == pytest.approx(se) and result.df == 2
-    assert result.high - result.mean == pytest.approx(stats.t.ppf(0.975, 2) * se)
-    assert result.units == 3 and result.seeds == 4 and "cluster means over 3 pre-training runs" in result.method
-    import pandas as pd
-
-    frame = pd.DataFrame([{"d": v, "run": p} for (p, _), v in d.items()])
-    fit = smf.mixedlm("d ~ 1", frame, groups=frame["run"]).fit(reml=True)
+    assert result.mean == pytest.approx(grand) and result.se == pytest.approx(se) and result.df == pytest.approx(df)
+    assert result.high - result.mean == pytest.approx(stats.t.ppf(0.975, df) * se)
+    assert result.units == 3 and result.seeds == 4 and "crossed random effects" in result.method
+    frame = pd.DataFrame([{"d": v, "run": p, "seed": s, "all": 1} for (p, s), v in d.items()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("d ~ 1", frame, groups="all", re_formula="0",
+                          vc_formula={"run": "0 + C(run)", "seed": "0 + C(seed)"}).fit(reml=True)  # fmt: skip
     assert fit.params["Intercept"] == pytest.approx(grand)
     assert fit.bse["Intercept"] == pytest.approx(se, rel=1e-3)
-    assert result.between == pytest.approx(float(fit.cov_re.iloc[0, 0]), rel=1e-3)
+    assert [result.between, result.seeds_variance] == pytest.approx(list(fit.vcomp), rel=1e-3)
     assert result.within == pytest.approx(fit.scale, rel=1e-3)
+    # the runs' means alone would miss the seed variance every run shares: a narrower, wrong interval
+    assert se > math.sqrt(ms_run / (R * S))
     single = replicated_difference({(1, s): v for (p, s), v in d.items() if p == 1})
     assert "treatment not replicated" in single.method and single.df == 3
-    assert np.isclose(single.mean, means[0])
+    assert single.mean == pytest.approx(run_mean[1])
 
 
 def test_a_contrast_must_name_two_different_arms_of_the_study(tiny_model_dir, tmp_path, capsys):
@@ -469,6 +498,9 @@ def test_selective_arms_share_one_pipeline_with_its_matched_control(tiny_model_d
     assert (pipeline / "pretrain_selective" / "model").is_dir() and (pipeline / "pretrain_random" / "model").is_dir()
     chosen = json.loads((study / "finetune" / "random" / "seed-1" / "manifest.json").read_text())["settings"]
     assert chosen["control"] is True and chosen["start"] == "pretrain/selective"
+    for arm, model in (("random", "pretrain_random"), ("selective", "pretrain_selective")):  # what each run loaded
+        loaded = json.loads((study / "finetune" / arm / "seed-2" / "results.json").read_text())["loaded"]
+        assert loaded == f"pretrain/selective/pipeline/{model}/model"
     report = (study / "report.md").read_text()
     assert "| selective | 2 (1 x 2) |" in report and "| random | 2 (1 x 2) |" in report
 
@@ -541,6 +573,9 @@ def test_a_when_to_stop_curve_fine_tunes_from_snapshots_of_one_pre_training_run(
     early = json.loads((study / "finetune" / "curve@1" / "seed-2" / "manifest.json").read_text())["settings"]
     late = json.loads((study / "finetune" / "curve" / "seed-2" / "manifest.json").read_text())["settings"]
     assert early["checkpoint"] == 1 and early["start"] == late["start"] == "pretrain/curve"
+    loaded = [json.loads((study / "finetune" / arm / "seed-2" / "results.json").read_text())["loaded"]
+              for arm in ("curve@1", "curve")]  # fmt: skip
+    assert loaded == ["pretrain/curve/model-step-1", "pretrain/curve/model"]
     assert "checkpoint" not in late
     report = (study / "report.md").read_text()
     assert "| curve@1 | 2 (1 x 2) |" in report and "| curve | 2 (1 x 2) |" in report

@@ -168,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
 
     pretrained = os.path.join(args.output_dir, "pretrained")
     check_output(pretrained, overwrite=True, what="the demo's model folder")  # a folder of the user's stays
-    remove(pretrained)  # the demo's own scratch folder (marked below): each demo run starts again
+    remove(pretrained)  # the demo's own scratch folder: each demo run starts again
+    os.makedirs(pretrained)
+    mark_output(pretrained, "maskkit demo")  # marked before training: a demo killed mid-way is still its own
     config = PretrainConfig(
         output_dir=pretrained, max_steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_ratio=0.1,
         max_length=args.max_length, seed=args.seed, logging_steps=args.log_every, save_steps=max(args.steps, 1),
@@ -176,7 +178,6 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     result = further_pretrain(model_dir, tokenizer, train, collator, config, eval_data=held_out,
                               callbacks=[PrintLoss()])  # fmt: skip
-    mark_output(pretrained, "maskkit demo")
     before, after = result.eval_loss_before, result.eval_loss_after
     assert before is not None and after is not None
     print(f"   held-out loss on fixed masks before: {before:.3f} (perplexity {math.exp(before):.0f})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -79,9 +80,13 @@ def read_text_lines(path: str | os.PathLike[str], what: str = "") -> list[str]:
     the line (never a UnicodeDecodeError from deep inside)."""
     try:
         with open(path, encoding="utf-8", newline="") as f:
-            return f.read().splitlines()
+            text = f.read()
     except UnicodeDecodeError:
         raise not_utf8(path, what) from None
+    lines = text.split("\n")  # "\n" and "\r\n" end a line; a bare "\r", a form feed or U+2028 do not
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 def distributed_follower() -> bool:
@@ -153,6 +158,8 @@ def check_name(name: object, what: str, taken: Sequence[str] = ()) -> str:
             f"{what} {name!r} must be one folder name: a letter or digit, then letters, digits, '.', '_', '+' or "
             "'-' (at most 100; no '/', no '@', which names a curve point)"
         )
+    if name == "plain" or name.endswith("-teacher"):  # the names of a study's own fine-tuning runs
+        raise InputError(f"{what} {name!r} is reserved (a study's plain and teacher runs are named so)")
     clash = [other for other in taken if other.casefold() == name.casefold()]
     if clash:
         raise InputError(f"{what} {name!r} is the same folder as {clash[0]!r}: give every one a different name")
@@ -176,7 +183,7 @@ def written_by_maskkit(path: str | os.PathLike[str], recognise: Callable[[str], 
     if os.path.isfile(path) and not os.path.islink(path) and recognise is not None:
         try:
             return recognise(path)
-        except (OSError, UnicodeDecodeError, ValueError):
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error):
             return False
     return False
 
@@ -202,6 +209,9 @@ def check_output(
             same = os.path.samefile(source, name)
         if same:
             raise InputError(f"{what} {name!r} is also an input: choose another output")
+        out, inside = os.path.realpath(name), os.path.realpath(os.fspath(source))
+        if os.path.isdir(out) and os.path.commonpath([out, inside]) == out:
+            raise InputError(f"the input {os.fspath(source)!r} is inside {what} {name!r}: choose another output")
     if not os.path.lexists(name):
         return
     if not written_by_maskkit(name, recognise):

@@ -6,10 +6,14 @@ Design. Each fine-tuning seed draws its own training sample and fine-tuning run;
 its own further pre-training run (mask draws, data order, head initialisation). Fine-tuning seeds are
 crossed with pre-training seeds: every pre-trained model is fine-tuned with every fine-tuning seed, so
 each difference d[p, s] = arm(p, s) - other(s) (or other(p, s)) is paired by fine-tuning seed, and the
-pre-training runs are the replicated units of the treatment. The interval is the t interval over the
-runs' mean differences ("cluster means": the model-free form of a random-intercept model for run, exact
-for a balanced design; df = runs - 1). With one pre-training run the treatment is not replicated: the
-interval is the plain paired one over fine-tuning seeds and says so.
+pre-training runs are the replicated units of the treatment. A difference then carries three sources of
+variance: between pre-training runs (a_p), between fine-tuning seeds (b_s: the sample and fine-tuning
+noise, shared by every run of one seed, the baseline's included) and their interaction (e_ps). The
+interval is from the two-way crossed random-effects analysis of the balanced table (the seeds every run
+has): Var(mean) = (MS_run + MS_seed - MS_resid) / (R S) = s_a^2/R + s_b^2/S + s_e^2/(R S), with
+Satterthwaite's degrees of freedom (what a crossed mixed model estimates by REML for balanced data). With
+one pre-training run the treatment is not replicated: the interval is the plain paired one over
+fine-tuning seeds and says so.
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ class Difference:
     high: float
     p: float
     se: float
-    df: int
+    df: float  # degrees of freedom (Satterthwaite's, fractional, for the crossed design)
     units: int
     seeds: int
     method: str
-    between: float | None = None
-    within: float | None = None
+    between: float | None = None  # variance between pre-training runs
+    within: float | None = None  # residual (interaction) variance, or the paired differences' variance
+    seeds_variance: float | None = None  # variance between fine-tuning seeds (shared by every run of a seed)
 
     def as_dict(self) -> dict[str, float | int | str | None]:
         return dict(vars(self))
@@ -87,31 +92,50 @@ def paired(values: Sequence[float], baseline: Sequence[float]) -> dict[str, floa
 
 
 def replicated_difference(differences: Mapping[tuple[int | None, int], float]) -> Difference | None:
-    """The difference of a crossed design, keyed (pre-training seed, fine-tuning seed): the t interval over
-    the pre-training runs' mean differences, with the variance components of a one-way analysis (between
-    runs, within them). With one run (or none: no pre-training), the paired t over fine-tuning seeds,
-    marked as not replicating the treatment."""
-    runs: dict[int | None, list[float]] = {}
-    for (run, _), value in sorted(differences.items(), key=lambda item: (str(item[0][0]), item[0][1])):
-        runs.setdefault(run, []).append(value)
-    seeds = len({seed for _, seed in differences})
+    """The difference of a crossed design, keyed (pre-training seed, fine-tuning seed): the two-way crossed
+    random-effects interval over the seeds every run has (module notes), with its variance components
+    (`between` runs, `seeds`, `within`: the interaction). With one run (or none: no pre-training), the
+    paired t over fine-tuning seeds, marked as not replicating the treatment."""
+    from scipy import stats
+
+    runs = sorted({run for run, _ in differences}, key=str)
     if len(runs) < 2:
-        values = next(iter(runs.values()), [])
+        values = [differences[key] for key in sorted(differences, key=lambda k: k[1])]
         single = "" if None in runs else " (treatment not replicated: 1 pre-training run)"
-        result = t_difference(values, len(values), seeds, "paired t over fine-tuning seeds" + single)
+        result = t_difference(values, len(values), len(values), "paired t over fine-tuning seeds" + single)
         if result is not None:
             result.within = mean_sd(values)[1] ** 2
         return result
-    means = [sum(v) / len(v) for v in runs.values()]
-    result = t_difference(means, len(runs), seeds, f"cluster means over {len(runs)} pre-training runs")
-    if result is None:
+    seeds = sorted(set.intersection(*({s for r, s in differences if r == run} for run in runs)))
+    n_runs, n_seeds = len(runs), len(seeds)
+    if n_seeds < 2:
         return None
-    per_run = [len(v) for v in runs.values()]
-    if min(per_run) >= 2:
-        within = sum(sum((x - m) ** 2 for x in v) for v, m in zip(runs.values(), means)) / (sum(per_run) - len(runs))
-        k = sum(per_run) / len(runs)
-        between_ms = mean_sd(means)[1] ** 2 * k
-        result.within, result.between = within, max(0.0, (between_ms - within) / k)
+    table = [[differences[(run, seed)] for seed in seeds] for run in runs]
+    grand = sum(map(sum, table)) / (n_runs * n_seeds)
+    run_means = [sum(row) / n_seeds for row in table]
+    seed_means = [sum(row[j] for row in table) / n_runs for j in range(n_seeds)]
+    ms_run = n_seeds * sum((m - grand) ** 2 for m in run_means) / (n_runs - 1)
+    ms_seed = n_runs * sum((m - grand) ** 2 for m in seed_means) / (n_seeds - 1)
+    residual = sum((table[i][j] - run_means[i] - seed_means[j] + grand) ** 2
+                   for i in range(n_runs) for j in range(n_seeds))  # fmt: skip
+    ms_resid = residual / ((n_runs - 1) * (n_seeds - 1))
+    combined = ms_run + ms_seed - ms_resid
+    if combined <= 0:  # the components' estimate fell below 0: the conservative sum instead
+        combined = ms_run + ms_seed
+    method = f"crossed random effects: {n_runs} pre-training runs x {n_seeds} seeds (Satterthwaite df)"
+    variance = combined / (n_runs * n_seeds)
+    if variance <= 1e-18 * max(1.0, grand * grand):
+        p = 1.0 if abs(grand) <= 1e-9 else min(1.0, 2.0 / 2**n_runs)
+        return Difference(grand, grand, grand, p, 0.0, n_runs - 1, n_runs, n_seeds, method, 0.0, 0.0)
+    terms = [(ms_run, n_runs - 1), (ms_seed, n_seeds - 1), (ms_resid, (n_runs - 1) * (n_seeds - 1))]
+    df = combined**2 / sum(ms**2 / d for ms, d in terms if d > 0)
+    se = math.sqrt(variance)
+    half = float(stats.t.ppf(1 - LEVEL / 2, df)) * se
+    p = float(2 * stats.t.sf(abs(grand) / se, df))
+    result = Difference(grand, grand - half, grand + half, p, se, df, n_runs, n_seeds, method)
+    result.between = max(0.0, (ms_run - ms_resid) / n_seeds)
+    result.seeds_variance = max(0.0, (ms_seed - ms_resid) / n_runs)
+    result.within = ms_resid
     return result
 
 
@@ -131,14 +155,14 @@ def tost(result: Difference, margin: float) -> float:
     difference is shown to lie inside the margin (the 90% interval inside +-margin at 0.05)."""
     from scipy import stats
 
-    if result.se == 0:
-        return 0.0 if abs(result.mean) < margin else 1.0
+    if result.se == 0:  # no spread: the exact sign-flip tests' least p for these units, as t_difference does
+        return min(1.0, 1.0 / 2**result.units) if abs(result.mean) < margin else 1.0
     lower = float(stats.t.sf((result.mean + margin) / result.se, result.df))  # H0: difference <= -margin
     upper = float(stats.t.cdf((result.mean - margin) / result.se, result.df))  # H0: difference >= +margin
     return max(lower, upper)
 
 
-def minimum_detectable_effect(se: float, df: int, level: float = LEVEL, power: float = POWER) -> float:
+def minimum_detectable_effect(se: float, df: float, level: float = LEVEL, power: float = POWER) -> float:
     """The smallest true difference a two-sided t-test at `level` detects with probability `power`, for a
     standard error `se` on `df` degrees of freedom: exact, from the noncentral t (as statsmodels'
     TTestPower solves it); about (t[1 - level/2] + t[power]) x se."""
@@ -156,10 +180,10 @@ def minimum_detectable_effect(se: float, df: int, level: float = LEVEL, power: f
     return float(optimize.brentq(shortfall, 0.0, 20 * (critical + 5))) * se
 
 
-def projected_se(between: float, within: float, runs: int, seeds: int) -> float:
+def projected_se(between: float, seeds_variance: float, within: float, runs: int, seeds: int) -> float:
     """The standard error of a crossed design's mean difference with `runs` pre-training runs, each
-    fine-tuned with `seeds` seeds: sqrt(between / runs + within / (runs x seeds))."""
-    return math.sqrt(between / runs + within / (runs * seeds))
+    fine-tuned with `seeds` seeds: sqrt(between / runs + seeds_variance / seeds + within / (runs x seeds))."""
+    return math.sqrt(between / runs + seeds_variance / seeds + within / (runs * seeds))
 
 
 def verdict(result: Difference, p_holm: float, p_equivalence: float | None, level: float = LEVEL) -> str:

@@ -34,16 +34,15 @@ class ArmResult:
 
 
 def differences(arm: ArmResult, against: ArmResult, metric: str) -> dict[RunKey, float]:
-    """arm - against in points, per run of the arm with more pre-training runs, paired by fine-tuning seed:
-    with the same pre-training seed when both have it, else with the other arm's one run for that seed."""
-    if arm.pretrain_runs < against.pretrain_runs:
+    """arm - against in points, paired by fine-tuning seed: with the same pre-training run where both arms
+    have it (replicated arms with the same pre-training seeds, or the one run of each), and against an arm
+    without pre-training with its run of that seed. Runs without such a partner are left out."""
+    if all(run is None for run, _ in arm.runs) and any(run is not None for run, _ in against.runs):
         return {key: -value for key, value in differences(against, arm, metric).items()}
+    plain = {seed: figures for (run, seed), figures in against.runs.items() if run is None}
     out = {}
     for (run, seed), figures in arm.runs.items():
-        other = against.runs.get((run, seed))
-        if other is None:
-            matches = [f for (_, s), f in against.runs.items() if s == seed]
-            other = matches[0] if len(matches) == 1 else None
+        other = against.runs.get((run, seed)) or plain.get(seed)
         if other is not None:
             out[(run, seed)] = 100 * (figures[metric] - other[metric])
     return out

@@ -66,21 +66,25 @@ def comparisons(results: list[ArmResult], config: Any) -> list[Comparison]:
             out.append(Comparison(a, b, False))
     for c in out:
         c.results = {m: compare(by_name[c.arm], by_name[c.against], m) for m in METRICS}
-    tested = [c for c in out if c.primary and c.results[PRIMARY_METRIC] is not None]
-    margin = config.margin
-    for c, p in zip(tested, holm([c.results[PRIMARY_METRIC].p for c in tested])):  # type: ignore[union-attr]
+    by_pending = {r.name: r.pending for r in results}
+    primary_found = [c for c in out if c.primary]
+    family = len(primary_found)  # Holm over every registered comparison, finished or not (missing ones: p = 1)
+    raw = [c.results[PRIMARY_METRIC].p if c.results[PRIMARY_METRIC] else 1.0 for c in primary_found]  # type: ignore[union-attr]
+    for c, p in zip(primary_found, holm(raw)):
         c.p_holm = p
-    if margin is not None:
-        equivalence = [tost(c.results[PRIMARY_METRIC], margin) for c in tested]  # type: ignore[arg-type]
-        for c, p in zip(tested, holm(equivalence)):
+    if config.margin is not None:
+        equivalence = [tost(c.results[PRIMARY_METRIC], config.margin) if c.results[PRIMARY_METRIC] else 1.0  # type: ignore[arg-type]
+                       for c in primary_found]  # fmt: skip
+        for c, p in zip(primary_found, holm(equivalence)):
             c.p_equivalence = p
     for c in out:
         result = c.results[PRIMARY_METRIC]
         if result is None:
             continue
-        level = LEVEL / len(tested) if c.primary else LEVEL  # primary: Holm's first step, the strictest
+        level = LEVEL / family if c.primary else LEVEL  # primary: Holm's first step, the strictest
         c.mde = minimum_detectable_effect(result.se, result.df, level) if result.se > 0 else None
-        if c.primary and c.p_holm is not None:
+        finished = by_pending.get(c.arm, 0) == 0 and by_pending.get(c.against, 0) == 0
+        if c.primary and c.p_holm is not None and finished:  # no verdict on an interim look
             c.verdict = verdict(result, c.p_holm, c.p_equivalence)
     return out
 
@@ -169,7 +173,7 @@ def comparisons_markdown(found: list[Comparison], primary: bool, margin: float |
             holm_p = p_text(c.p_holm) if c.p_holm is not None else "–"
             tost_p = p_text(c.p_equivalence) if c.p_equivalence is not None else "–"
             lines.append(f"| {name} | {interval(result)} | {method} | {holm_p} | {tost_p} | {mde} | "
-                         f"{c.verdict or 'not run yet'} |")  # fmt: skip
+                         f"{c.verdict or ('runs pending' if result else 'not run yet')} |")  # fmt: skip
         else:
             p = p_text(result.p) if result else "–"
             f1 = interval(c.results["macro_f1"])
@@ -203,7 +207,8 @@ def closing_lines(found: list[Comparison], config: Any) -> list[str]:
     for c in primary:
         result = c.results[PRIMARY_METRIC]
         if result is None or c.verdict is None:
-            lines.append(f"- {c.arm} vs {c.against}: not run yet.")
+            state = "runs still pending: no verdict yet" if result else "not run yet"
+            lines.append(f"- {c.arm} vs {c.against}: {state}.")
             continue
         line = f"- {c.arm} vs {c.against}: {c.verdict} ({interval(result)} points"
         if c.verdict == "better" or c.verdict == "worse":

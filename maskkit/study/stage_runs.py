@@ -285,4 +285,15 @@ def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
                                     teacher=teacher, live=False)  # fmt: skip
     else:
         result = finetune_classifier(start, tokenizer, train, config, dev, test)
-    return {"dev": result.dev, "test": result.test, "steps": result.steps, "train_rows": len(train)}
+    loaded = (
+        os.path.relpath(start, run.run_dir)
+        if os.path.abspath(start).startswith(os.path.abspath(run.run_dir))
+        else start
+    )
+    return {
+        "dev": result.dev,
+        "test": result.test,
+        "steps": result.steps,
+        "train_rows": len(train),
+        "loaded": loaded,
+    }  # fmt: skip  (the model folder the run started from, for checking)

@@ -57,9 +57,15 @@ class Plan:
         self.arms: dict[str, ArmUnits] = {}
         self.waiting: dict[str, list[str]] = {}  # best_of arms -> the listed arms not finished yet
         self.base: str | None = None
-        self.base = self.add("base", {"model": config.model, "base": config.base, "texts": config.base["texts"],
-                                      "eval_texts": config.base["eval_texts"]}, run_base, (),
-                             files=("texts", "eval_texts")) if config.base else None  # fmt: skip
+        if config.base:
+            values = {
+                "model": config.model,
+                "base": config.base,
+                "texts": config.base["texts"],
+                "eval_texts": config.base["eval_texts"],
+                "domain_eval_texts": config.base["domain_eval_texts"],
+            }
+            self.base = self.add("base", values, run_base, (), files=("texts", "eval_texts", "domain_eval_texts"))
         for arm in config.arms:
             if arm.best_of is None:
                 self.arms[arm.name] = self.arm_units(arm)
@@ -133,7 +139,7 @@ class Plan:
         if checkpoints is not None:  # recorded only when given: the other pre-training runs keep their digests
             values["checkpoints"] = sorted(set(checkpoints))
         run_name = arm.name.rsplit("@", 1)[0] if "checkpoint" in (arm.pretrain or {}) else arm.name  # the run's
-        name = f"pretrain/{run_name}" + (f"/pt-{seed}" if c.replicated else "")
+        name = f"pretrain/{run_name}" + (f"@pt-{seed}" if c.replicated else "")  # beside, never inside, another
         return self.add(name, values, run_pretrain, upstream, files=("model", "in_domain", "train"))
 
     def augment(self, arm: Arm, seed: int) -> str:

@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
 
     hf_logging.set_verbosity_error()
     started = time.time()
+    pretrained = os.path.join(args.output_dir, "pretrained")
+    check_output(pretrained, overwrite=True, what="the demo's model folder")  # a folder of the user's stays
     model_dir = resolve_model_dir(args.model)
     texts, source = load_texts(args)
     if len(texts) < 2:
@@ -166,8 +168,6 @@ def run(args: argparse.Namespace) -> int:
             if logs and "loss" in logs:
                 print(f"   step {state.global_step:4d}/{total_steps}  loss {logs['loss']:.3f}", flush=True)
 
-    pretrained = os.path.join(args.output_dir, "pretrained")
-    check_output(pretrained, overwrite=True, what="the demo's model folder")  # a folder of the user's stays
     remove(pretrained)  # the demo's own scratch folder: each demo run starts again
     os.makedirs(pretrained)
     mark_output(pretrained, "maskkit demo")  # marked before training: a demo killed mid-way is still its own

@@ -179,10 +179,17 @@ def from_dict(spec: dict[str, Any]) -> Any:
     if name not in REGISTRY:
         raise InputError(f"unknown component {name!r}; registered: {', '.join(sorted(REGISTRY))}")
     params = {k: _decode(v) for k, v in spec.items() if k != KEY}
-    try:
-        return REGISTRY[name].build(**params)
-    except TypeError as error:  # an unknown or missing parameter: the user's spec, named
-        raise WrongType(f"{name}: {error}") from None
+    import inspect
+
+    build = REGISTRY[name].build
+    try:  # only binding the parameters is the user's to fix: a TypeError raised while building is a bug
+        inspect.signature(build).bind(**params)
+    except TypeError as error:  # an unknown or missing parameter of the spec, named
+        known = [p for p in inspect.signature(build).parameters if not p.startswith("_")]
+        raise WrongType(f"{name}: {error}; its parameters: {', '.join(known)}") from None
+    except ValueError:  # a builtin without a signature: build and let its error speak
+        pass
+    return build(**params)
 
 
 def resolve_name(name: str, kind: str) -> str:

@@ -80,6 +80,42 @@ def pretrain(model: str, texts_file: str, out: str) -> None:
     further_pretrain(model, tokenizer, texts, collator, config)
 
 
+def kill_after_shards(shards: int) -> None:
+    """Makes this process die (as kill -9 would) once it has written `shards` new augmentation shards."""
+    import maskkit.augment.job as job
+
+    written = [0]
+    write = job._write_shard
+
+    def write_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
+        write(*args, **kwargs)
+        written[0] += 1
+        if written[0] == shards:
+            os._exit(137)
+
+    job._write_shard = write_then_die
+
+
+def augment_cli(shards: str, *argv: str) -> None:
+    """`maskkit augment ARGV`, killed after `shards` new shards (0: never)."""
+    from maskkit.cli.main import main
+
+    if int(shards):
+        kill_after_shards(int(shards))
+    sys.exit(main(["augment", *argv]))
+
+
+def augment_job(shards: str, source: str, out: str) -> None:
+    """`run_augment_job` with RandomDelete(0.3) in shards of 3, killed after `shards` new shards."""
+    from maskkit.augment import RandomDelete
+    from maskkit.augment.job import run_augment_job
+
+    kill_after_shards(int(shards))
+    run_augment_job(source, RandomDelete(0.3), out, {"method": "rd"}, shard_size=3, progress=False)
+
+
 if __name__ == "__main__":
     job, *arguments = sys.argv[1:]
-    {"augment": augment, "in_domain": in_domain, "pretrain": pretrain}[job](*arguments)
+    jobs = {"augment": augment, "in_domain": in_domain, "pretrain": pretrain, "augment_cli": augment_cli,
+            "augment_job": augment_job}  # fmt: skip
+    jobs[job](*arguments)

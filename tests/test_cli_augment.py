@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 
 import pytest
 
-from maskkit.augment.job import KILL_AFTER_SHARDS
 from maskkit.cli.main import main
 from maskkit.runs.tables import read_table
+from tests.conftest import ROOT
 
 ROWS = [("The movie was not good.", 0), ("A great film with great actors!", 1), ("", 0), ("Boring, boring plot.", 0)]
 
@@ -74,12 +73,12 @@ def test_bad_input_gets_one_clear_line(files, capsys):
 @pytest.mark.slow
 def test_killed_run_resumes_without_loss_or_duplicates(files):
     tmp, thesaurus, tsv = files
-    command = [sys.executable, "-m", "maskkit.cli.main", *args(str(tsv), "", synonyms=thesaurus)]
+    options = args(str(tsv), "", synonyms=thesaurus)[3:]  # what follows IN and OUT
 
-    def run(out, kill=None, extra=()):
-        env = {**os.environ, **({KILL_AFTER_SHARDS: str(kill)} if kill else {})}
-        cmd = [*command[:4], str(tsv), str(out), *command[6:], "--shard-size", "3", *extra]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    def run(out, kill=0, extra=()):  # the fault injection lives in the tests (tests/fault_worker.py)
+        cmd = [sys.executable, "-m", "tests.fault_worker", "augment_cli", str(kill), str(tsv), str(out), *options,
+               "--shard-size", "3", *extra]  # fmt: skip
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
 
     whole = run(tmp / "whole.jsonl")
     assert whole.returncode == 0, whole.stderr

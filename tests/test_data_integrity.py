@@ -5,7 +5,6 @@ their meaning, settings checked by type, run folders that never claim a run that
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -93,11 +92,8 @@ def test_shards_of_another_job_are_never_assembled(tricky_tsv, tmp_path):
     run_augment_job(str(path), RandomDelete(0.3), whole, options, shard_size=3, progress=False)
     out = tmp_path / "out.jsonl"
     parts = tmp_path / "out.jsonl.parts"
-    env = {**os.environ, "MASKKIT_KILL_AFTER_SHARDS": "2"}
-    killer = ("import sys\nfrom maskkit.augment import RandomDelete\nfrom maskkit.augment.job import run_augment_job\n"
-              "run_augment_job(sys.argv[1], RandomDelete(0.3), sys.argv[2], {'method': 'rd'}, shard_size=3, "
-              "progress=False)")  # fmt: skip
-    killed = subprocess.run([sys.executable, "-c", killer, str(path), str(out)], env=env, cwd=ROOT, check=False)
+    killed = subprocess.run([sys.executable, "-m", "tests.fault_worker", "augment_job", "2", str(path), str(out)],
+                            cwd=ROOT, check=False)  # fmt: skip
     assert killed.returncode == 137 and len(list(parts.glob("shard-*.jsonl"))) == 2
     # a shard written by another job (same file name, other job id) is redone, not trusted
     foreign = parts / "shard-000001.jsonl"

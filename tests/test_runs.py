@@ -243,3 +243,21 @@ def test_shared_running_finishes_stages_chain_by_chain_in_the_order_they_are_def
     StageRunner(str(tmp_path / "run"), Settings("unused"), stages, log=said.append).run_shared()
     assert order == ["pretrain/a", "finetune/a", "pretrain/b", "finetune/b"]
     assert [line for line in said if "stages done" in line] == [f"{k} of 4 stages done" for k in range(1, 5)]
+
+
+def test_only_a_specs_own_parameters_are_user_errors_a_bug_while_building_keeps_its_traceback():
+    from maskkit.errors import UserError
+    from maskkit.registry import REGISTRY, from_dict, register
+
+    @register("maskkit.test_broken_builder.v1", "augmenter")
+    def broken(alpha: float = 0.1) -> None:
+        return len(alpha)  # a bug: TypeError from inside the builder
+
+    try:
+        with pytest.raises(UserError, match="unexpected keyword argument 'alpah'.*its parameters: alpha"):
+            from_dict({"@component": "maskkit.test_broken_builder.v1", "alpah": 0.2})
+        with pytest.raises(TypeError) as raised:
+            from_dict({"@component": "maskkit.test_broken_builder.v1", "alpha": 0.2})
+        assert not isinstance(raised.value, UserError)
+    finally:
+        del REGISTRY["maskkit.test_broken_builder.v1"]

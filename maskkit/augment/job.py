@@ -26,8 +26,6 @@ from maskkit.progress import progress_bar
 from maskkit.runs.files import atomic_path, check_output, exclusive, read_json, write_json
 from maskkit.runs.tables import TableWriter, scan_table, table_columns, table_format
 
-KILL_AFTER_SHARDS = "MASKKIT_KILL_AFTER_SHARDS"  # tests simulate a kill between shards with this
-
 
 @dataclass
 class JobSummary:
@@ -149,8 +147,6 @@ def run_augment_job(
                 summary.shards_resumed += 1
             else:
                 _write_shard(shard, job, index * shard_size, rows, stage)
-                if os.environ.get(KILL_AFTER_SHARDS) == str(index + 1 - summary.shards_resumed):
-                    os._exit(137)
             bar.update(1)
         bar.close()
         footers = [_shard_footer(parts / f"shard-{i:06d}.jsonl", job, i * shard_size) for i in range(summary.shards)]

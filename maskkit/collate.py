@@ -18,7 +18,7 @@ from maskkit.errors import InputError, WrongType
 from maskkit.masking.batch import WORD_SOURCES, MaskingBatch, MissingColumnError, missing_column, pad_rows
 from maskkit.masking.corruption import MaskRandomKeep
 from maskkit.masking.functional import span_boundaries
-from maskkit.masking.selectors import Selector, TokenSelector
+from maskkit.masking.selectors import Corruption, NeedsTokenizer, ReadsColumns, Selector, TokenSelector
 from maskkit.masking.words import VocabTables
 from maskkit.rng import KeyedUniforms, as_integer, content_keys, value_keys
 
@@ -69,13 +69,15 @@ class MaskingCollator:
             raise InputError(f"pad_to_multiple_of must be a positive integer, got {pad_to_multiple_of!r}")
         seed = as_integer(seed, "seed")
         selector = selector if selector is not None else TokenSelector()
-        if not hasattr(selector, "select"):
+        if not isinstance(selector, Selector):
             raise WrongType(f"selector must have a select(batch) method, got {type(selector).__name__}")
+        corruption = corruption if corruption is not None else MaskRandomKeep()
+        if not isinstance(corruption, Corruption):
+            raise WrongType(f"corruption must have an apply(batch, selection) method, got {type(corruption).__name__}")
         self.tokenizer = tokenizer
         self.vocab = VocabTables.from_tokenizer(tokenizer)
-        self.selector = selector.bind(tokenizer) if hasattr(selector, "bind") else selector
-        corruption = corruption if corruption is not None else MaskRandomKeep()
-        self.corruption = corruption.bind(tokenizer) if hasattr(corruption, "bind") else corruption
+        self.selector = selector.bind(tokenizer) if isinstance(selector, NeedsTokenizer) else selector
+        self.corruption = corruption.bind(tokenizer) if isinstance(corruption, NeedsTokenizer) else corruption
         self.seed = seed
         self.salt = salt
         self.pad_to_multiple_of = pad_to_multiple_of
@@ -97,6 +99,11 @@ class MaskingCollator:
     @property
     def epoch(self) -> int:
         return int(self._epoch.value)
+
+    @property
+    def selector_columns(self) -> dict[str, str]:
+        """The dataset columns the selector reads beside input_ids (name -> kind), if any."""
+        return dict(self.selector.columns) if isinstance(self.selector, ReadsColumns) else {}
 
     def set_epoch(self, epoch: int) -> None:
         """Sets the epoch for the next batches, also in DataLoader workers already running."""
@@ -127,7 +134,7 @@ class MaskingCollator:
     @property
     def columns(self) -> tuple[str, ...]:
         """Columns beyond input_ids that the masking reads (keep them under Trainer, see maskkit.keep_columns)."""
-        needed = tuple(getattr(self.selector, "columns", {}))
+        needed = tuple(self.selector_columns)
         if self.word_source != "vocab":
             needed += ("word_ids",)
         if self.key_column:
@@ -222,7 +229,7 @@ class MaskingCollator:
             alone = candidates & (word_ids < 0)
             word_ids[alone] = -2 - np.nonzero(alone)[1]
             columns["word_ids"] = word_ids
-        for name, kind in getattr(self.selector, "columns", {}).items():
+        for name, kind in self.selector_columns.items():
             if name not in features[0]:
                 raise missing_column(name, type(self.selector).__name__)
             rows = [f[name] for f in features]
@@ -240,7 +247,7 @@ class MaskingCollator:
         return columns
 
     def _passthrough(self, features: Sequence[Mapping[str, Any]], lengths: np.ndarray, width: int) -> dict[str, Any]:
-        skip = set(CONSUMED) | set(getattr(self.selector, "columns", {}))
+        skip = set(CONSUMED) | set(self.selector_columns)
         out: dict[str, Any] = {}
         for key in features[0]:
             if key in skip:

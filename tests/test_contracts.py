@@ -130,7 +130,8 @@ def test_every_registered_component_has_an_example_here(examples):
 NOT_COMPONENTS = {"Selection", "MaskingBatch", "MissingColumnError", "VocabTables", "MaskingCollator", "Tokenize",
                   "StaticMask", "PackBlocks", "EpochCallback", "PretrainConfig", "MaskedLMTrainer", "FinetuneConfig",
                   "PooledClassifier", "DistillConfig", "DistillationTrainer", "SelectiveConfig", "Augment",
-                  "LabelConsistency", "TranslationCache", "Translator", "SynonymSource"}  # fmt: skip
+                  "LabelConsistency", "TranslationCache", "Translator", "SynonymSource", "Augmenter", "Corruption",
+                  "NeedsTokenizer", "ReadsColumns", "Selector"}  # fmt: skip
 
 
 def test_every_public_component_is_registered():
@@ -217,3 +218,20 @@ def test_every_named_recipe_is_registered_under_a_versioned_name():
         f"maskkit.{f}.{s}.v1" for f, r in (("selective", {**RECIPES, **PROFILES}), ("distill", DISTILL_RECIPES))
         for s in r
     )  # fmt: skip
+
+
+def test_every_registered_component_satisfies_the_protocol_of_its_kind(examples):
+    """The collator and the dataset stage ask `isinstance(x, Protocol)`, not `hasattr`: each registered
+    selector, corruption and augmenter must be one."""
+    from maskkit.augment.dataset import Augmenter
+    from maskkit.masking.selectors import Corruption, Selector
+    from maskkit.registry import catalogue
+
+    protocols = {"selector": Selector, "corruption": Corruption, "augmenter": Augmenter}
+    checked = 0
+    for name, entry in catalogue().items():
+        if entry.kind in protocols and name in examples:
+            assert isinstance(examples[name], protocols[entry.kind]), name
+            checked += 1
+    assert checked >= 15
+    assert not isinstance(object(), Selector) and not isinstance(lambda: None, Corruption)

@@ -1,7 +1,7 @@
 """Text augmentation for fine-tuning: EDA operations, synonym sources, combinators and dataset stages."""
 
 from maskkit.augment.compose import Compose, OneOf, SomeOf, Sometimes
-from maskkit.augment.dataset import Augment, LabelConsistency, augment_dataset
+from maskkit.augment.dataset import Augment, Augmenter, LabelConsistency, augment_dataset
 from maskkit.augment.eda import EDA, RandomDelete, RandomInsert, RandomSwap, SynonymReplace
 from maskkit.augment.neural import Seq2SeqTranslator
 from maskkit.augment.plugins import Nlpaug
@@ -12,6 +12,7 @@ __all__ = [
     "EDA",
     "ApertiumTranslator",
     "Augment",
+    "Augmenter",
     "BackTranslate",
     "Compose",
     "DictionarySynonyms",

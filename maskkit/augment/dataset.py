@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.rng import as_integer, stable_hash64
@@ -49,6 +49,14 @@ def distinct_limit(augmenter: Any) -> int | None:
     """How many distinct augmentations of one text the augmenter can give, where it knows (else None)."""
     limit = getattr(augmenter, "distinct_augmentations", None)
     return limit() if callable(limit) else None
+
+
+@runtime_checkable
+class Augmenter(Protocol):
+    """What every augmenter is: texts in, one augmentation (or None, dropped by a filter) out per text; the
+    k-th augmentation of a text a pure function of (seed, key, k), keys one per text (default: content)."""
+
+    def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]: ...
 
 
 MAX_N_AUG = 1000  # augmentations per row: more is a typo (it would run for days), not a recipe
@@ -88,7 +96,7 @@ class LabelConsistency:
 class Augment:
     """Adds `n_aug` augmented copies of each row (and the row itself with `keep_original`)."""
 
-    augmenter: Any
+    augmenter: Augmenter
     n_aug: int = 1
     text_column: str = "text"
     keep_original: bool = True
@@ -96,7 +104,7 @@ class Augment:
     consistency: LabelConsistency | None = None
 
     def __post_init__(self) -> None:
-        if not callable(self.augmenter):
+        if not isinstance(self.augmenter, Augmenter):
             raise WrongType(
                 f"augmenter must be callable (texts, keys, k) -> texts, got {type(self.augmenter).__name__}"
             )
@@ -141,14 +149,15 @@ class Augment:
                 emit(row, text, "original", -1)
             seen = {_normalised(text)}
             for k, augmented in enumerate(rounds):
-                if augmented[row] is None:  # the augmenter (or the consistency filter) dropped this one
+                variant = augmented[row]
+                if variant is None:  # the augmenter (or the consistency filter) dropped this one
                     counts.filtered += 1
-                elif _normalised(augmented[row]) in seen:
+                elif _normalised(variant) in seen:
                     counts.duplicates += 1
                 else:
-                    seen.add(_normalised(augmented[row]))
+                    seen.add(_normalised(variant))
                     counts.augmented += 1
-                    emit(row, augmented[row], name, k)
+                    emit(row, variant, name, k)
         return out, counts
 
     def _drop_inconsistent(self, rounds: list[list[str | None]], batch: dict[str, list[Any]]) -> None:

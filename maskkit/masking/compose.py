@@ -12,7 +12,7 @@ import numpy as np
 from maskkit.errors import InputError, WrongType
 from maskkit.masking import functional as F
 from maskkit.masking.batch import MaskingBatch
-from maskkit.masking.selectors import Selection, Selector
+from maskkit.masking.selectors import NeedsTokenizer, ReadsColumns, Selection, Selector
 from maskkit.registry import register
 
 
@@ -32,7 +32,7 @@ class OneOfSelectors:
         if not selectors:
             raise InputError("OneOfSelectors needs at least one selector")
         for s in selectors:
-            if not hasattr(s, "select"):
+            if not isinstance(s, Selector):
                 raise WrongType(
                     f"OneOfSelectors takes selectors (objects with .select), got {type(s).__name__}"
                     + ("; for augmenters use maskkit.augment.OneOf" if callable(s) else "")
@@ -46,12 +46,12 @@ class OneOfSelectors:
         object.__setattr__(self, "weights", tuple(float(w) for w in weights) if weights is not None else None)
 
     def bind(self, tokenizer: Any) -> OneOfSelectors:
-        bound = [s.bind(tokenizer) if hasattr(s, "bind") else s for s in self.selectors]
+        bound = [s.bind(tokenizer) if isinstance(s, NeedsTokenizer) else s for s in self.selectors]
         return replace(self, selectors=tuple(bound))
 
     @property
     def columns(self) -> dict[str, str]:
-        return {name: kind for s in self.selectors for name, kind in getattr(s, "columns", {}).items()}
+        return {name: kind for s in self.selectors if isinstance(s, ReadsColumns) for name, kind in s.columns.items()}
 
     def select(self, batch: MaskingBatch) -> Selection:
         weights = self.weights or (1.0,) * len(self.selectors)

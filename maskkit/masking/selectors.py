@@ -49,7 +49,31 @@ class Selection:
 
 @runtime_checkable
 class Selector(Protocol):
+    """WHERE to mask: the targets of a padded batch."""
+
     def select(self, batch: MaskingBatch) -> Selection: ...
+
+
+@runtime_checkable
+class Corruption(Protocol):
+    """HOW to mask: the corrupted ids and the labels for a batch's targets."""
+
+    def apply(self, batch: MaskingBatch, selection: Selection) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class NeedsTokenizer(Protocol):
+    """A selector or corruption that reads the tokenizer (its vocabulary, a lexicon's ids) once, when the
+    collator is built: `bind` returns the bound component."""
+
+    def bind(self, tokenizer: Any) -> Any: ...
+
+
+@runtime_checkable
+class ReadsColumns(Protocol):
+    """A selector that reads dataset columns beside input_ids (importance scores, unit ids): name -> kind."""
+
+    columns: Any
 
 
 def check_rate(rate: float, name: str = "rate") -> None:

@@ -183,6 +183,10 @@ def test_a_replicated_study_crosses_pre_training_runs_with_seeds_and_decides_its
     assert "| span vs token |" in primary and "| token vs none |" not in primary
     assert "- span vs token: " in report and any(v in report for v in ("better", "worse", "equivalent", "inconclusive"))
     assert (study / "preregistration.json").is_file()
+    assert main(["study", "plan", str(path), "--pilot", "--target-mde", "50"]) == 0
+    pilot = capsys.readouterr().out
+    assert "pilot: target MDE 50 points" in pilot and "- span vs token: variance between runs" in pilot
+    assert "pre-training runs x" in pilot and "hours" in pilot
     # the family is fixed once runs exist: a changed primary list is another study
     path.write_text(path.read_text().replace('primary = [["span", "token"]]', 'primary = [["span", "none"]]'))
     assert main(["study", "run", str(path), "--no-progress"]) == 2
@@ -246,6 +250,23 @@ def test_arms_pair_on_the_same_pre_training_run_or_the_plain_arm_only():
     assert differences(none, a, "accuracy") == pytest.approx({(1, 1): -1, (2, 1): -3, (1, 2): -2, (2, 2): 2})
     assert differences(a, b, "accuracy") == pytest.approx({(1, 1): 1, (2, 1): 3, (1, 2): 3, (2, 2): -1})
     assert differences(a, other_seeds, "accuracy") == {}  # no run in common: never paired across runs
+
+
+def test_a_pilots_variance_components_give_the_cheapest_design_that_reaches_the_target():
+    from maskkit.runs.statistics import minimum_detectable_effect, projected_mde, projected_se, smallest_design
+
+    components = {"between": 0.6, "seeds_variance": 1.2, "within": 0.8}
+    assert projected_mde(**components, runs=1, seeds=5) == pytest.approx(
+        minimum_detectable_effect(projected_se(**components, runs=1, seeds=5), 4)
+    )
+    runs, seeds, mde = smallest_design(**components, target=1.5, run_cost=3.0, seed_cost=0.25)
+    assert mde <= 1.5 and mde == pytest.approx(projected_mde(**components, runs=runs, seeds=seeds))
+    cost = runs * 3.0 + runs * seeds * 0.25
+    for r in range(2, 11):  # by brute force: nothing cheaper reaches the target
+        for n in range(2, 31):
+            if projected_mde(**components, runs=r, seeds=n) <= 1.5:
+                assert r * 3.0 + r * n * 0.25 >= cost - 1e-9
+    assert smallest_design(**components, target=0.01, run_cost=1, seed_cost=1) is None
 
 
 def test_tost_and_the_verdicts_against_hand_computed_values():

@@ -17,6 +17,14 @@ def add_parser(sub: Any) -> None:
                         "plan: list its runs without running them")  # fmt: skip
     parser.add_argument("config", metavar="CONFIG", help="the study's TOML file (report: or its run folder)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress lines")
+    parser.add_argument(
+        "--pilot",
+        action="store_true",
+        help="plan: project the pre-training runs x seeds each "
+        "primary comparison needs, from the study's finished runs (a pilot), and their hours",
+    )
+    parser.add_argument("--target-mde", type=float, help="plan --pilot: the minimum detectable effect to reach, "
+                        "in points (default: the study's margin)")  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -44,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
         for arm, names in study.plan.waiting.items():
             print(f"{arm}: chosen on dev once these have run: {', '.join(names)}")
         print(f"{len(study.stages)} stages in all, {sum(study.done(n) for n in study.stages)} done")
+        if args.pilot:
+            from maskkit.study.pilot import pilot_lines
+
+            print("\n".join(pilot_lines(study, args.target_mde)))
         return 0
     from maskkit.study.registration import check_registration, register
 

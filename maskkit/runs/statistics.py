@@ -126,7 +126,7 @@ def replicated_difference(differences: Mapping[tuple[int | None, int], float]) -
     variance = combined / (n_runs * n_seeds)
     if variance <= 1e-18 * max(1.0, grand * grand):
         p = 1.0 if abs(grand) <= 1e-9 else min(1.0, 2.0 / 2**n_runs)
-        return Difference(grand, grand, grand, p, 0.0, n_runs - 1, n_runs, n_seeds, method, 0.0, 0.0)
+        return Difference(grand, grand, grand, p, 0.0, n_runs - 1, n_runs, n_seeds, method, 0.0, 0.0, 0.0)
     terms = [(ms_run, n_runs - 1), (ms_seed, n_seeds - 1), (ms_resid, (n_runs - 1) * (n_seeds - 1))]
     df = combined**2 / sum(ms**2 / d for ms, d in terms if d > 0)
     se = math.sqrt(variance)
@@ -184,6 +184,41 @@ def projected_se(between: float, seeds_variance: float, within: float, runs: int
     """The standard error of a crossed design's mean difference with `runs` pre-training runs, each
     fine-tuned with `seeds` seeds: sqrt(between / runs + seeds_variance / seeds + within / (runs x seeds))."""
     return math.sqrt(between / runs + seeds_variance / seeds + within / (runs * seeds))
+
+
+def projected_mde(between: float, seeds_variance: float, within: float, runs: int, seeds: int,
+                  level: float = LEVEL, power: float = POWER) -> float:  # fmt: skip
+    """The minimum detectable effect of a crossed design with `runs` pre-training runs and `seeds` seeds,
+    from variance components (a pilot's): its standard error (`projected_se`) on Satterthwaite's degrees
+    of freedom from the mean squares those components imply."""
+    se = projected_se(between, seeds_variance, within, runs, seeds)
+    if se == 0:
+        return 0.0
+    if runs == 1:  # one run: the paired t over seeds (the run's own variance is not estimable, and ignored)
+        return minimum_detectable_effect(se, seeds - 1, level, power)
+    ms_run, ms_seed = seeds * between + within, runs * seeds_variance + within
+    terms = [(ms_run, runs - 1), (ms_seed, seeds - 1), (within, (runs - 1) * (seeds - 1))]
+    combined = ms_run + ms_seed - within
+    df = combined**2 / sum(ms**2 / d for ms, d in terms if d > 0 and ms > 0)
+    return minimum_detectable_effect(se, df, level, power)
+
+
+def smallest_design(between: float, seeds_variance: float, within: float, target: float, run_cost: float,
+                    seed_cost: float, level: float = LEVEL, most_runs: int = 10,
+                    most_seeds: int = 30) -> tuple[int, int, float] | None:  # fmt: skip
+    """The cheapest (runs, seeds, MDE) whose minimum detectable effect is at most `target`, where a design
+    costs runs x run_cost + runs x seeds x seed_cost (a pre-training run; one fine-tuning run of one of
+    them); None when no design up to most_runs x most_seeds reaches it."""
+    best: tuple[float, int, int, float] | None = None
+    for runs in range(2, most_runs + 1):
+        for seeds in range(2, most_seeds + 1):
+            mde = projected_mde(between, seeds_variance, within, runs, seeds, level)
+            if mde <= target:
+                cost = runs * run_cost + runs * seeds * seed_cost
+                if best is None or cost < best[0]:
+                    best = (cost, runs, seeds, mde)
+                break  # more seeds only cost more for these runs
+    return None if best is None else (best[1], best[2], best[3])
 
 
 def verdict(result: Difference, p_holm: float, p_equivalence: float | None, level: float = LEVEL) -> str:

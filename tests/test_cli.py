@@ -15,6 +15,29 @@ def test_preview_plain_text_shows_every_scheme(capsys):
     assert "->[MASK]]" in out and "\033[" not in out and "legend:" in out
 
 
+def test_preview_shows_every_registered_selector_and_corruption(tmp_path, tiny_model_dir, capsys):
+    """PMI units from maskkit pmi's lexicon file, a mix of schemes, MacBERT's similar-word correction, the
+    span boundary pairs, and selective masking by an importance classifier's scores."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("special effects were great\n" * 12 + "the plot was thin\n" * 12)
+    lexicon = tmp_path / "lexicon.txt"
+    assert main(["pmi", str(corpus), str(lexicon), "--max-n", "2", "--min-count", "3"]) == 0
+    classifier = tmp_path / "classifier"
+    AutoModelForTokenClassification.from_pretrained(tiny_model_dir, num_labels=2).save_pretrained(classifier)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(classifier)
+    capsys.readouterr()
+    text = "The special effects were great but the plot was thin."
+    assert main(["preview", "--text", text, "--model", tiny_model_dir, "--lexicon-file", str(lexicon),
+                 "--importance", str(classifier), "--rate", "0.3"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    for name in ("token", "word", "span", "ngram", "unit", "one_of_selectors", "similar_word", "scored"):
+        assert f"== {name}:" in out, name
+    assert "UnitSelector" in out and "SimilarWordReplace" in out and "ScoredSelector" in out
+    assert "boundary pairs: " in out.split("== span:")[1].split("== ngram:")[0]
+
+
 def test_preview_colour_and_file_input(tmp_path, capsys):
     path = tmp_path / "texts.txt"
     path.write_text("first line of text here\n\nsecond line of text\n")

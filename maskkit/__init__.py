@@ -31,6 +31,7 @@ _EXPORTS = {
     "StaticMask": "maskkit.dataset_stages",
     "static_mask": "maskkit.dataset_stages",
     "as_features": "maskkit.dataset_stages",
+    "repeat_passes": "maskkit.dataset_stages",
     "PackBlocks": "maskkit.training.packing",
     "pack_blocks": "maskkit.training.packing",
     "EpochCallback": "maskkit.training.callbacks",

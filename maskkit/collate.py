@@ -22,7 +22,8 @@ from maskkit.masking.selectors import Corruption, NeedsTokenizer, ReadsColumns, 
 from maskkit.masking.words import VocabTables
 from maskkit.rng import KeyedUniforms, as_integer, content_keys, value_keys
 
-CONSUMED = ("input_ids", "attention_mask", "special_tokens_mask", "word_ids")
+EPOCH_COLUMN = "mask_epoch"  # an example's own epoch (its pass over a stream, `repeat_passes`): it wins
+CONSUMED = ("input_ids", "attention_mask", "special_tokens_mask", "word_ids", EPOCH_COLUMN)
 _UNBOUNDED_MAX_LENGTH = 10**8
 
 
@@ -204,7 +205,7 @@ class MaskingCollator:
             ids=ids,
             lengths=lengths,
             candidates=candidates,
-            draws=KeyedUniforms.create(keys, self.seed, self.salt, epoch),
+            draws=KeyedUniforms.create(keys, self.seed, self.salt, example_epochs(features, epoch)),
             vocab=self.vocab,
             columns=self._token_columns(features, lengths, width, candidates),
             word_source=self.word_source,
@@ -316,3 +317,13 @@ def _check_rows(rows: list[Any]) -> None:
         if len(row) and _is_sequence(row[0]):
             raise InputError(f"example {i}: 'input_ids' is nested (a list of lists); give one sequence per example")
     raise InputError("input_ids must be sequences of integer token ids")
+
+
+def example_epochs(features: Sequence[Mapping[str, Any]], epoch: int) -> int | np.ndarray:
+    """The batch's epoch, or each example's own where the examples carry one (EPOCH_COLUMN)."""
+    if EPOCH_COLUMN not in features[0]:
+        return epoch
+    try:
+        return np.array([int(f[EPOCH_COLUMN]) for f in features], dtype=np.int64)
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"every example of a batch needs a whole-number {EPOCH_COLUMN!r} when one has it") from None

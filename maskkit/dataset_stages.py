@@ -124,3 +124,35 @@ def as_features(batch: Mapping[str, Any]) -> list[dict[str, Any]]:
     names = list(batch)
     n = len(batch[names[0]]) if names else 0
     return [{k: batch[k][i] for k in names} for i in range(n)]
+
+
+def repeat_passes(stream: Any, passes: int | None = None) -> Any:
+    """`stream` (an iterable dataset) read pass after pass as one stream, endless or `passes` long, each
+    example carrying its pass in the `mask_epoch` column, which the collator reads as that example's epoch.
+
+    Trainer counts a stream's epochs in fractions of max_steps and, on resume, skips batches only within
+    the epoch it resumes in; fed this, it sees one endless epoch, so every pass gets new masks and a run
+    resumed anywhere (also in a later pass) continues with the batches and masks of an uninterrupted run.
+    A stream with `set_epoch` (a shuffled datasets.IterableDataset) is reshuffled for each pass, as
+    Trainer would do."""
+    from datasets import IterableDataset
+
+    from maskkit.collate import EPOCH_COLUMN
+
+    if passes is not None:
+        passes = as_integer(passes, "passes", minimum=1)
+
+    def generate() -> Any:
+        number = 0
+        while passes is None or number < passes:
+            if hasattr(stream, "set_epoch"):
+                stream.set_epoch(number)
+            empty = True
+            for row in stream:
+                empty = False
+                yield {**row, EPOCH_COLUMN: number}
+            if empty:
+                raise InputError("repeat_passes: the stream holds no example")
+            number += 1
+
+    return IterableDataset.from_generator(generate)

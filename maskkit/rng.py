@@ -138,8 +138,14 @@ class KeyedUniforms:
     base: np.ndarray  # uint64, one per example
 
     @classmethod
-    def create(cls, example_keys: np.ndarray, seed: int, salt: str, epoch: int) -> KeyedUniforms:
-        z = example_keys.astype(np.uint64, copy=False) ^ np.uint64(_run_key(seed, salt, epoch))
+    def create(cls, example_keys: np.ndarray, seed: int, salt: str, epoch: int | np.ndarray) -> KeyedUniforms:
+        """`epoch` is the batch's, or one per example (a stream that carries each example's pass)."""
+        run: np.ndarray | np.uint64
+        if isinstance(epoch, np.ndarray):
+            run = np.array([_run_key(seed, salt, int(e)) for e in epoch], dtype=np.uint64)
+        else:
+            run = np.uint64(_run_key(seed, salt, epoch))
+        z = example_keys.astype(np.uint64, copy=False) ^ run
         z += _GOLDEN
         return cls(base=_mix_in_place(z))
 

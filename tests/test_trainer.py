@@ -146,3 +146,52 @@ def test_a_run_resumed_mid_epoch_masks_every_step_as_an_uninterrupted_run(wordpi
     assert len(resumed) >= 6
     for a, b in zip(whole[-6:], resumed[-6:]):
         assert torch.equal(a, b)
+
+
+def stream_of(dataset):
+    """The rows as a datasets.IterableDataset (a stream: no length, as a streamed corpus is)."""
+    rows = dataset.remove_columns(["text", "label"]).to_list()
+    from datasets import IterableDataset
+
+    return IterableDataset.from_generator(lambda: iter(rows))
+
+
+def same(batches, others):
+    """Whether two passes' batches hold the same labels (the same rows in the same order: a stream's)."""
+    import torch
+
+    return all(a.shape == b.shape and torch.equal(a, b) for a, b in zip(batches, others))
+
+
+def test_a_streamed_run_gets_new_masks_every_pass_under_plain_trainer(wordpiece, dataset, tmp_path):
+    """Trainer's epoch reads 0.33 at the start of a stream's second pass; the callback counts passes."""
+
+    collator = RecordingCollator(MaskingCollator(wordpiece, WholeWordSelector(rate=0.3), seed=2))
+    trainer = Trainer(model=tiny_mlm(len(wordpiece)), train_dataset=stream_of(dataset), data_collator=collator,
+                      args=args(tmp_path, max_steps=12, seed=0), callbacks=[EpochCallback(collator)])  # fmt: skip
+    trainer.train()
+    passes = [collator.labels[i : i + 4] for i in (0, 4, 8)]  # 16 rows: 4 batches a pass
+    assert len(collator.labels) == 12
+    assert not same(passes[0], passes[1]) and not same(passes[1], passes[2]) and not same(passes[0], passes[2])
+
+
+def test_repeat_passes_gives_new_masks_each_pass_and_an_exact_resume_in_a_later_pass(wordpiece, dataset, tmp_path):
+
+    from maskkit import repeat_passes
+
+    def train(folder, resume=None):
+        collator = RecordingCollator(MaskingCollator(wordpiece, WholeWordSelector(rate=0.3), seed=2))
+        trainer = Trainer(
+            model=tiny_mlm(len(wordpiece)), train_dataset=repeat_passes(stream_of(dataset)), data_collator=collator,
+            args=args(folder, max_steps=12, save_strategy="steps", save_steps=1, seed=0, remove_unused_columns=False),
+            callbacks=[EpochCallback(collator)],
+        )  # fmt: skip
+        trainer.train(resume_from_checkpoint=resume)
+        return collator.labels
+
+    whole = train(tmp_path / "whole")  # 12 steps (an endless stream: the loader may have made one batch more)
+    passes = [whole[i : i + 4] for i in (0, 4, 8)]
+    assert len(whole) >= 12 and not same(passes[0], passes[1]) and not same(passes[1], passes[2])
+    resumed = train(tmp_path / "whole", resume=str(tmp_path / "whole" / "checkpoint-6"))  # in the second pass
+    extra = len(whole) - 12  # the same prefetched batches end both runs
+    assert len(resumed) >= 6 + extra and same(whole[6:], resumed[-(6 + extra) :])

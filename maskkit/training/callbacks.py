@@ -18,19 +18,41 @@ class EpochCallback(TrainerCallback):
     """Sets the collator's epoch at the start of every Trainer epoch, so each epoch gets new masks.
 
     The epoch reaches DataLoader workers through shared memory before the epoch's iterator starts, so
-    masks are the same with 0 or N workers, persistent or not.
+    masks are the same with 0 or N workers, persistent or not. A dataset with a length has its epoch in
+    Trainer's state (a run resumed at epoch 1.75 is in epoch 1). A stream has none there (Trainer counts
+    its epochs in fractions of max_steps: 0.33 at the start of a second pass), so its passes are counted
+    here; for a resume that stays exact across passes, feed Trainer `maskkit.repeat_passes(stream)`, whose
+    examples carry their pass (the collator reads it, and Trainer sees one endless pass).
     """
 
     def __init__(self, collator: MaskingCollator) -> None:
         if not hasattr(collator, "set_epoch"):
             raise WrongType(f"EpochCallback needs a collator with set_epoch, got {type(collator).__name__}")
         self.collator = collator
+        self.passes = 0  # passes over a stream finished in this run
 
-    def on_epoch_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        # the epoch under way: a run resumed at epoch 1.75 is in epoch 1 (a float sum may give 1.9999999
-        # at the start of epoch 2, hence the small margin)
-        self.collator.set_epoch(math.floor((state.epoch or 0) + 1e-6))
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        self.passes = 0
         return control
+
+    def on_epoch_begin(self, args: Any, state: Any, control: Any, train_dataloader: Any = None, **kwargs: Any) -> Any:
+        if train_dataloader is not None and not has_length(train_dataloader):
+            self.collator.set_epoch(self.passes)
+        else:  # (a float sum may give 1.9999999 at the start of epoch 2, hence the small margin)
+            self.collator.set_epoch(math.floor((state.epoch or 0) + 1e-6))
+        return control
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        self.passes += 1
+        return control
+
+
+def has_length(loader: Any) -> bool:
+    try:
+        len(loader)
+    except TypeError:
+        return False
+    return True
 
 
 class SaveModelAtSteps(TrainerCallback):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from maskkit.collate import MaskingCollator
 from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.registry import spec_of
@@ -186,6 +187,10 @@ def further_pretrain(
     # Trainer's remove_unused_columns would drop what only the collator reads (importance scores, word
     # ids); the columns neither the model nor the collator reads are dropped here instead.
     train_set = keep_columns(train_set, collator, model)
+    if stream and isinstance(collator, MaskingCollator):  # each pass new masks, a resume exact in any pass
+        from maskkit.dataset_stages import repeat_passes
+
+        train_set = repeat_passes(train_set)
     fixed = None if eval_data is None else fixed_masks(eval_data, tokenizer, collator, config.max_length)
     before = None if fixed is None else fixed_mask_loss(model, fixed, tokenizer, config.batch_size)
     os.makedirs(config.output_dir, exist_ok=True)

@@ -43,7 +43,8 @@ def test_preview_colour_and_file_input(tmp_path, capsys):
     path.write_text("first line of text here\n\nsecond line of text\n")
     assert main(["preview", "--file", str(path), "--scheme", "span", "--rate", "0.5", "--color", "always"]) == 0
     out = capsys.readouterr().out
-    assert "\033[" in out and out.count("\n  ") == 2
+    rendered = [line for line in out.splitlines() if line.startswith("  ") and not line.startswith("    ")]
+    assert "\033[" in out and len(rendered) == 2 and out.count("boundary pairs: ") == 2
 
 
 def test_cli_errors_are_one_clear_line(capsys, tmp_path):

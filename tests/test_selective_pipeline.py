@@ -109,7 +109,9 @@ def test_preview_shows_importance_scores(tiny_model_dir, tmp_path, capsys):
 
     folder = model_folder(AutoModelForTokenClassification, tiny_model_dir, tmp_path / "classifier", num_labels=2)
     assert main(["preview", "--text", "the movie was great", "--importance", str(folder), "--color", "never"]) == 0
-    line = capsys.readouterr().out.strip()
+    out = capsys.readouterr().out
+    line = out.splitlines()[0]  # the scores first, then every scheme's masks (selective by these scores among them)
+    assert "== scored: ScoredSelector" in out
     cells = line.split()
     assert [c.split("[")[0] for c in cells] == ["the", "movie", "was", "great"]
     assert all(0 <= float(c.split("[")[1].rstrip("]")) <= 1 for c in cells)

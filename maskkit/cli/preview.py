@@ -140,7 +140,7 @@ def extra_schemes(tokenizer: Any, features: list[dict[str, Any]], args: argparse
          corruption_from_args("word", args)),
         ("similar_word", WholeWordSelector(rate=rate), SimilarWordReplace()),
     ]  # fmt: skip
-    if args.importance:
+    if getattr(args, "importance", None):  # (the demo's own arguments have none)
         scores = importance_scores(features, args.importance)
         for feature, row in zip(features, scores):
             feature["importance"] = row
@@ -203,5 +203,6 @@ def run(args: argparse.Namespace) -> int:
     texts = read_texts(args)
     if args.importance:  # the classifier's scores, then (with --scheme all) selective masking by them
         print("\n".join(importance_lines(texts, args.importance, colour)))
+        args.model = args.model or args.importance  # its tokenizer: the scores are over its tokens
     print("\n".join(preview_lines(texts, args, colour)))
     return 0

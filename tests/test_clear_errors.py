@@ -160,3 +160,20 @@ def test_settings_files_read_back_whatever_they_hold(tiny_model_dir, tmp_path):
             "--batch-size", "2", "--no-progress"]  # fmt: skip
     assert main(argv) == 0 and main(argv) == 0
     assert main(["pretrain", "--config", str(run / "config.toml"), "--no-progress"]) == 0
+
+
+def test_a_model_folder_without_weights_or_with_truncated_ones_is_named(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(SENTENCES * 3) + "\n")
+    base = ["pretrain", "--texts", str(corpus), "--max-steps", "1", "--batch-size", "2", "--no-progress"]
+    err = error_of([*base, "--model", str(broken), "--run-dir", str(tmp_path / "a")], capsys)
+    assert "holds a truncated or corrupt weights file" in err and "broken-model" in err
+    weights.unlink()
+    err = error_of([*base, "--model", str(broken), "--run-dir", str(tmp_path / "b")], capsys)
+    assert "cannot be loaded" in err and "broken-model" in err

@@ -74,7 +74,7 @@ def load_masked_lm(path: str | os.PathLike[str] | None, log: Any = print) -> tup
     from transformers import AutoModelForMaskedLM
 
     folder = resolve_model_dir(path)
-    with quiet_loading():  # the missing-keys report is replaced by the note below
+    with quiet_loading(), model_files(folder):  # the missing-keys report is replaced by the note below
         model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
     prefix = model.base_model_prefix
     new = sorted(k for k in info["missing_keys"] if not k.startswith(prefix + "."))
@@ -125,3 +125,22 @@ def check_positions(model: Any, max_length: int) -> None:
     if max_length > usable:
         raise InputError(f"max_length {max_length} is longer than the model takes ({usable} positions): give "
                          f"max_length <= {usable}")  # fmt: skip
+
+
+@contextmanager
+def model_files(folder: str) -> Iterator[None]:
+    """Loading a model from `folder`: a folder without weights, or with a truncated or corrupt weights
+    file, is an InputError naming it (transformers raises a bare OSError, safetensors its own error)."""
+    try:
+        yield
+    except OSError as error:
+        if getattr(error, "errno", None) is not None:
+            raise  # the machine's refusal (permission, disk): the command line names it
+        raise InputError(f"the model folder {folder!r} cannot be loaded: {error}") from None
+    except Exception as error:
+        if type(error).__name__ != "SafetensorError":
+            raise
+        raise InputError(
+            f"the model folder {folder!r} holds a truncated or corrupt weights file ({error}): copy "
+            "or save the model again"
+        ) from None

@@ -21,7 +21,7 @@ from transformers import Trainer
 from maskkit.errors import InputError
 from maskkit.progress import trainer_progress, without_log_printing
 from maskkit.runs.files import claim_folder, write_json
-from maskkit.runs.models import check_positions, quiet_loading, resolve_model_dir, seeded_init
+from maskkit.runs.models import check_positions, model_files, quiet_loading, resolve_model_dir, seeded_init
 from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.training.data import prepare_classification
 from maskkit.training.encode import EncodeForClassification
@@ -134,7 +134,7 @@ def build_classifier(model: Any, label_names: list[str], config: FinetuneConfig)
         loaded = model
     else:
         folder = resolve_model_dir(model)
-        with quiet_loading():  # a new classification head is expected
+        with quiet_loading(), model_files(folder):  # a new classification head is expected
             if config.pooling == "pooler" and not config.head_hidden:
                 loaded = AutoModelForSequenceClassification.from_pretrained(
                     folder, num_labels=len(label_names), id2label=id2label, label2id=label2id

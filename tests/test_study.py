@@ -611,7 +611,7 @@ def test_a_when_to_stop_curve_fine_tunes_from_snapshots_of_one_pre_training_run(
 
 def test_a_best_of_arm_waits_for_every_listed_arm_and_takes_the_best_dev_score(tiny_model_dir, tmp_path):
     from maskkit.study.config import StudyConfig
-    from maskkit.study.units import Plan
+    from maskkit.study.plan import Plan
 
     arms = [ARMS[0], ARMS[1], '[[arms]]\nname = "word"\npretrain = { scheme = "word" }',
             '[[arms]]\nname = "best"\nbest_of = { pretrain = ["span", "word"] }']  # fmt: skip

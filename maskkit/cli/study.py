@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 def load(path: str, progress: bool = True) -> Any:
     from maskkit.errors import MissingFile
     from maskkit.study.config import StudyConfig
-    from maskkit.study.units import Study
+    from maskkit.study.plan import Study
 
     if os.path.isdir(path):
         path = os.path.join(path, "study.toml")
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
             print("\n".join(pilot_lines(study, args.target_mde)))
         return 0
-    from maskkit.study.registration import check_registration, register
+    from maskkit.study.registration import check_registration, register_family
 
     check_registration(study.config)
     if args.action == "run":
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
         os.makedirs(study.config.run_dir, exist_ok=True)
         if study.job.main:
-            register(study.config, sum(study.done(n) for n in study.stages if n.startswith("finetune/")))
+            register_family(study.config, sum(study.done(n) for n in study.stages if n.startswith("finetune/")))
         if not os.path.isdir(args.config):
             write_toml(os.path.join(study.config.run_dir, "study.toml"), load_toml(args.config))
         study.run_all()

@@ -65,7 +65,7 @@ def add_parsers(sub: Any) -> None:
     )  # fmt: skip
     add_scheme_options(pretrain, seed_default=None)  # None: a key of --config, else PretrainConfig's (42)
     pretrain.set_defaults(
-        run=run_pretrain,
+        run=pretrain_command,
         names=add_config_options(pretrain, PretrainConfig, skip={"output_dir", "seed"})
         + add_config_options(pretrain, CorpusSettings),
         config_classes=(PretrainConfig, CorpusSettings),
@@ -75,7 +75,7 @@ def add_parsers(sub: Any) -> None:
     add_common(finetune, "runs/finetune")
     add_labelled(finetune)
     finetune.set_defaults(
-        run=run_finetune,
+        run=finetune_command,
         names=add_config_options(finetune, FinetuneConfig, skip=SKIPPED),
         config_classes=(FinetuneConfig,),
     )
@@ -88,7 +88,7 @@ def add_parsers(sub: Any) -> None:
     distill.add_argument("--generations", type=int, help="born-again generations (no --teacher needed)")
     distill.add_argument("--soft-top-k", type=int, help="keep the k most probable classes of each soft label")
     names = add_config_options(distill, FinetuneConfig, skip=SKIPPED) + add_config_options(distill, DistillConfig)
-    distill.set_defaults(run=run_distill, names=names, config_classes=(FinetuneConfig, DistillConfig))
+    distill.set_defaults(run=distill_command, names=names, config_classes=(FinetuneConfig, DistillConfig))
 
 
 SKIPPED = {"output_dir", "seed"}
@@ -140,7 +140,7 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
     write_json(inputs_path, inputs)
 
 
-def labelled_splits(values: dict[str, Any]) -> dict[str, Any]:
+def split_tables(values: dict[str, Any]) -> dict[str, Any]:
     from maskkit.training.data import labelled_splits as load
 
     splits = load(values.get("train"), values.get("dev"), values.get("test"), values.get("wordnet"))
@@ -158,7 +158,7 @@ def print_report(run_dir: str) -> None:
     print(markdown_table(collect_runs([run_dir])))
 
 
-def run_finetune(args: argparse.Namespace) -> int:
+def finetune_command(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
     from maskkit.runs.models import resolve_model_dir
@@ -168,7 +168,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     run_dir = values.get("run_dir") or "runs/finetune"
     model = resolve_model_dir(values.get("model"))
     build(FinetuneConfig, values, output_dir=run_dir)  # settings are checked before data loads
-    splits = labelled_splits(values)
+    splits = split_tables(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
     with run_folder(run_dir, values, args.rerun):
         for seed, folder in seed_runs(values, run_dir):
@@ -182,7 +182,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_distill(args: argparse.Namespace) -> int:
+def distill_command(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
     from maskkit.distill.trainer import DistillConfig, born_again, distill_classifier
@@ -200,7 +200,7 @@ def run_distill(args: argparse.Namespace) -> int:
     if teacher_dir is None and not values.get("generations") and distill.self_ensemble is None:
         raise InputError("give --teacher FOLDER, --generations N (born-again), --self-ensemble ema|average|outputs "
                          "or --recipe xu-sda|xu-sdv|mean-teacher")  # fmt: skip
-    splits = labelled_splits(values)
+    splits = split_tables(values)
     tokenizer = AutoTokenizer.from_pretrained(model)
     with run_folder(run_dir, values, args.rerun):
         for seed, folder in seed_runs(values, run_dir):
@@ -222,7 +222,7 @@ def run_distill(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pretrain(args: argparse.Namespace) -> int:
+def pretrain_command(args: argparse.Namespace) -> int:
     from transformers import AutoTokenizer
 
     from maskkit.collate import MaskingCollator

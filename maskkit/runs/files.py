@@ -143,7 +143,7 @@ def exclusive(path: str | os.PathLike[str], what: str) -> Iterator[None]:
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}"  # one safe path component: letters, digits, . _ + -
 
 
-def check_name(name: object, what: str, taken: Sequence[str] = ()) -> str:
+def check_folder_name(name: object, what: str, taken: Sequence[str] = ()) -> str:
     """The one path rule for names that become folders (study arms, stages): one safe path component
     (NAME_PATTERN: no separator, no leading dot, no '@', which names a curve point), and different from
     every name in `taken` also on a file system that ignores case."""

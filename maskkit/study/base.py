@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from maskkit.runs.stages import StageSettings
-    from maskkit.study.units import Study
+    from maskkit.study.plan import Study
 
 CLOZE = (
     "The capital of France is [MASK].",

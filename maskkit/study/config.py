@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile, MissingKey
-from maskkit.runs.files import check_name
+from maskkit.runs.files import check_folder_name
 from maskkit.study.checks import check_type, seed_list, unknown_keys
 
 PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
@@ -344,7 +344,7 @@ class StudyConfig:
         for i, table in enumerate(values.get("arms", [])):
             if not isinstance(table, dict) or "name" not in table:
                 raise MissingKey(f"{where}: arms[{i}] must be a table with a name, got {table!r}")
-            name = check_name(table["name"], f"{where}: arm name", [a.name for a in arms])
+            name = check_folder_name(table["name"], f"{where}: arm name", [a.name for a in arms])
             unknown_keys(table, ARM_KEYS, f"{where}: arm {name!r}")
             for key, kind in ARM_TYPES.items():
                 if key in table:

@@ -36,7 +36,7 @@ def check_registration(config: Any) -> dict[str, Any] | None:
     return registered
 
 
-def register(config: Any, finished: int) -> dict[str, Any]:
+def register_family(config: Any, finished: int) -> dict[str, Any]:
     """Registers the study's family now (once), saying how many runs had already finished."""
     registered = check_registration(config)
     if registered is None:

@@ -1,4 +1,4 @@
-"""The run functions of a study's stages (see `maskkit.study.units.Plan`): the training sample of a seed,
+"""The run functions of a study's stages (see `maskkit.study.plan.Plan`): the training sample of a seed,
 further pre-training (masking schemes, the label-free entropy selection, the selective pipeline and its
 control, snapshots for a "when to stop" curve), augmentation of a sample, and fine-tuning (with
 self-distillation). Each takes the Study (its folders and the results of other stages) and the stage's
@@ -14,12 +14,12 @@ from maskkit.runs.stages import StageSettings
 from maskkit.study.config import StudyConfig
 
 if TYPE_CHECKING:
-    from maskkit.study.units import Study
+    from maskkit.study.plan import Study
 
 MODEL = "model"
 
 
-def build_augmenter(config: StudyConfig, spec: dict[str, Any], seed: int) -> tuple[Any, int]:
+def arm_augmenter(config: StudyConfig, spec: dict[str, Any], seed: int) -> tuple[Any, int]:
     """The arm's augmenter and augmentations per row. EDA takes the paper's table for the sample's size
     (Wei & Zou 2019, table 3); back-translation goes through Apertium's four pivots, one per augmentation,
     or (`models`) through two local seq2seq folders and one `pivot`, sampled as UDA does."""
@@ -113,7 +113,7 @@ def run_in_domain_sample(run: Study, c: StageSettings) -> dict[str, Any]:
     return {"lines": len(lines), "sample": c.in_domain_sample}
 
 
-def in_domain_texts(c: StageSettings, run: Study | None = None) -> list[str]:
+def pretraining_lines(c: StageSettings, run: Study | None = None) -> list[str]:
     """The in-domain lines a pre-training run reads: the sample stage's (`in_domain_lines`), or the file's
     first `in_domain_limit` lines (`in_domain_sample = "first"`)."""
     import itertools
@@ -143,7 +143,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     base = start_model(run, c)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if "selective" in spec:
-        return pretrain_selective(run, c, base, folder)
+        return selective_pipeline_models(run, c, base, folder)
     from maskkit.collate import MaskingCollator
     from maskkit.training.pretrain import PretrainConfig, further_pretrain
 
@@ -157,7 +157,7 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
         from maskkit.selective.label_free import label_free_importance
 
         task = os.path.join(run.folder(c.task_model), MODEL)
-        data = label_free_importance(task, tokenizer, in_domain_texts(c, run), int(s["max_length"]), log=run.log)
+        data = label_free_importance(task, tokenizer, pretraining_lines(c, run), int(s["max_length"]), log=run.log)
         collator = MaskingCollator(tokenizer, ScoredSelector(rate=float(spec.get("rate", 0.15)), mode="top"),
                                    seed=c.seed)  # fmt: skip
         result = further_pretrain(base, tokenizer, data, collator, config, callbacks=snapshots.callbacks)
@@ -166,8 +166,8 @@ def run_pretrain(run: Study, c: StageSettings) -> dict[str, Any]:
     from maskkit.registry import from_dict
 
     collator = MaskingCollator(tokenizer, from_dict(spec["selector"]), from_dict(spec["corruption"]), seed=c.seed)
-    texts = {"in_domain": [in_domain_texts(c, run)], "task": [task_texts(c)],
-             "domain_then_task": [in_domain_texts(c, run), task_texts(c)]}[s["on"]]  # fmt: skip
+    texts = {"in_domain": [pretraining_lines(c, run)], "task": [task_texts(c)],
+             "domain_then_task": [pretraining_lines(c, run), task_texts(c)]}[s["on"]]  # fmt: skip
     if s.get("packing"):  # every arm's lines packed into blocks of max_length tokens, the same way
         from datasets import Dataset
 
@@ -201,7 +201,7 @@ class Snapshots:
         self.results = {"checkpoints": {str(step): path(step) for step in steps}} if steps else {}
 
 
-def pretrain_selective(run: Study, c: StageSettings, base: str, folder: str) -> dict[str, Any]:
+def selective_pipeline_models(run: Study, c: StageSettings, base: str, folder: str) -> dict[str, Any]:
     """Selective masking and its matched random control by the selective pipeline (Gu et al. 2020), its
     task model trained on the first seed's sample (the labelled data a seed's fine-tuning also sees)."""
     import dataclasses

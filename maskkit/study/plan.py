@@ -19,7 +19,7 @@ from maskkit.runs.stages import Stage, StageRunner
 from maskkit.study.base import run_base
 from maskkit.study.config import PRETRAIN_OPTIONAL, Arm, StudyConfig
 from maskkit.study.stage_runs import (
-    build_augmenter,
+    arm_augmenter,
     run_augment,
     run_finetune,
     run_in_domain_sample,
@@ -145,7 +145,7 @@ class Plan:
     def augment(self, arm: Arm, seed: int) -> str:
         from maskkit.registry import to_dict
 
-        augmenter, n_aug = build_augmenter(self.config, dict(arm.augment or {}), seed)
+        augmenter, n_aug = arm_augmenter(self.config, dict(arm.augment or {}), seed)
         data = self.sample(seed)
         values = {
             "sample": data,

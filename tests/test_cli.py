@@ -66,7 +66,13 @@ def test_demo_runs_and_the_loss_goes_down(tmp_path, capsys):
             "--train-size", "100", "--eval-size", "16", "--log-every", "4", "--output-dir", str(tmp_path),
             "--finetune-epochs", "0.25", "--classes", "2"]  # fmt: skip
     assert main(args) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # what a user sees: no raw Trainer dict, and no report line printed twice (the preview's renderings and
+    # progress lines aside: two schemes may well mask a sentence alike)
+    assert not [line for line in (out + err).splitlines() if line.lstrip().startswith("{'")]
+    lines = [line for line in (out + err).splitlines()
+             if line.strip() and not line.startswith(("training", "  the", "    boundary"))]  # fmt: skip
+    assert len(lines) == len(set(lines)), sorted(line for line in lines if lines.count(line) > 1)
     before = float(out.split("before: ")[1].split()[0])
     after = float(out.split("after:  ")[1].split()[0])
     assert after < before

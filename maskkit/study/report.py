@@ -105,7 +105,7 @@ def collect(study: Any) -> list[ArmResult]:
                 runs[key], dev[key] = figures["test"], figures["dev"]
             else:
                 pending += 1
-        done = [study.results(n) for n in units.cost if study.done(n)]
+        done = [study.results(n) for n in sorted(units.cost) if study.done(n)]  # one order: one rounding
         seconds = sum(float(r.get("seconds", 0)) for r in done)
         steps = sum(int(r.get("steps", 0)) for r in done)
         reference = arm.reference

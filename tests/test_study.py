@@ -648,3 +648,25 @@ def test_every_shipped_study_file_plans_and_its_record_maps_to_the_same_stages(n
     record = ROOT / "results" / name / "record"
     recorded = sum(1 for p in record.rglob("*.json") if p.name != "preregistration.json") if record.is_dir() else 0
     assert done == recorded and total >= done
+
+
+@pytest.mark.slow
+def test_a_budget_in_steps_gives_every_arm_the_same_steps_and_dev_evaluations(tiny_model_dir, tmp_path):
+    """The augmented arm trains on about three times the rows; with max_steps and evaluations in [finetune]
+    every run takes the same optimiser steps and chooses its checkpoint among the same dev evaluations."""
+    path = study_file(tmp_path, tiny_model_dir, [ARMS[0], ARMS[4]], finetune=("evaluations = 2",))
+    assert main(["study", "run", str(path), "--no-progress"]) == 0
+    study = tmp_path / "study"
+    for run in ("none/seed-1", "rd/seed-2"):
+        figures = json.loads((study / "finetune" / run / "results.json").read_text())
+        assert (figures["steps"], figures["evaluations"]) == (2, 2)
+    assert json.loads((study / "finetune" / "rd" / "seed-2" / "results.json").read_text())["train_rows"] > 8
+    report = (study / "report.md").read_text()
+    assert "dev evaluations a run" in report and "| none | 2 (1 x 2) |" in report
+
+
+def test_evaluations_need_a_budget_in_steps(tiny_model_dir, tmp_path, capsys):
+    path = study_file(tmp_path, tiny_model_dir, [ARMS[0]], finetune=("evaluations = 3", "max_steps = -1"))
+    path.write_text(path.read_text().replace("max_steps = 2\n", ""))
+    assert main(["study", "plan", str(path)]) == 2
+    assert "evaluations must be >= 0 and needs max_steps" in capsys.readouterr().err

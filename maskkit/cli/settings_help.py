@@ -31,6 +31,8 @@ SETTING_HELP = {
     "lr": "peak learning rate of AdamW (Sun et al. 2019: 2e-5 for fine-tuning)",
     "batch_size": "examples per step and process",
     "eval_batch_size": "examples per evaluation batch",
+    "evaluations": "with --max-steps: dev evaluations (checkpoints to choose the best from), evenly spaced, the same "
+    "for every run whatever its rows; 0: one per epoch",
     "epochs": "passes over the training data (fractions allowed)",
     "max_steps": "optimizer steps; -1 means the epochs decide",
     "warmup_ratio": "share of the steps with a linear learning-rate warm-up",

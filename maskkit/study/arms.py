@@ -19,6 +19,7 @@ class ArmResult:
     steps: int
     pending: int
     reference: str | None = None
+    evaluations: float | None = None  # mean dev evaluations a run chose its checkpoint among (None: not recorded)
 
     @property
     def seeds(self) -> list[int]:

@@ -98,11 +98,13 @@ def collect(study: Any) -> list[ArmResult]:
             results.append(ArmResult(arm.name, {}, {}, 0.0, 0, len(study.config.seeds), waiting))
             continue
         units = study.plan.arms[arm.name]
-        runs, dev, pending = {}, {}, 0
+        runs, dev, pending, evaluations = {}, {}, 0, []
         for key, name in units.runs.items():
             if study.done(name):
                 figures = study.results(name)
                 runs[key], dev[key] = figures["test"], figures["dev"]
+                if "evaluations" in figures:
+                    evaluations.append(figures["evaluations"])
             else:
                 pending += 1
         done = [study.results(n) for n in sorted(units.cost) if study.done(n)]  # one order: one rounding
@@ -112,7 +114,8 @@ def collect(study: Any) -> list[ArmResult]:
         if units.chosen:
             chosen = "chosen on dev: " + " + ".join(f"{part} of {name}" for part, name in units.chosen.items())
             reference = f"{chosen}; {reference}" if reference else chosen
-        results.append(ArmResult(arm.name, runs, dev, seconds, steps, pending, reference))
+        mean_evaluations = sum(evaluations) / len(evaluations) if evaluations else None
+        results.append(ArmResult(arm.name, runs, dev, seconds, steps, pending, reference, mean_evaluations))
     return results
 
 
@@ -121,7 +124,8 @@ def arm_rows(results: list[ArmResult]) -> list[dict[str, Any]]:
     for r in results:
         row: dict[str, Any] = {"arm": r.name, "runs": len(r.runs), "seeds": len(r.seeds),
                                "pretrain_runs": r.pretrain_runs, "pending": r.pending,
-                               "cost_minutes": round(r.seconds / 60, 1), "steps": r.steps}  # fmt: skip
+                               "cost_minutes": round(r.seconds / 60, 1), "steps": r.steps,
+                               "dev_evaluations": r.evaluations}  # fmt: skip
         for metric in METRICS:
             if r.runs:
                 row[f"test_{metric}_mean"], row[f"test_{metric}_sd"] = mean_sd(r.values(metric))
@@ -148,13 +152,15 @@ def arms_markdown(rows: list[dict[str, Any]]) -> str:
         return f"{row[f'test_{metric}_mean']:.2f} ± {row[f'test_{metric}_sd']:.2f}"
 
     lines = ["| arm | runs (pre-training runs x seeds) | test accuracy | test macro-F1 | dev accuracy | steps | "
-             "cost (min) | paper, or the arms chosen on dev |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "dev evaluations a run | cost (min) | paper, or the arms chosen on dev |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
         runs = f"{row['runs']} ({max(row['pretrain_runs'], 1)} x {row['seeds']})"
         runs += f" (+{row['pending']} to run)" if row["pending"] else ""
         dev = f"{row['dev_accuracy_mean']:.2f}" if "dev_accuracy_mean" in row else "–"
+        evaluations = "–" if row["dev_evaluations"] is None else f"{row['dev_evaluations']:g}"
         lines.append(f"| {row['arm']} | {runs} | {cell(row, 'accuracy')} | {cell(row, 'macro_f1')} | {dev} | "
-                     f"{row['steps']} | {row['cost_minutes']} | {row['reference']} |")  # fmt: skip
+                     f"{row['steps']} | {evaluations} | {row['cost_minutes']} | {row['reference']} |")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -295,5 +295,6 @@ def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
         "test": result.test,
         "steps": result.steps,
         "train_rows": len(train),
-        "loaded": loaded,
-    }  # fmt: skip  (the model folder the run started from, for checking)
+        "evaluations": result.evaluations,  # the dev evaluations its checkpoint was chosen among
+        "loaded": loaded,  # the model folder the run started from, for checking
+    }

@@ -55,6 +55,7 @@ class FinetuneConfig(TrainingSettings):
     early_stopping_patience: int | None = None
     metric: str = "macro_f1"
     eval_batch_size: int = 64
+    evaluations: int = 0  # with max_steps: dev evaluations (checkpoints to choose from), evenly spaced; 0: each epoch
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -66,6 +67,9 @@ class FinetuneConfig(TrainingSettings):
             raise InputError(f"head_lr must be > 0, got {self.head_lr}")
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
         check_head(self.last_k, self.head_hidden, self.head_dropout)
+        if self.evaluations < 0 or (self.evaluations and self.max_steps < 1):
+            raise InputError(f"evaluations must be >= 0 and needs max_steps (a budget in steps), got "
+                             f"{self.evaluations} with max_steps {self.max_steps}")  # fmt: skip
         if self.llrd_embeddings not in ("base", "decayed"):
             raise InputError(f"llrd_embeddings must be 'base' or 'decayed', got {self.llrd_embeddings!r}")
         EncodeForClassification(None, max_length=self.max_length, truncation=self.truncation,
@@ -80,6 +84,7 @@ class FinetuneResult:
     test: dict[str, float]
     steps: int
     seconds: float
+    evaluations: int = 0  # dev evaluations the kept checkpoint was chosen among
 
 
 def classification_metrics(eval_pred: Any) -> dict[str, float]:
@@ -158,11 +163,15 @@ def finetune_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
     """The shared TrainingArguments with model selection on dev: evaluated and saved every epoch, the best
     epoch by `metric` kept (without a dev set: the last epoch)."""
     evaluate = "epoch" if has_dev else "no"
+    spacing: dict[str, Any] = {}
+    if has_dev and config.evaluations:  # a budget in steps: the same evaluations for every run, whatever its rows
+        evaluate, every = "steps", max(1, config.max_steps // config.evaluations)
+        spacing = {"eval_steps": every, "save_steps": every}
     return training_arguments(
         config, os.path.join(config.output_dir, "checkpoints"), per_device_eval_batch_size=config.eval_batch_size,
         eval_strategy=evaluate, save_strategy=evaluate if has_dev else "epoch", save_total_limit=2,
         load_best_model_at_end=has_dev, metric_for_best_model=config.metric if has_dev else None,
-        greater_is_better=True,
+        greater_is_better=True, **spacing,
     )  # fmt: skip
 
 
@@ -175,6 +184,8 @@ def run_settings(
 ) -> dict[str, Any]:
     """What a fine-tuning run folder is for: the start model, the config and the trainer's own settings."""
     settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
+    if not settings.get("evaluations"):  # recorded only when set: older run folders keep their settings
+        settings.pop("evaluations", None)
     start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     extra = {k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
              for k, v in (trainer_kwargs or {}).items() if k != "teacher"}  # fmt: skip
@@ -230,6 +241,7 @@ def finetune_classifier(
     result = FinetuneResult(
         output_dir=config.output_dir, label_names=label_names, dev=scores.get("dev", {}), test=scores.get("test", {}),
         steps=int(output.global_step), seconds=time.time() - started,
+        evaluations=sum(1 for entry in trainer.state.log_history if "eval_loss" in entry),
     )  # fmt: skip
     if trainer.is_world_process_zero():  # one writer under torchrun
         tokenizer.save_pretrained(config.output_dir)

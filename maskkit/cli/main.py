@@ -58,7 +58,10 @@ EXAMPLES = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from maskkit import __version__
+
     parser = argparse.ArgumentParser(prog="maskkit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"maskkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     preview.add_parser(sub)
     demo.add_parser(sub)

@@ -194,7 +194,8 @@ def design_line(config: Any, results: list[ArmResult]) -> str:
         return (
             f"Design: {seeds} fine-tuning seeds (each its own training sample), crossed with the pre-training "
             f"runs of each recipe ({', '.join(map(str, runs)) or 'none finished'} per recipe): the treatment is "
-            "replicated, and intervals of pre-training arms are t intervals over the runs' mean differences."
+            "replicated, and intervals of pre-training arms carry the variance between runs and between seeds "
+            "(crossed random effects, Satterthwaite df)."
         )
     return (f"Design: {seeds} fine-tuning seeds (each its own training sample); each pre-training recipe ran once "
             f"(seed {config.seeds[0]}): the treatment is not replicated, so intervals of pre-training arms carry "

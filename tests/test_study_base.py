@@ -44,6 +44,10 @@ def test_every_arm_starts_from_the_one_recorded_base_and_a_changed_corpus_is_a_n
     study = tmp_path / "study"
     base = json.loads((study / "base" / "results.json").read_text())
     assert base["steps"] == 2 and set(base["curve"]) == {"0", "1", "2"}
+    # each curve point is measured and logged as the run reaches it, so a stopped run keeps its points
+    measured = json.loads((study / "base" / "curve.json").read_text())
+    assert set(measured) == {"0", "1"} and measured["1"] == base["curve"]["1"]
+    assert re.search(r"base: step 1 held-out fixed-mask loss general \d+\.\d{3}", out)
     assert set(base["loss_before"]) == {"general", "domain"} and base["loss_after"] == base["curve"]["2"]
     assert len(base["fill_mask"]) == 10 and all(len(top) == 5 for top in base["fill_mask"].values())
     digest = json.loads((study / "base" / "manifest.json").read_text())["digest"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -86,12 +87,17 @@ def run_base(run: Study, c: StageSettings) -> dict[str, Any]:
                 out[name] = fixed_mask_loss(model, data, tokenizer, int(s["batch_size"]))
         return out
 
-    with seeded_init(int(s["seed"])):  # the new head the run starts from (further_pretrain draws the same)
-        before = losses(load_masked_lm(start)[0])
-    result = further_pretrain(start, tokenizer, blocks, collator, config, callbacks=snapshots.callbacks)
-    curve = {"0": before}
+    measured = CurveLog(os.path.join(folder, "curve.json"), losses, run.log)
+    if "0" not in measured.points:
+        with seeded_init(int(s["seed"])):  # the new head the run starts from (further_pretrain draws the same)
+            measured.add(0, load_masked_lm(start)[0])
+    before = measured.points["0"]
+    callbacks = [*snapshots.callbacks, measured.callback(s["curve"])]
+    result = further_pretrain(start, tokenizer, blocks, collator, config, callbacks=callbacks)
+    curve = dict(measured.points)
     for step, path in snapshots.results.get("checkpoints", {}).items():
-        curve[step] = losses(load_masked_lm(path)[0])
+        if step not in curve:  # a snapshot saved before the measured points were recorded
+            curve[step] = losses(load_masked_lm(path)[0])
     final = load_masked_lm(config.output_dir)[0]
     curve[str(result.steps)] = after = losses(final)
     run.log(
@@ -103,6 +109,40 @@ def run_base(run: Study, c: StageSettings) -> dict[str, Any]:
     return {"model": config.output_dir, "steps": result.steps, "train_loss": result.train_loss,
             "blocks": len(blocks), "loss_before": before, "loss_after": after, "curve": curve,
             "fill_mask": fill_mask(final, tokenizer)}  # fmt: skip
+
+
+class CurveLog:
+    """The held-out losses of a run measured as it reaches each curve step, logged at once and kept in a
+    JSON file (written atomically), so that a run stopped half way leaves the points it measured and a
+    resumed run does not measure them again."""
+
+    def __init__(self, path: str, losses: Callable[[Any], dict[str, float]], log: Callable[[str], None]) -> None:
+        self.path, self.losses, self.log = path, losses, log
+        from maskkit.runs.files import read_json
+
+        self.points: dict[str, dict[str, float]] = read_json(path) or {}
+
+    def add(self, step: int, model: Any) -> None:
+        from maskkit.runs.files import write_json
+
+        self.points[str(step)] = point = self.losses(model)
+        write_json(self.path, self.points)
+        shown = "; ".join(f"{name} {loss:.3f} (perplexity {math.exp(loss):.1f})" for name, loss in point.items())
+        self.log(f"base: step {step} held-out fixed-mask loss {shown}")
+
+    def callback(self, steps: Iterable[int]) -> Any:
+        from transformers import TrainerCallback
+
+        wanted, curve = {int(step) for step in steps}, self
+
+        class MeasureAtSteps(TrainerCallback):  # type: ignore[misc]
+            def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> Any:
+                step = state.global_step
+                if step in wanted and str(step) not in curve.points and state.is_world_process_zero:
+                    curve.add(step, model)
+                return control
+
+        return MeasureAtSteps()
 
 
 def fill_mask(model: Any, tokenizer: Any, sentences: tuple[str, ...] = CLOZE, top: int = 5) -> dict[str, list[str]]:

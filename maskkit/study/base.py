@@ -135,7 +135,7 @@ class CurveLog:
 
         wanted, curve = {int(step) for step in steps}, self
 
-        class MeasureAtSteps(TrainerCallback):  # type: ignore[misc]
+        class MeasureAtSteps(TrainerCallback):
             def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> Any:
                 step = state.global_step
                 if step in wanted and str(step) not in curve.points and state.is_world_process_zero:

@@ -107,7 +107,7 @@ def test_pretrain_scheme_options_are_keys_of_the_config_file(tiny_model_dir, tmp
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["finetune", "--model", "no/such/folder"], "never downloads from a hub"),
+        (["finetune", "--model", "no/such/folder"], "does not exist .* and it is not a hub id"),
         (["finetune", "--config", "CONFIG"], "unknown config keys \\['learning_rate'\\]"),
         (["distill", "--model", "MODEL"], "give --teacher FOLDER"),
         (["finetune", "--model", "MODEL", "--pooling", "max"], "pooling must be"),

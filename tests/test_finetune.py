@@ -147,7 +147,7 @@ def test_bad_data_is_refused_before_training(tiny_model_dir, tmp_path, rows, dev
 
 def test_missing_model_folder_says_what_was_tried(wordpiece, tmp_path):
     config = FinetuneConfig(output_dir=str(tmp_path), max_steps=1, progress=False)
-    with pytest.raises(FileNotFoundError, match="never downloads from a hub"):
+    with pytest.raises(FileNotFoundError, match="hub id .bert-base-uncased. is not in the Hugging Face cache"):
         finetune_classifier("bert-base-uncased", wordpiece, LABELLED, config)
 
 

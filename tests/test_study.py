@@ -421,7 +421,7 @@ def test_differences_equal_up_to_rounding_are_not_significant():
         (['[[arms]]\nname = "none"', '[[arms]]\nname = "b"\nbest_of = { finetune = ["none"] }'], "unknown part"),
         (
             ['[[arms]]\nname = "none"\naugment = { method = "bt", pivot = "de", models = ["/no/such", "/no/such"] }'],
-            "augment model folder '/no/such' does not exist",
+            "model folder '/no/such' does not exist",
         ),
         (['[[arms]]\nname = "none"\naugment = { method = "bt", models = ["a", "b"] }'], "give pivot"),
         (

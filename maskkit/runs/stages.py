@@ -180,9 +180,16 @@ class StageRunner:
         return StageSettings(stage, {name: self.value(stage, name) for name in names})
 
     def fingerprint(self, path: str | list[str] | None) -> str | None:
+        """A digest of what a file setting names; a model named by a hub id (or a snapshot of the Hugging
+        Face cache) by its resolved commit (stages check their files exist before they are planned)."""
+        from maskkit.runs.hub import model_fingerprint
+
         key = str(path)  # each file is read once per job
         if key not in self._fingerprints:
-            self._fingerprints[key] = files_digest(path) if isinstance(path, list) else file_fingerprint(path)
+            if isinstance(path, list):
+                self._fingerprints[key] = files_digest(path)
+            else:
+                self._fingerprints[key] = (model_fingerprint(path) if path else None) or file_fingerprint(path)
         return self._fingerprints[key]
 
     def manifest(self, stage: str) -> dict[str, Any]:

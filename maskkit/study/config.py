@@ -144,10 +144,14 @@ class StudyConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arms", tuple(a for arm in self.arms for a in self.with_checkpoints(arm)))
-        for name in ("train", "dev", "test", "in_domain", "model"):
+        for name in ("train", "dev", "test", "in_domain"):
             path = getattr(self, name)
             if path is not None and not os.path.exists(path):
                 raise MissingFile(f"study: {name} path {path!r} does not exist")
+        if self.model is not None:  # a folder, or a hub id in the Hugging Face cache (downloaded when online)
+            from maskkit.runs.models import resolve_model_dir
+
+            resolve_model_dir(self.model)
         if len(self.seeds) < 2:
             raise InputError("study: give at least 2 seeds (paired intervals need them; 5 or more is better)")
         if self.few_shot < 0 or self.in_domain_limit < 0:
@@ -267,19 +271,20 @@ class StudyConfig:
 
     @staticmethod
     def check_translation_models(augment: dict[str, Any], where: str) -> None:
-        """`models = [to_pivot, from_pivot]`: back-translation through two local seq2seq folders, one pivot."""
+        """`models = [to_pivot, from_pivot]`: back-translation through two seq2seq models, one pivot."""
+        from maskkit.runs.models import resolve_model_dir
+
         if "models" not in augment:
             return
         models, pivot = augment["models"], augment.get("pivot")
         if augment.get("method", "eda") == "eda":
             raise InputError(f"{where}: augment models are translation models: give method 'bt' or 'both'")
         if not isinstance(models, list) or len(models) != 2 or not all(isinstance(m, str) for m in models):
-            raise InputError(f"{where}: augment models must be [to_pivot, from_pivot], two model folders")
+            raise InputError(f"{where}: augment models must be [to_pivot, from_pivot], two model folders or hub ids")
         if not isinstance(pivot, str):
             raise InputError(f'{where}: augment models translate through one pivot: give pivot = "de" (say)')
-        for model in models:
-            if not os.path.isdir(model):
-                raise MissingFile(f"{where}: augment model folder {model!r} does not exist")
+        for model in models:  # a folder or a hub id (resolved into the Hugging Face cache)
+            resolve_model_dir(model)
 
     def check_best_of(self, arm: Arm, earlier: tuple[Arm, ...]) -> None:
         if arm.best_of is None:

@@ -85,6 +85,7 @@ class FinetuneResult:
     steps: int
     seconds: float
     evaluations: int = 0  # dev evaluations the kept checkpoint was chosen among
+    start: str | None = None  # the model folder it started from (a hub id's cache snapshot names its commit)
 
 
 def classification_metrics(eval_pred: Any) -> dict[str, float]:
@@ -242,6 +243,7 @@ def finetune_classifier(
         output_dir=config.output_dir, label_names=label_names, dev=scores.get("dev", {}), test=scores.get("test", {}),
         steps=int(output.global_step), seconds=time.time() - started,
         evaluations=sum(1 for entry in trainer.state.log_history if "eval_loss" in entry),
+        start=resolve_model_dir(model) if isinstance(model, (str, os.PathLike)) or model is None else None,
     )  # fmt: skip
     if trainer.is_world_process_zero():  # one writer under torchrun
         tokenizer.save_pretrained(config.output_dir)

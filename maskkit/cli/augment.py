@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> None:
         "--bt-models",
         nargs=2,
         metavar=("TO_PIVOT", "FROM_PIVOT"),
-        help="bt: two local seq2seq model folders (e.g. opus-mt-en-de, opus-mt-de-en) instead of Apertium; "
+        help="bt: two seq2seq model folders or cached hub ids (e.g. Helsinki-NLP/opus-mt-en-de), not Apertium; "
         "samples with temperature 0.8, a different paraphrase for each of the --n-aug",
     )
     parser.add_argument("--cache", help="bt: translation cache file (default: OUT.translations.sqlite)")

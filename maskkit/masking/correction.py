@@ -98,11 +98,8 @@ class SimilarWordReplace:
         labels.reshape(-1)[flat] = original
         ids = batch.ids if batch.ids_writable else batch.ids.copy()
         flat_ids = ids.reshape(-1)
-        # a whole one-token word: it starts a word, and the next position starts another (or is no candidate)
-        starts = batch.word_starts
-        next_starts = np.ones_like(starts)
-        next_starts[:, :-1] = starts[:, 1:] | ~batch.candidates[:, 1:]
-        whole = (starts & next_starts).reshape(-1)[flat]
+        # a whole one-token word: it starts a word and ends it
+        whole = (batch.word_starts & batch.word_ends).reshape(-1)[flat]
         safe = np.minimum(original, len(self.offsets) - 2)
         count = np.where(original < len(self.offsets) - 1, self.offsets[safe + 1] - self.offsets[safe], 0)
         similar = bits < similar_below

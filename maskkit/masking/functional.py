@@ -21,11 +21,36 @@ def probabilistic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (x + u).astype(np.int64)
 
 
-def unit_starts(candidates: np.ndarray, starts_word: np.ndarray) -> np.ndarray:
-    """Marks the first token of each unit: a candidate that starts a word or follows a non-candidate."""
-    previous = np.zeros_like(candidates)
-    previous[:, 1:] = candidates[:, :-1]
-    return candidates & (starts_word | ~previous)
+def unit_starts(candidates: np.ndarray, starts_word: np.ndarray, inner: np.ndarray | None = None) -> np.ndarray:
+    """Marks the first token of each unit: a candidate that starts a word or follows a token outside words.
+
+    `inner` marks tokens that are no candidates but still belong to the word around them (an `<unk>`
+    piece inside a SentencePiece word, "▁na <unk> ve" for "naïve"): the word goes on across them, so its
+    candidate tokens stay one unit instead of being cut at the `<unk>`.
+    """
+    inside = candidates if inner is None else candidates | inner
+    previous = np.zeros_like(inside)
+    previous[:, 1:] = inside[:, :-1]
+    begins = inside & (starts_word | ~previous)
+    if inner is None or not (inner & ~candidates).any():
+        return candidates & begins
+    unit = np.cumsum(begins, axis=1)
+    width = candidates.shape[1]
+    last = np.maximum.accumulate(np.where(candidates, np.arange(width)[None, :], -1), axis=1)
+    before = np.full_like(last, -1)
+    before[:, 1:] = last[:, :-1]
+    previous_unit = np.where(before >= 0, np.take_along_axis(unit, np.maximum(before, 0), axis=1), -1)
+    return candidates & (unit != previous_unit)
+
+
+def unit_ends(candidates: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Marks the last candidate token of each unit, from `unit_start_index`'s per-token unit index."""
+    batch, width = candidates.shape
+    position = np.where(candidates, np.arange(width)[None, :], width)
+    following = np.full_like(position, width)
+    following[:, :-1] = np.minimum.accumulate(position[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    padded = np.concatenate([index, np.full((batch, 1), -1, dtype=index.dtype)], axis=1)
+    return candidates & (np.take_along_axis(padded, following, axis=1) != index)
 
 
 def unit_start_index(candidates: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -36,10 +61,11 @@ def unit_start_index(candidates: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def starts_from_ids(candidates: np.ndarray, unit_ids: np.ndarray) -> np.ndarray:
-    """Marks unit starts from per-token unit ids: a candidate whose id differs from its left neighbour's."""
+    """Marks unit starts from per-token unit ids (negative: no unit): a candidate whose id differs from its
+    left neighbour's. A non-candidate token with the unit's id (an `<unk>` piece) does not cut the unit."""
     changed = np.ones_like(candidates)
     changed[:, 1:] = unit_ids[:, 1:] != unit_ids[:, :-1]
-    return unit_starts(candidates, changed)
+    return unit_starts(candidates, changed, inner=unit_ids >= 0)
 
 
 def budget_counts(

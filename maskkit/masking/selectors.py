@@ -302,8 +302,7 @@ def _lexicon_matches(batch: MaskingBatch, phrases: tuple[tuple[int, ...], ...]) 
     by_first: dict[int, list[tuple[int, ...]]] = {}
     for phrase in phrases:
         by_first.setdefault(phrase[0], []).append(phrase)
-    ends_word = np.ones(batch.shape, dtype=bool)
-    ends_word[:, :-1] = ~batch.candidates[:, 1:] | batch.word_starts[:, 1:]
+    ends_word = batch.word_ends
     matches = []
     rows, cols = np.nonzero(batch.word_starts & np.isin(batch.ids, list(by_first)))
     ids = batch.ids

@@ -28,9 +28,9 @@ _BYTE_LEVEL_MARK = "Ġ"
 _SENTENCEPIECE_MARK = "▁"
 
 
-_CJK = re.compile(
-    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df\U0002a700-\U0002ceaf\U0002f800-\U0002fa1f]"
-)
+_CJK_CLASS = "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df\U0002a700-\U0002ceaf\U0002f800-\U0002fa1f]"
+_CJK = re.compile(_CJK_CLASS)
+_CJK_RUN = re.compile(_CJK_CLASS + "+")
 
 
 def has_cjk(text: str) -> bool:
@@ -38,9 +38,35 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
-def is_cjk_char(ch: str) -> bool:
-    """Tells whether a character is a CJK ideograph (the ranges BERT's tokenizer splits one per token)."""
-    return _CJK.fullmatch(ch) is not None
+def _byte_of_symbol() -> dict[str, int]:
+    """The byte-level vocabularies' alphabet: each byte is written as one printable character (printable
+    Latin-1 bytes as themselves, the others shifted past 255), as GPT-2's encoder defines it."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    symbols = {chr(b): b for b in printable}
+    shifted = 0
+    for b in range(256):
+        if b not in printable:
+            symbols[chr(256 + shifted)] = b
+            shifted += 1
+    return symbols
+
+
+_BYTE_OF_SYMBOL = _byte_of_symbol()
+
+
+def holds_cjk(token: str, byte_level: bool = False) -> bool:
+    """Tells whether a vocabulary token holds a CJK ideograph, or in a byte-level vocabulary the UTF-8
+    bytes of one (whole, or a lead byte of the ideograph ranges: U+3400-U+4DBF and U+4E00-U+9FFF)."""
+    if has_cjk(token):
+        return True
+    if not byte_level or any(ch not in _BYTE_OF_SYMBOL for ch in token):
+        return False
+    raw = bytes(_BYTE_OF_SYMBOL[ch] for ch in token)
+    if has_cjk(raw.decode("utf-8", errors="ignore")):
+        return True
+    return any(
+        0xE4 <= b <= 0xE9 or (b == 0xE3 and (i + 1 == len(raw) or raw[i + 1] >= 0x90)) for i, b in enumerate(raw)
+    )
 
 
 def _walk(component: Any) -> Iterable[dict[str, Any]]:
@@ -94,6 +120,7 @@ class VocabTables:
     added: frozenset[int] = frozenset()
     backend: dict[str, Any] | None = None
     tokenizer_name: str = ""
+    unk_id: int | None = None
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Any) -> VocabTables:
@@ -123,7 +150,9 @@ class VocabTables:
         backend = None
         if getattr(tokenizer, "is_fast", False):
             backend = json.loads(tokenizer.backend_tokenizer.to_str())
-        return cls(tokens, special, int(tokenizer.mask_token_id), int(pad_id), frozenset(added), backend, name)
+        unk = getattr(tokenizer, "unk_token_id", None)
+        unk_id = int(unk) if unk is not None and unk != pad_id else None
+        return cls(tokens, special, int(tokenizer.mask_token_id), int(pad_id), frozenset(added), backend, name, unk_id)
 
     @property
     def size(self) -> int:
@@ -171,10 +200,19 @@ class VocabTables:
         starts[:, 1:] = table[ids[:, :-1]]
         return starts
 
+    def inside_word(self, ids: np.ndarray) -> np.ndarray | None:
+        """Marks `<unk>` tokens: never masked, but part of the word around them (None: no unk token)."""
+        return None if self.unk_id is None else ids == self.unk_id
+
     @cached_property
     def cjk(self) -> np.ndarray:
-        """Whether each id is a single CJK character (with or without a continuation prefix)."""
-        return np.array([len(t.lstrip("#")) == 1 and is_cjk_char(t.lstrip("#")) for t in self.tokens], dtype=bool)
+        """Whether each id holds a CJK character: a WordPiece character, a SentencePiece piece, or the bytes
+        of one in a byte-level vocabulary (GPT-2, RoBERTa, ModernBERT write its UTF-8 bytes as symbols)."""
+        byte_level = self.backend is not None and any(
+            part.get("type") == "ByteLevel"
+            for part in (*_walk(self.backend.get("pre_tokenizer")), *_walk(self.backend.get("decoder")))
+        )
+        return np.array([holds_cjk(t, byte_level) for t in self.tokens], dtype=bool)
 
 
 def jieba_segmenter(text: str) -> list[str]:
@@ -206,16 +244,90 @@ def word_spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def cjk_word_spans(text: str, segmenter: Segmenter | None = None) -> list[tuple[int, int]]:
+    """The character spans of a segmenter's words (jieba's by default) inside each run of CJK characters.
+
+    Only the runs are segmented: other scripts keep the tokenizer's own words, so a segmenter never cuts
+    a Latin or Cyrillic word (jieba splits "molière" into "moli" and "ère")."""
+    segment = segmenter or jieba_segmenter
+    spans: list[tuple[int, int]] = []
+    for run in _CJK_RUN.finditer(text):
+        spans.extend((run.start() + a, run.start() + b) for a, b in word_spans(run.group(), segment(run.group())))
+    return spans
+
+
+def segment_mixed(text: str, segmenter: Segmenter | None = None) -> list[str]:
+    """Pieces that join back into `text`: the segmenter's words inside CJK runs, the text between them whole."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in cjk_word_spans(text, segmenter):
+        if start > cursor:
+            pieces.append(text[cursor:start])
+        pieces.append(text[start:end])
+        cursor = end
+    if cursor < len(text):
+        pieces.append(text[cursor:])
+    return pieces
+
+
+def _visible_start(text: str | None, begin: int, end: int) -> int:
+    """A token's first character that is not whitespace (byte-level offsets may start at the space before
+    a word, "Ġant" at " ant"); for a token of whitespace only, the character after it."""
+    if text is None:
+        return begin
+    visible = begin
+    while visible < end and visible < len(text) and text[visible].isspace():
+        visible += 1
+    return visible if visible < end else end  # a whitespace-only token ("▁") goes with what follows it
+
+
+def _span_holding(starts: np.ndarray, spans: Sequence[tuple[int, int]], position: int) -> int | None:
+    index = int(np.searchsorted(starts, position, side="right")) - 1
+    return index if index >= 0 and position < spans[index][1] else None
+
+
 def word_ids_from_offsets(
-    offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]], special: Sequence[bool]
+    offsets: Sequence[tuple[int, int]],
+    spans: Sequence[tuple[int, int]],
+    special: Sequence[bool],
+    text: str | None = None,
 ) -> list[int | None]:
-    """Maps each token to the segmenter word holding its first character (None for special tokens)."""
+    """Maps each token to the segmenter word holding its first visible character (None for special tokens).
+
+    With `text`, a token whose offsets start at whitespace (byte-level BPE without trimmed offsets) is
+    placed by its first non-space character."""
     starts = np.array([s for s, _ in spans], dtype=np.int64)
     out: list[int | None] = []
     for (begin, end), is_special in zip(offsets, special):
+        out.append(
+            None if is_special or end <= begin else _span_holding(starts, spans, _visible_start(text, begin, end))
+        )
+    return out
+
+
+def mixed_word_ids(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    token_words: Sequence[int | None],
+    special: Sequence[bool],
+    spans: Sequence[tuple[int, int]],
+) -> list[int | None]:
+    """Word ids for text that mixes CJK with other scripts: a token whose first visible character lies in a
+    CJK word span (`cjk_word_spans`) belongs to that segmenter word; any other token keeps the tokenizer's
+    own word (`token_words`, from `word_ids()`), cut only where CJK characters interrupt it. Words are
+    numbered in order of appearance."""
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    numbers: dict[tuple[int, ...], int] = {}
+    out: list[int | None] = []
+    cjk_seen = 0
+    for (begin, end), word, is_special in zip(offsets, token_words, special):
         if is_special or end <= begin:
             out.append(None)
             continue
-        index = int(np.searchsorted(starts, begin, side="right")) - 1
-        out.append(index if index >= 0 and begin < spans[index][1] else None)
+        cjk_word = _span_holding(starts, spans, _visible_start(text, begin, end))
+        if cjk_word is not None:
+            cjk_seen = cjk_word + 1
+            out.append(numbers.setdefault((cjk_word,), len(numbers)))
+        else:
+            out.append(None if word is None else numbers.setdefault((word, cjk_seen, -1), len(numbers)))
     return out

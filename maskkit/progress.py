@@ -29,7 +29,7 @@ class ProgressLines:
     """tqdm's update/close interface, writing `desc: done/total unit (p%), elapsed, left` lines."""
 
     def __init__(self, total: int | None, desc: str, unit: str = "it", initial: int = 0) -> None:
-        self.total, self.desc, self.unit, self.done = total, desc, unit, initial
+        self.total, self.desc, self.unit, self.done, self.initial = total, desc, unit, initial, initial
         self.started = self.last = time.monotonic()
         self.interval = interval_seconds()
 
@@ -48,8 +48,8 @@ class ProgressLines:
         else:
             line += f" {self.unit}"
         line += f", {elapsed:.0f} s"
-        if self.total and 0 < self.done < self.total and not end:
-            line += f", about {elapsed * (self.total - self.done) / self.done:.0f} s left"
+        if self.total and self.initial < self.done < self.total and not end:  # the rate of this process only
+            line += f", about {elapsed * (self.total - self.done) / (self.done - self.initial):.0f} s left"
         print(line + end, file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -261,3 +261,15 @@ def test_only_a_specs_own_parameters_are_user_errors_a_bug_while_building_keeps_
         assert not isinstance(raised.value, UserError)
     finally:
         del REGISTRY["maskkit.test_broken_builder.v1"]
+
+
+def test_progress_lines_time_what_is_left_from_this_process_steps(monkeypatch, capsys):
+    """A resumed run starts at step 2000 of 3000: what is left comes from the steps this process ran."""
+    from maskkit import progress
+
+    clock = iter([0.0, 0.0, 100.0, 100.0])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    monkeypatch.setenv(progress.INTERVAL_VARIABLE, "0")
+    lines = progress.ProgressLines(3000, "training", "steps", initial=2000)
+    lines.update(10)  # 10 steps in 100 s: 990 left take 9,900 s
+    assert "2010/3000 steps (67%), 100 s, about 9900 s left" in capsys.readouterr().err

@@ -112,3 +112,19 @@ def test_augment_takes_any_registered_augmenter_as_a_spec(files, capsys):
     assert got == expected and any(r["aug_index"] >= 0 for r in got)
     assert main(["augment", str(tsv), str(tmp / "x.jsonl"), "--augmenter", str(tsv)]) == 2  # not TOML
     assert "config file" in capsys.readouterr().err
+
+
+def test_aug_p_is_the_four_eda_strengths_and_help_maps_textattack_and_nlpaug(files, capsys):
+    tmp, thesaurus, tsv = files
+    one, four = tmp / "one.jsonl", tmp / "four.jsonl"
+    assert main(args(str(tsv), str(one), "--aug-p", "0.3", "--n-aug", "2", synonyms=thesaurus)) == 0
+    strengths = [f"--{n}" for n in ("alpha-sr", "alpha-ri", "alpha-rs", "p-rd")]
+    assert main(args(str(tsv), str(four), *[x for s in strengths for x in (s, "0.3")], "--n-aug", "2",
+                     synonyms=thesaurus)) == 0  # fmt: skip
+    assert one.read_bytes() == four.read_bytes()
+    assert main(args(str(tsv), str(tmp / "rd.jsonl"), "--method", "rd", "--aug-p", "0.3", synonyms=thesaurus)) == 2
+    assert "--aug-p sets EDA's four strengths" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["augment", "--help"])
+    shown = capsys.readouterr().out
+    assert "--transformations-per-example N" in shown and "naw.SynonymAug" in shown and ".augment(text" in shown

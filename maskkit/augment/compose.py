@@ -14,14 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from maskkit.augment.eda import _check_texts, _rng, checked_keys
+from maskkit.augment.eda import _rng
+from maskkit.augment.protocol import AugmentMethods, check_texts, checked_keys, method_names
 from maskkit.errors import InputError, WrongType
 from maskkit.registry import register
 from maskkit.rng import as_integer
 
 
 @dataclass(frozen=True)
-class _Combinator:
+class _Combinator(AugmentMethods):
     augmenters: tuple[Any, ...]
     seed: int = field(default=0, kw_only=True)
 
@@ -42,8 +43,20 @@ class _Combinator:
         """The augmenters (by index, in order) that one text goes through."""
         raise NotImplementedError
 
+    def method_names(self, keys: Sequence[int], k: int) -> list[str]:
+        """The branch each text's k-th augmentation takes, "OneOf[SynonymReplace]" (nested combinators
+        name theirs: "Compose[OneOf[RandomSwap]+RandomDelete]"); "Sometimes[]" where nothing ran."""
+        out = []
+        for key in keys:
+            steps = [
+                method_names(self.augmenters[i], [key], k)[0]
+                for i in self.plan(_rng(self.seed, type(self).__name__, key, k))
+            ]
+            out.append(f"{type(self).__name__}[{'+'.join(steps)}]")
+        return out
+
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         keys = checked_keys(texts, keys)
         plans = [self.plan(_rng(self.seed, type(self).__name__, key, k)) for key in keys]
         current: list[str | None] = list(texts)

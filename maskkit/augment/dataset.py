@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from maskkit.augment.protocol import MAX_N_AUG, augmenter_name, method_names
 from maskkit.errors import InputError, MissingKey, WrongType
 from maskkit.rng import as_integer, stable_hash64
 
@@ -59,9 +60,6 @@ class Augmenter(Protocol):
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]: ...
 
 
-MAX_N_AUG = 1000  # augmentations per row: more is a typo (it would run for days), not a recipe
-
-
 def check_distinct(augmenter: Any, n_aug: int) -> str | None:
     """The message for an n_aug the augmenter cannot give distinct augmentations for, or None."""
     limit = distinct_limit(augmenter)
@@ -72,10 +70,6 @@ def check_distinct(augmenter: Any, n_aug: int) -> str | None:
         f"{n_aug} can give at most {limit} distinct augmentation(s) per text (the rest would repeat and be "
         "dropped): ask for fewer, add pivots (Apertium: es, eo, gl, ca), or use a sampling seq2seq translator"
     )
-
-
-def augmenter_name(augmenter: Any) -> str:
-    return getattr(augmenter, "name", None) or type(augmenter).__name__
 
 
 @dataclass(frozen=True)
@@ -131,7 +125,6 @@ class Augment:
         keys = [stable_hash64("row", repr(v)) for v in ids]
         columns = [c for c in batch if c not in PROVENANCE]
         out: dict[str, list[Any]] = {c: [] for c in [*columns, *PROVENANCE]}
-        name = augmenter_name(self.augmenter)
         counts = Counts()
 
         def emit(row: int, text: str, method: str, k: int) -> None:
@@ -142,6 +135,7 @@ class Augment:
             out["aug_index"].append(k)
 
         rounds = [list(self.augmenter(texts, keys, k)) for k in range(self.n_aug)]
+        methods = [method_names(self.augmenter, keys, k) for k in range(self.n_aug)]
         if self.consistency is not None:
             self._drop_inconsistent(rounds, batch)
         for row, text in enumerate(texts):
@@ -157,7 +151,7 @@ class Augment:
                 else:
                     seen.add(_normalised(variant))
                     counts.augmented += 1
-                    emit(row, variant, name, k)
+                    emit(row, variant, methods[k][row], k)
         return out, counts
 
     def _drop_inconsistent(self, rounds: list[list[str | None]], batch: dict[str, list[Any]]) -> None:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar
 
+from maskkit.augment.protocol import AugmentMethods, check_texts, checked_keys
 from maskkit.augment.text import Token, gap, join_tokens, match_case, split_tokens
-from maskkit.errors import InputError, WrongType
+from maskkit.errors import InputError
 from maskkit.registry import register
 from maskkit.text.stopwords import FUNCTION_WORDS, NEGATIONS, is_negation
 from maskkit.text.synonyms import SynonymSource, WordNetSynonyms
@@ -36,39 +37,13 @@ def default_stop_words() -> frozenset[str]:
     return FUNCTION_WORDS
 
 
-def text_keys(texts: Sequence[str]) -> list[int]:
-    """Keys texts by a stable hash of their content (blake2b)."""
-    return [stable_hash64("text", t) for t in texts]
-
-
-def checked_keys(texts: Sequence[str], keys: Sequence[int] | None) -> list[int]:
-    """One key per text (the texts' own by default); a keys list of another length is refused, never zipped
-    short (which would drop texts in silence)."""
-    if keys is None:
-        return text_keys(texts)
-    keys = list(keys)
-    if len(keys) != len(texts):
-        raise InputError(f"got {len(keys)} keys for {len(texts)} texts: give one key per text")
-    return keys
-
-
 def _rng(seed: int, name: str, key: int, k: int) -> random.Random:
     """A generator of its own for one (seed, operation, text, k): never the global one."""
     return random.Random(stable_hash64("eda", seed, name, key, k))
 
 
-def _check_texts(texts: Sequence[Any]) -> list[str]:
-    if isinstance(texts, str):
-        raise WrongType("augmenters take a list of texts; wrap a single text in a list")
-    texts = list(texts)
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise WrongType(f"text {i} is {type(text).__name__}, not str")
-    return texts
-
-
 @dataclass(frozen=True, kw_only=True)
-class WordOperation:
+class WordOperation(AugmentMethods):
     """Shared machinery of the EDA operations: keys, draws, tokens and word choices.
 
     `seed`, `stop_words` (default: English function words, negations included) and
@@ -85,11 +60,12 @@ class WordOperation:
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str]:
         """Augments each text once: the k-th augmentation, keyed by `keys` (default: the text itself)."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         keys = checked_keys(texts, keys)
-        return [self.augment(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
+        return [self.edit_text(text, _rng(self.seed, self.NAME, key, k)) for text, key in zip(texts, keys)]
 
-    def augment(self, text: str, rng: random.Random) -> str:
+    def edit_text(self, text: str, rng: random.Random) -> str:
+        """One augmentation of one text with the given draws."""
         leading, tokens = split_tokens(text)
         words = [i for i, t in enumerate(tokens) if t.is_word]
         if not words:
@@ -293,13 +269,17 @@ class RandomDelete(WordOperation):
         return kept
 
 
+STRENGTHS = ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd")
+
+
 @register("maskkit.eda.v1", "augmenter", short="eda")
 @dataclass(frozen=True)
-class EDA:
+class EDA(AugmentMethods):
     """The EDA recipe: `n_aug` augmentations per text, drawn evenly from the four operations.
 
     As in the paper, each operation makes int(n_aug / 4) + 1 candidates (operations with strength 0
-    are left out) and a keyed shuffle keeps `n_aug` of them.
+    are left out) and a keyed shuffle keeps `n_aug` of them. `aug_p` sets the four strengths at once (the
+    paper's single alpha, nlpaug's aug_p, TextAttack's pct_words_to_swap); the four stay settable alone.
     """
 
     alpha_sr: float = 0.1
@@ -310,10 +290,18 @@ class EDA:
     seed: int = 0
     synonyms: SynonymSource = field(default_factory=WordNetSynonyms)
     stop_words: frozenset[str] | None = field(default=None, repr=False)
+    aug_p: InitVar[float | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, aug_p: float | None) -> None:
+        if aug_p is not None:
+            _check_rate("aug_p", aug_p)
+            given = {n: getattr(self, n) for n in STRENGTHS if getattr(self, n) not in (0.1, aug_p)}
+            if given:
+                raise InputError(f"give aug_p (all four strengths) or the strengths one by one, not both: {given}")
+            for name in STRENGTHS:
+                object.__setattr__(self, name, float(aug_p))
         object.__setattr__(self, "n_aug", as_integer(self.n_aug, "n_aug", minimum=1))
-        for name in ("alpha_sr", "alpha_ri", "alpha_rs", "p_rd"):  # each named as given (not as its operation's)
+        for name in STRENGTHS:  # each named as given (not as its operation's)
             _check_rate(name, getattr(self, name))
         if not any((self.alpha_sr, self.alpha_ri, self.alpha_rs, self.p_rd)):
             raise InputError("EDA needs at least one of alpha_sr, alpha_ri, alpha_rs, p_rd above 0")
@@ -353,7 +341,7 @@ class EDA:
         """The k-th augmentation of each text. For k < n_aug these are the paper's `n_aug`
         augmentations (a keyed shuffle of int(n_aug / 4) + 1 candidates per operation); beyond, the
         shuffled pool repeats with fresh draws."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         keys = checked_keys(texts, keys)
         ops = self.operations
         per_op = self.n_aug // 4 + 1
@@ -362,12 +350,12 @@ class EDA:
         for text, key in zip(texts, keys):
             order = _rng(self.seed, "eda-pool", key, 0).sample(range(len(pool)), len(pool))
             op, j = pool[order[k % len(pool)]]
-            out.append(op.augment(text, _rng(self.seed, op.NAME, key, j + per_op * (k // len(pool)))))
+            out.append(op.edit_text(text, _rng(self.seed, op.NAME, key, j + per_op * (k // len(pool)))))
         return out
 
     def generate(self, texts: Sequence[str], keys: Sequence[int] | None = None) -> list[list[str]]:
         """Returns `n_aug` augmentations for each text (a list per text)."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         keys = checked_keys(texts, keys)
         rounds = [self(texts, keys, k) for k in range(self.n_aug)]
         return [[rounds[k][i] for k in range(self.n_aug)] for i in range(len(texts))]

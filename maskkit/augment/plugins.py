@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from maskkit.augment.eda import _check_texts, checked_keys
+from maskkit.augment.protocol import AugmentMethods, check_texts, checked_keys
 from maskkit.errors import WrongType
 from maskkit.registry import register
 from maskkit.rng import as_integer, stable_hash64
@@ -56,7 +56,7 @@ def keyed_global_generators(key: int) -> Iterator[None]:
     why_not="it wraps a live nlpaug object; build Nlpaug(augmenter) in code",
 )
 @dataclass(frozen=True)
-class Nlpaug:
+class Nlpaug(AugmentMethods):
     """An nlpaug augmenter behind maskkit's protocol: `(texts, keys=None, k=0) -> list[str | None]`.
 
     Returns None where nlpaug gives nothing back (which `augment_dataset` skips)."""
@@ -75,7 +75,7 @@ class Nlpaug:
             object.__setattr__(self, "name", f"nlpaug.{type(self.augmenter).__name__}")
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         keys = checked_keys(texts, keys)
         out: list[str | None] = []
         for text, key in zip(texts, keys):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from maskkit.augment.eda import _check_texts
+from maskkit.augment.protocol import AugmentMethods, check_texts
 from maskkit.errors import InputError, JobFailed, MissingFile, WrongType
 from maskkit.registry import register
 from maskkit.rng import stable_hash64
@@ -142,7 +142,7 @@ class TranslationCache:
 
 @register("maskkit.backtranslate.v1", "augmenter", short="bt")
 @dataclass(frozen=True)
-class BackTranslate:
+class BackTranslate(AugmentMethods):
     """Paraphrases texts by translating them to a pivot language and back to `src`.
 
     `pivot` is one language or several: the k-th augmentation goes through pivot k mod len(pivot).
@@ -181,7 +181,7 @@ class BackTranslate:
         return len(self.pivots) if getattr(self.translator, "deterministic", True) else None
 
     def __call__(self, texts: Sequence[str], keys: Sequence[int] | None = None, k: int = 0) -> list[str | None]:
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         pieces = [split_sentences(t) for t in texts]
         flat = list(dict.fromkeys(s for sentences in pieces for s in sentences))
         pivot = self.pivots[k % len(self.pivots)]

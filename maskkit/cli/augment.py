@@ -41,7 +41,8 @@ def add_parser(sub: Any) -> None:
         "--n-aug",
         type=int,
         default=4,
-        help="augmentations per row (default 4; EDA's paper: 16 at 500 rows, 4 from 5,000)",
+        help="augmentations per row (default 4; EDA's paper: 16 at 500 rows, 4 from 5,000); TextAttack's "
+        "--transformations-per-example, nlpaug's augment(n=)",
     )
     parser.add_argument("--text-column", default="text", help=setting_help("text_column", "text"))
     parser.add_argument("--no-original", action="store_true", help="leave the original rows out")
@@ -50,6 +51,12 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--alpha-ri", type=float, default=0.1, help=setting_help("alpha_ri", 0.1))
     parser.add_argument("--alpha-rs", type=float, default=0.1, help=setting_help("alpha_rs", 0.1))
     parser.add_argument("--p-rd", type=float, default=0.1, help=setting_help("p_rd", 0.1))
+    parser.add_argument(
+        "--aug-p",
+        type=float,
+        help="eda: one strength for all four operations (the paper's alpha; TextAttack's --pct-words-to-swap, "
+        "nlpaug's aug_p), instead of --alpha-sr/--alpha-ri/--alpha-rs/--p-rd",
+    )
     parser.add_argument("--synonyms", help="a thesaurus file (one group per line) instead of WordNet")
     parser.add_argument("--wordnet", default="/usr/share/wordnet", help="WordNet 3.0 database folder")
     parser.add_argument(
@@ -122,7 +129,9 @@ def build_augmenter(args: argparse.Namespace) -> Any:
     synonyms = DictionarySynonyms(args.synonyms) if args.synonyms else WordNetSynonyms(args.wordnet)
     if args.method == "eda":
         return EDA(args.alpha_sr, args.alpha_ri, args.alpha_rs, args.p_rd, n_aug=args.n_aug, seed=args.seed,
-                   synonyms=synonyms)  # fmt: skip
+                   synonyms=synonyms, aug_p=args.aug_p)  # fmt: skip
+    if args.aug_p is not None:
+        raise InputError(f"--aug-p sets EDA's four strengths (--method eda); --method {args.method} takes its own")
     return {
         "sr": lambda: SynonymReplace(args.alpha_sr, synonyms=synonyms, seed=args.seed),
         "ri": lambda: RandomInsert(args.alpha_ri, synonyms=synonyms, seed=args.seed),

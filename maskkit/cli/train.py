@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,16 +111,27 @@ def run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> Iterator[No
         yield
 
 
+def input_fingerprint(value: str | list[str]) -> str:
+    """What a run folder records of an input: a digest of the files it names, or a hub dataset's own
+    fingerprint (its commit), readable as such."""
+    from maskkit.runs.hub_data import hub_dataset_fingerprint, is_hub_dataset
+    from maskkit.runs.stages import files_digest
+
+    names = [value] if isinstance(value, str) else list(value)
+    if len(names) == 1 and is_hub_dataset(names[0]):
+        return hub_dataset_fingerprint(names[0])
+    return files_digest(value)
+
+
 def check_run_folder(run_dir: str, values: dict[str, Any], rerun: bool) -> None:
     import shutil
 
     from maskkit.errors import RunConflict
     from maskkit.runs.files import read_json, setting_differences, write_json
     from maskkit.runs.hub import model_fingerprint
-    from maskkit.runs.stages import files_digest
 
     path, inputs_path = os.path.join(run_dir, "config.toml"), os.path.join(run_dir, "inputs.json")
-    inputs = {key: files_digest(values[key]) for key in INPUT_KEYS if values.get(key)}
+    inputs = {key: input_fingerprint(values[key]) for key in INPUT_KEYS if values.get(key)}
     for key in ("model", "teacher"):  # a hub id: the commit it resolved to (a new revision is a new input)
         revision = model_fingerprint(values[key]) if values.get(key) else None
         if revision:
@@ -262,6 +274,11 @@ def pretrain_command(args: argparse.Namespace) -> int:
 
 
 def read_lines(path: str) -> list[str]:
+    from maskkit.runs.hub_data import is_hub_dataset
+    from maskkit.runs.tables import text_lines
+
+    if is_hub_dataset(path):
+        return text_lines(path)
     if not os.path.isfile(path):
         raise MissingFile(f"text file {path!r} does not exist")
     lines = [line.strip() for line in read_text_lines(path)]
@@ -310,7 +327,14 @@ def text_stages(
 
 
 def corpus_stage_name(pattern: str) -> str:
-    """A --texts corpus's stage name: its file's (or the glob's leading folder's) stem."""
+    """A --texts corpus's stage name: its file's (or the glob's leading folder's) stem; a hub dataset's
+    name, config and split ("hf://wikitext:wikitext-2-raw-v1:train" -> "wikitext-wikitext-2-raw-v1-train")."""
+    from maskkit.runs.hub_data import is_hub_dataset, parse_hub_dataset
+
+    if is_hub_dataset(pattern):
+        spec = parse_hub_dataset(pattern)
+        parts = [spec.id.split("/")[-1], spec.config or "", spec.split]
+        return re.sub(r"[^\w.-]+", "-", "-".join(p for p in parts if p)).strip("-.") or "corpus"
     return Path(pattern.split("*")[0].rstrip("/") or "corpus").stem or "corpus"
 
 

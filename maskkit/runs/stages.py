@@ -27,6 +27,7 @@ from typing import Any
 
 from maskkit.errors import InputError, JobFailed, RunConflict
 from maskkit.runs.files import exclusive, read_json, remove, write_json
+from maskkit.runs.hub_data import hub_dataset_fingerprint, is_hub_dataset
 from maskkit.runs.job import Job
 
 RESTORED = "restored.json"  # marks a stage folder whose manifest and results came from the record
@@ -100,6 +101,8 @@ def file_fingerprint(path: str | None) -> str | None:
     """A digest of a file's bytes, or of every file's name and bytes under a folder; None for None."""
     if path is None:
         return None
+    if is_hub_dataset(path):  # a hub dataset by its commit or datasets' fingerprint, not by bytes read here
+        return hub_dataset_fingerprint(str(path))
     digest = hashlib.blake2b(digest_size=16)
     files = sorted(Path(path).rglob("*")) if os.path.isdir(path) else [Path(path)]
     for file in files:
@@ -117,7 +120,8 @@ def files_digest(paths: str | Sequence[str]) -> str:
     digest = hashlib.blake2b(digest_size=8)
     for name in [paths] if isinstance(paths, str) else list(paths):
         for path in sorted(glob.glob(name, recursive=True)) or [name]:
-            digest.update(f"{path}\0{file_fingerprint(path) if os.path.exists(path) else ''}\n".encode())
+            known = os.path.exists(path) or is_hub_dataset(path)
+            digest.update(f"{path}\0{file_fingerprint(path) if known else ''}\n".encode())
     return digest.hexdigest()
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maskkit.errors import InputError, MissingFile
+from maskkit.errors import InputError, MissingFile, MissingKey
 from maskkit.runs.files import atomic_path, mark_output, not_utf8, remove
 
 FORMATS = ("csv", "tsv", "jsonl", "dataset")
@@ -230,9 +230,14 @@ def scan_table(path: str | os.PathLike[str], tsv: str = "quoted") -> TableSource
 
 def read_table(path: str | os.PathLike[str], tsv: str = "quoted", log: Any = None) -> Any:
     """Reads a table into a `datasets.Dataset` (texts exactly as written: no NA guessing, no type guessing
-    in CSV/TSV, where every value is a string). A `save_to_disk` folder is loaded as it is."""
+    in CSV/TSV, where every value is a string). A `save_to_disk` folder is loaded as it is, and a hub
+    dataset named `hf://ID[:CONFIG]:SPLIT` (`maskkit.runs.hub_data`) as `datasets.load_dataset` gives it."""
     from datasets import Dataset, load_from_disk
 
+    from maskkit.runs.hub_data import is_hub_dataset, load_hub_dataset
+
+    if is_hub_dataset(path):
+        return load_hub_dataset(str(path))[0]
     p = Path(path)
     if not p.exists():
         raise MissingFile(f"input {str(path)!r} does not exist")
@@ -248,6 +253,27 @@ def read_table(path: str | os.PathLike[str], tsv: str = "quoted", log: Any = Non
         for c in source.columns:
             columns[c].append(row[c])
     return Dataset.from_dict(columns)
+
+
+def text_lines(path: str, limit: int | None = None, text_column: str = "text") -> list[str]:
+    """The first `limit` (all: None) lines of a text file, or texts of a hub dataset's `text_column`, each
+    stripped, empty ones left out after the limit is taken."""
+    import itertools
+
+    from maskkit.runs.hub_data import is_hub_dataset, load_hub_dataset
+
+    if is_hub_dataset(path):
+        data = load_hub_dataset(path)[0]
+        if text_column not in data.column_names:
+            raise MissingKey(
+                f"{path}: no {text_column!r} column (columns: {data.column_names}); add ?{text_column}=COLUMN"
+            )
+        rows = data.select(range(min(limit, len(data)))) if limit else data
+        lines = [str(v).strip() if v is not None else "" for v in rows[text_column]]
+    else:
+        with open(path, encoding="utf-8") as f:
+            lines = [line.strip() for line in itertools.islice(f, limit)]
+    return [line for line in lines if line]
 
 
 def field_text(value: Any) -> str:

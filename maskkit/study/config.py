@@ -75,6 +75,7 @@ from typing import Any
 
 from maskkit.errors import InputError, MissingFile, MissingKey
 from maskkit.runs.files import check_folder_name
+from maskkit.runs.hub_data import hub_dataset_name, is_hub_dataset, load_hub_dataset
 from maskkit.study.checks import check_type, seed_list, unknown_keys
 
 PRETRAIN_ON = ("in_domain", "task", "domain_then_task")
@@ -146,7 +147,9 @@ class StudyConfig:
         object.__setattr__(self, "arms", tuple(a for arm in self.arms for a in self.with_checkpoints(arm)))
         for name in ("train", "dev", "test", "in_domain"):
             path = getattr(self, name)
-            if path is not None and not os.path.exists(path):
+            if is_hub_dataset(path):  # loaded now (then cached), so a wrong name or split stops the plan
+                load_hub_dataset(path)
+            elif path is not None and not os.path.exists(path):
                 raise MissingFile(f"study: {name} path {path!r} does not exist")
         if self.model is not None:  # a folder, or a hub id in the Hugging Face cache (downloaded when online)
             from maskkit.runs.models import resolve_model_dir
@@ -342,6 +345,8 @@ class StudyConfig:
         for key in ("train", "dev", "test"):
             if key not in values:
                 raise MissingKey(f"{where}: a study needs {key} (a labelled table)")
+        values = {**values, **{key: hub_dataset_name(values[key], f"{where}: {key}") for key in HUB_DATA_KEYS
+                               if key in values}}  # fmt: skip
         for key, kind in TOP_TYPES.items():
             if key in values:
                 check_type(values[key], kind, f"{where}: {key}")
@@ -369,6 +374,7 @@ class StudyConfig:
         return cls(**settings, arms=tuple(arms))
 
 
+HUB_DATA_KEYS = ("train", "dev", "test", "in_domain")  # a file, or a hub dataset (name or table)
 TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", "record": "text", "model": "text",
              "text_column": "text", "label_column": "text", "in_domain": "text", "baseline": "text",
              "few_shot": "count", "in_domain_limit": "count", "seeds": "list", "finetune": "table",

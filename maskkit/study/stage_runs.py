@@ -102,10 +102,9 @@ def run_in_domain_sample(run: Study, c: StageSettings) -> dict[str, Any]:
     import numpy as np
 
     from maskkit.runs.files import write_text
+    from maskkit.runs.tables import text_lines
 
-    with open(c.in_domain, encoding="utf-8") as f:
-        lines = [line.strip() for line in f]
-    lines = [line for line in lines if line]
+    lines = text_lines(c.in_domain)
     if c.in_domain_limit and c.in_domain_limit < len(lines):
         chosen = np.random.default_rng(c.seed).choice(len(lines), size=c.in_domain_limit, replace=False)
         lines = [lines[i] for i in sorted(chosen)]
@@ -116,7 +115,7 @@ def run_in_domain_sample(run: Study, c: StageSettings) -> dict[str, Any]:
 def pretraining_lines(c: StageSettings, run: Study | None = None) -> list[str]:
     """The in-domain lines a pre-training run reads: the sample stage's (`in_domain_lines`), or the file's
     first `in_domain_limit` lines (`in_domain_sample = "first"`)."""
-    import itertools
+    from maskkit.runs.tables import text_lines
 
     if c.in_domain is None:
         return []
@@ -125,9 +124,7 @@ def pretraining_lines(c: StageSettings, run: Study | None = None) -> list[str]:
         assert run is not None
         with open(os.path.join(run.folder(lines_stage), "lines.txt"), encoding="utf-8") as f:
             return [line.rstrip("\n") for line in f]
-    with open(c.in_domain, encoding="utf-8") as f:
-        lines = [line.strip() for line in itertools.islice(f, c.in_domain_limit or None)]
-    return [line for line in lines if line]
+    return text_lines(c.in_domain, c.in_domain_limit or None)
 
 
 def task_texts(c: StageSettings) -> list[str]:

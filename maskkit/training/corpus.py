@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maskkit.errors import InputError, MissingFile, MissingKey
+from maskkit.runs.hub_data import is_hub_dataset, load_hub_dataset
 
 CHUNK_BYTES = 64 * 2**20
 TABLE_BUILDERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -107,7 +108,9 @@ def corpus_files(patterns: Sequence[str]) -> list[str]:
     files: list[str] = []
     for pattern in patterns:
         pattern = os.fspath(pattern)
-        if any(c in pattern for c in "*?["):
+        if is_hub_dataset(pattern):  # read by load_corpus through datasets
+            found = [pattern]
+        elif any(c in pattern for c in "*?["):
             found = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
             if not found:
                 raise MissingFile(f"corpus pattern {pattern!r} matches no file")
@@ -240,9 +243,13 @@ class StreamCount:
 def table_part(path: str, text_column: str, streaming: bool, cache_dir: str | None, num_proc: int | None) -> Any:
     from datasets import load_dataset
 
-    builder, options = TABLE_BUILDERS[os.path.splitext(path)[1].lower()]
-    table = load_dataset(builder, data_files=[path], split="train", streaming=streaming, cache_dir=cache_dir,
-                         **options)  # fmt: skip
+    if is_hub_dataset(path):
+        table = load_hub_dataset(path)[0]
+        table = table.to_iterable_dataset() if streaming else table
+    else:
+        builder, options = TABLE_BUILDERS[os.path.splitext(path)[1].lower()]
+        table = load_dataset(builder, data_files=[path], split="train", streaming=streaming, cache_dir=cache_dir,
+                             **options)  # fmt: skip
     columns = table.column_names
     if columns is None:  # a stream whose columns are known only from its first row
         columns = list(next(iter(table.take(1)), {}))
@@ -285,7 +292,7 @@ def load_corpus(
         text_group.clear()
 
     for path in files:
-        if os.path.splitext(path)[1].lower() in TABLE_BUILDERS:
+        if os.path.splitext(path)[1].lower() in TABLE_BUILDERS or is_hub_dataset(path):
             close_text_group()
             parts.append(table_part(path, text_column, streaming, cache_dir, num_proc))
             continue

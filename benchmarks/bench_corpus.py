@@ -11,6 +11,14 @@ Not collected by pytest.
 
     .venv/bin/python benchmarks/bench_corpus.py [--copies 1 10 100] [--num-proc 2] [--steps 20]
         [--batch 16] [--length 128] [--workdir /tmp/maskkit-bench-corpus] [--throughput-steps 8]
+
+`--versus-run-mlm FILE ...` instead compares data preparation alone with the anchor users would otherwise
+pick, transformers' `run_mlm.py` recipe (the `text` loader, `datasets.map` tokenisation with the special
+tokens mask, then `group_texts`: concatenate and cut into blocks of --length, dropping the remainder), on
+the same files, one document per line, the same tokenizer and `num_proc`, each run in a fresh process with
+an empty cache, alternated `--repeats` times (maskkit, anchor, maskkit, anchor, ...):
+
+    .venv/bin/python benchmarks/bench_corpus.py --versus-run-mlm ../shared/data/general_english/train-0*.txt
 """
 
 from __future__ import annotations
@@ -105,6 +113,72 @@ def child(args: argparse.Namespace) -> None:
                       "peak_anon_mib": sampler.anon / 2**20, "peak_rss_mib": sampler.rss / 2**20}))  # fmt: skip
 
 
+def prepare_child(args: argparse.Namespace) -> None:
+    """Data preparation alone, by maskkit's corpus path or by the run_mlm.py recipe; prints a JSON line."""
+    from transformers import AutoTokenizer
+
+    from maskkit.runs.models import resolve_model_dir
+
+    sampler = MemorySampler()
+    sampler.start()
+    started = time.time()
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_dir(None))
+    files = args.corpus.split(os.pathsep)
+    if args.recipe == "maskkit":
+        from maskkit.training.corpus import corpus_blocks, load_corpus
+
+        corpus = load_corpus(files, documents="line", num_proc=args.num_proc, cache_dir=args.cache, log=lambda _: None)
+        blocks = corpus_blocks(corpus, tokenizer, args.length, "full", num_proc=args.num_proc)
+        count, tokens = len(blocks), sum(len(ids) for ids in blocks.data.column("input_ids").to_pylist())
+    else:  # run_mlm.py as its README runs it (line_by_line off): tokenise every line, then group_texts
+        from datasets import load_dataset
+
+        raw = load_dataset("text", data_files=files, split="train", cache_dir=args.cache)
+
+        def tokenize(batch):
+            return tokenizer(batch["text"], return_special_tokens_mask=True)
+
+        def group_texts(batch):
+            joined = {k: [x for row in batch[k] for x in row] for k in batch}
+            usable = len(joined["input_ids"]) // args.length * args.length
+            return {k: [v[i : i + args.length] for i in range(0, usable, args.length)] for k, v in joined.items()}
+
+        tokenized = raw.map(tokenize, batched=True, num_proc=args.num_proc, remove_columns=["text"])
+        blocks = tokenized.map(group_texts, batched=True, num_proc=args.num_proc)
+        count, tokens = len(blocks), len(blocks) * args.length
+    finished = time.time()
+    sampler.running = False
+    sampler.join()
+    print(json.dumps({"recipe": args.recipe, "blocks": count, "tokens": tokens, "prepare_s": finished - started,
+                      "peak_anon_mib": sampler.anon / 2**20, "peak_rss_mib": sampler.rss / 2**20}))  # fmt: skip
+
+
+def versus_run_mlm(args: argparse.Namespace) -> None:
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(json.dumps({**machine(args.threads), "files": args.versus_run_mlm, "num_proc": args.num_proc}))
+    best: dict[str, dict] = {}
+    for repeat in range(args.repeats):
+        for recipe in ("maskkit", "run_mlm"):
+            cache = workdir / f"cache-{recipe}"
+            shutil.rmtree(cache, ignore_errors=True)
+            command = [sys.executable, __file__, "--prepare-child", "--recipe", recipe, "--cache", str(cache),
+                       "--corpus", os.pathsep.join(args.versus_run_mlm), "--num-proc", str(args.num_proc),
+                       "--length", str(args.length)]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+            if done.returncode:
+                raise SystemExit(f"the {recipe} run failed:\n{done.stderr[-4000:]}")
+            row = {"repeat": repeat, **json.loads(done.stdout.strip().splitlines()[-1])}
+            print(json.dumps(row), flush=True)
+            if recipe not in best or row["prepare_s"] < best[recipe]["prepare_s"]:
+                best[recipe] = row
+    ratio = best["run_mlm"]["prepare_s"] / best["maskkit"]["prepare_s"]
+    print(json.dumps({"best_of": args.repeats, "run_mlm_s / maskkit_s": ratio,
+                      "anon_mib": {k: v["peak_anon_mib"] for k, v in best.items()}}))  # fmt: skip
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def throughput(args: argparse.Namespace, corpus: Path) -> list[dict]:
     """Real (non-padding) tokens per second of training steps on packed blocks and on line-by-line
     examples of the same corpus, the same batch size, ABAB-alternated; and each one's share of padding."""
@@ -155,13 +229,22 @@ def main() -> None:
     parser.add_argument("--throughput-steps", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the corpora and cache in --workdir")
+    parser.add_argument("--versus-run-mlm", nargs="+", metavar="FILE", help="compare preparation with run_mlm.py's")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--recipe", choices=["maskkit", "run_mlm"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
+        return
+    if args.prepare_child:
+        prepare_child(args)
+        return
+    if args.versus_run_mlm:
+        versus_run_mlm(args)
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)

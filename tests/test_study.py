@@ -3,15 +3,18 @@ shared work done once (also by two processes at once), paired statistics in the 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from maskkit.cli.main import main
+from maskkit.training.classify import read_correct_bits
 from tests.conftest import LABELLED, ROOT, SENTENCES
 
 
@@ -183,6 +186,13 @@ def test_a_replicated_study_crosses_pre_training_runs_with_seeds_and_decides_its
     assert "| span vs token |" in primary and "| token vs none |" not in primary
     assert "- span vs token: " in report and any(v in report for v in ("better", "worse", "equivalent", "inconclusive"))
     assert (study / "preregistration.json").is_file()
+    run = study / "finetune" / "span" / "pt-7" / "seed-1"  # per-example test results: the bootstrap's input
+    predictions = pq.read_table(run / "model" / "predictions.parquet").to_pydict()
+    correct = read_correct_bits(json.loads((run / "results.json").read_text())["test_correct"])
+    assert list(correct) == [p == y for p, y in zip(predictions["predicted"], predictions["label"])]
+    rows = list(csv.DictReader(open(study / "report-comparisons.csv", encoding="utf-8")))
+    bounds = [(float(r["accuracy_bootstrap_low"]), float(r["accuracy_bootstrap_high"])) for r in rows]
+    assert len(bounds) == 3 and all(low <= high for low, high in bounds) and "bootstrap 95% CI" in report
     assert main(["study", "plan", str(path), "--pilot", "--target-mde", "50"]) == 0
     pilot = capsys.readouterr().out
     assert "pilot: target MDE 50 points" in pilot and "- span vs token: variance between runs" in pilot
@@ -286,6 +296,28 @@ def test_tost_and_the_verdicts_against_hand_computed_values():
     assert tost(worse, 1.0) > 0.5  # far outside the margin
     flat = Difference(0.2, 0.2, 0.2, 0.5, 0.0, 1, 2, 2, "paired t")  # no spread: 2 units support p 1/4 at best
     assert tost(flat, 1.0) == 0.25 and tost(Difference(1.5, 1.5, 1.5, 0.5, 0.0, 1, 2, 2, "paired t"), 1.0) == 1.0
+
+
+def test_the_hierarchical_bootstrap_resamples_examples_runs_and_seeds():
+    import numpy as np
+
+    from maskkit.runs.statistics import hierarchical_bootstrap
+
+    n = 2000
+    half = np.arange(n) % 2 == 0
+    # one level at a time. Test examples: the arm right on all, the partner on half: 50 points, and the
+    # examples' sampling error alone, sd 100 * sqrt(0.25 / n) = 1.12 points (a 95% interval of +-2.19)
+    low, high = hierarchical_bootstrap({(None, s): (np.ones(n, bool), half) for s in (1, 2, 3)}, seed=1)
+    assert abs((low + high) / 2 - 50) < 0.5 and abs((high - low) / 2 - 1.96 * 100 * np.sqrt(0.25 / n)) < 0.5
+    # pre-training runs: run 1 is 10 points better on every seed, run 2 10 points worse; two runs drawn
+    # with replacement give +10, 0 or -10 (probabilities 1/4, 1/2, 1/4): the interval is [-10, +10]
+    tenth = np.arange(n) % 10 == 0
+    cells = {(1, s): (tenth, np.zeros(n, bool)) for s in (1, 2)} | {(2, s): (np.zeros(n, bool), tenth) for s in (1, 2)}
+    low, high = hierarchical_bootstrap(cells, seed=2)
+    assert low == pytest.approx(-10, abs=1.5) and high == pytest.approx(10, abs=1.5)
+    # identical arms: no difference in any replicate; fewer than 2 seeds: no interval
+    assert hierarchical_bootstrap({(None, s): (half, half) for s in (1, 2)}) == (0.0, 0.0)
+    assert hierarchical_bootstrap({(None, 1): (half, half)}) is None
 
 
 def test_minimum_detectable_effect_is_the_power_formula():

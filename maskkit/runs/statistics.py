@@ -229,3 +229,40 @@ def verdict(result: Difference, p_holm: float, p_equivalence: float | None, leve
     if p_equivalence is not None and p_equivalence < level:
         return "equivalent"
     return "inconclusive"
+
+
+def hierarchical_bootstrap(
+    pairs: Mapping[tuple[int | None, int], tuple[Sequence[bool], Sequence[bool]]],
+    replicates: int = 2000, seed: int = 0, level: float = LEVEL,
+) -> tuple[float, float] | None:  # fmt: skip
+    """A percentile interval (points) for the difference of test accuracy, from a hierarchical bootstrap over
+    the three sources of variance: pre-training runs, fine-tuning seeds and test examples, each drawn with
+    replacement at its own level (runs and seeds crossed, as the design is). `pairs[(run, seed)]` holds,
+    per test example in one order, whether the arm's run and its partner (the other arm's run of that
+    seed) were right; an example drawn counts for both (the test set is shared: the difference is paired).
+    A drawn (run, seed) cell that was not run is left out of that replicate's mean. None below 2 seeds."""
+    import numpy as np
+
+    if not pairs:
+        return None
+    keys = sorted(pairs, key=lambda k: (str(k[0]), k[1]))
+    runs = sorted({r for r, _ in keys}, key=str)
+    seeds = sorted({s for _, s in keys})
+    sizes = {len(pairs[k][0]) for k in keys} | {len(pairs[k][1]) for k in keys}
+    if len(seeds) < 2 or len(sizes) != 1:
+        return None
+    examples = sizes.pop()
+    rng = np.random.default_rng(seed)
+    differences = np.array([np.asarray(pairs[k][0], float) - np.asarray(pairs[k][1], float) for k in keys])
+    drawn = rng.integers(0, examples, size=(replicates, examples))
+    weights = np.zeros((replicates, examples))
+    np.add.at(weights, (np.arange(replicates)[:, None], drawn), 1.0)
+    cell_means = differences @ weights.T / examples  # (cells, replicates): each cell on each resampled test set
+    run_counts = rng.multinomial(len(runs), [1 / len(runs)] * len(runs), size=replicates)
+    seed_counts = rng.multinomial(len(seeds), [1 / len(seeds)] * len(seeds), size=replicates)
+    cell_weights = np.stack([run_counts[:, runs.index(r)] * seed_counts[:, seeds.index(s)] for r, s in keys])
+    totals = cell_weights.sum(axis=0)
+    kept = totals > 0
+    values = (cell_weights * cell_means).sum(axis=0)[kept] / totals[kept]
+    low, high = np.quantile(values, [level / 2, 1 - level / 2])
+    return float(100 * low), float(100 * high)

@@ -3,9 +3,9 @@ difference of two arms over them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from maskkit.runs.statistics import Difference, replicated_difference
+from maskkit.runs.statistics import Difference, hierarchical_bootstrap, replicated_difference
 
 RunKey = tuple[int | None, int]  # (pre-training seed or None, fine-tuning seed)
 
@@ -20,6 +20,7 @@ class ArmResult:
     pending: int
     reference: str | None = None
     evaluations: float | None = None  # mean dev evaluations a run chose its checkpoint among (None: not recorded)
+    correct: dict[RunKey, str | None] = field(default_factory=dict)  # per run: its test examples right or wrong
 
     @property
     def seeds(self) -> list[int]:
@@ -34,20 +35,42 @@ class ArmResult:
         return [100 * runs[key][metric] for key in sorted(runs, key=lambda k: (str(k[0]), k[1]))]
 
 
+def partners(arm: ArmResult, against: ArmResult) -> dict[RunKey, RunKey]:
+    """Each run of `arm` and the run of `against` it is paired with, by fine-tuning seed: the same
+    pre-training run where both arms have it (replicated arms with the same pre-training seeds, or the one
+    run of each), and an arm without pre-training's run of that seed. Runs without a partner are left out."""
+    plain = {seed: (run, seed) for (run, seed) in against.runs if run is None}
+    out = {}
+    for run, seed in arm.runs:
+        partner = (run, seed) if (run, seed) in against.runs else plain.get(seed)
+        if partner is not None:
+            out[(run, seed)] = partner
+    return out
+
+
 def differences(arm: ArmResult, against: ArmResult, metric: str) -> dict[RunKey, float]:
-    """arm - against in points, paired by fine-tuning seed: with the same pre-training run where both arms
-    have it (replicated arms with the same pre-training seeds, or the one run of each), and against an arm
-    without pre-training with its run of that seed. Runs without such a partner are left out."""
+    """arm - against in points, paired as `partners` pairs them (keyed by the replicated side's runs)."""
     if all(run is None for run, _ in arm.runs) and any(run is not None for run, _ in against.runs):
         return {key: -value for key, value in differences(against, arm, metric).items()}
-    plain = {seed: figures for (run, seed), figures in against.runs.items() if run is None}
-    out = {}
-    for (run, seed), figures in arm.runs.items():
-        other = against.runs.get((run, seed)) or plain.get(seed)
-        if other is not None:
-            out[(run, seed)] = 100 * (figures[metric] - other[metric])
-    return out
+    return {key: 100 * (arm.runs[key][metric] - against.runs[other][metric])
+            for key, other in partners(arm, against).items()}  # fmt: skip
 
 
 def compare(arm: ArmResult, against: ArmResult, metric: str) -> Difference | None:
     return replicated_difference(differences(arm, against, metric))
+
+
+def bootstrap(arm: ArmResult, against: ArmResult) -> tuple[float, float] | None:
+    """The accuracy difference's hierarchical-bootstrap interval (runs, seeds, test examples), from the
+    per-example results the runs recorded; None where a paired run has none (runs made before they were
+    recorded) or the runs' test sets differ."""
+    from maskkit.training.classify import read_correct_bits
+
+    if all(run is None for run, _ in arm.runs) and any(run is not None for run, _ in against.runs):
+        flipped = bootstrap(against, arm)
+        return None if flipped is None else (-flipped[1], -flipped[0])
+    bits = {key: (arm.correct.get(key), against.correct.get(other)) for key, other in partners(arm, against).items()}
+    if not bits or any(a is None or b is None for a, b in bits.values()):
+        return None
+    return hierarchical_bootstrap({key: (read_correct_bits(a), read_correct_bits(b))  # type: ignore[arg-type]
+                                   for key, (a, b) in bits.items()})  # fmt: skip

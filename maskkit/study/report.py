@@ -25,7 +25,7 @@ from maskkit.runs.statistics import (
     tost,
     verdict,
 )
-from maskkit.study.arms import ArmResult, compare
+from maskkit.study.arms import ArmResult, bootstrap, compare
 
 METRICS = ("accuracy", "macro_f1")
 PRIMARY_METRIC = "accuracy"  # the metric primary comparisons are decided on
@@ -42,6 +42,7 @@ class Comparison:
     p_equivalence: float | None = None  # TOST, Holm-adjusted over the primary family
     verdict: str | None = None
     mde: float | None = None  # of the primary metric, at the level the comparison is read at
+    bootstrap: tuple[float, float] | None = None  # accuracy: runs, seeds and test examples resampled
 
     def row(self) -> dict[str, Any]:
         row: dict[str, Any] = {"arm": self.arm, "against": self.against,
@@ -49,7 +50,9 @@ class Comparison:
         for metric, result in self.results.items():
             for key, value in (result.as_dict() if result else {}).items():
                 row[f"{metric}_{key}"] = value
-        row.update(p_holm=self.p_holm, p_equivalence=self.p_equivalence, mde=self.mde, verdict=self.verdict)
+        row.update(p_holm=self.p_holm, p_equivalence=self.p_equivalence, mde=self.mde, verdict=self.verdict,
+                   accuracy_bootstrap_low=self.bootstrap[0] if self.bootstrap else None,
+                   accuracy_bootstrap_high=self.bootstrap[1] if self.bootstrap else None)  # fmt: skip
         return row
 
 
@@ -66,6 +69,7 @@ def comparisons(results: list[ArmResult], config: Any) -> list[Comparison]:
             out.append(Comparison(a, b, False))
     for c in out:
         c.results = {m: compare(by_name[c.arm], by_name[c.against], m) for m in METRICS}
+        c.bootstrap = bootstrap(by_name[c.arm], by_name[c.against])
     by_pending = {r.name: r.pending for r in results}
     primary_found = [c for c in out if c.primary]
     family = len(primary_found)  # Holm over every registered comparison, finished or not (missing ones: p = 1)
@@ -98,11 +102,11 @@ def collect(study: Any) -> list[ArmResult]:
             results.append(ArmResult(arm.name, {}, {}, 0.0, 0, len(study.config.seeds), waiting))
             continue
         units = study.plan.arms[arm.name]
-        runs, dev, pending, evaluations = {}, {}, 0, []
+        runs, dev, pending, evaluations, correct = {}, {}, 0, [], {}
         for key, name in units.runs.items():
             if study.done(name):
                 figures = study.results(name)
-                runs[key], dev[key] = figures["test"], figures["dev"]
+                runs[key], dev[key], correct[key] = figures["test"], figures["dev"], figures.get("test_correct")
                 if "evaluations" in figures:
                     evaluations.append(figures["evaluations"])
             else:
@@ -115,7 +119,7 @@ def collect(study: Any) -> list[ArmResult]:
             chosen = "chosen on dev: " + " + ".join(f"{part} of {name}" for part, name in units.chosen.items())
             reference = f"{chosen}; {reference}" if reference else chosen
         mean_evaluations = sum(evaluations) / len(evaluations) if evaluations else None
-        results.append(ArmResult(arm.name, runs, dev, seconds, steps, pending, reference, mean_evaluations))
+        results.append(ArmResult(arm.name, runs, dev, seconds, steps, pending, reference, mean_evaluations, correct))
     return results
 
 
@@ -166,24 +170,25 @@ def arms_markdown(rows: list[dict[str, Any]]) -> str:
 
 def comparisons_markdown(found: list[Comparison], primary: bool, margin: float | None) -> str:
     if primary:
-        lines = [f"| comparison | accuracy difference [95% CI] | interval from | Holm p | TOST p (±{margin:g}) | "
-                 "MDE (80% power) | verdict |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines = [f"| comparison | accuracy difference [95% CI] | bootstrap 95% CI | interval from | Holm p | "
+                 f"TOST p (±{margin:g}) | MDE (80% power) | verdict |", "|---" * 8 + "|"]  # fmt: skip
     else:
-        lines = ["| comparison | accuracy difference [95% CI] | macro-F1 difference [95% CI] | p (unadjusted) | "
-                 "MDE (80% power) | interval from |", "|---|---|---|---|---|---|"]  # fmt: skip
+        lines = ["| comparison | accuracy difference [95% CI] | bootstrap 95% CI | macro-F1 difference [95% CI] | "
+                 "p (unadjusted) | MDE (80% power) | interval from |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for c in found:
         result, name = c.results[PRIMARY_METRIC], f"{c.arm} vs {c.against}"
         mde = f"{c.mde:.2f}" if c.mde is not None else "–"
         method = result.method if result else "no common seeds yet"
+        resampled = f"[{c.bootstrap[0]:+.2f}, {c.bootstrap[1]:+.2f}]" if c.bootstrap else "–"
         if primary:
             holm_p = p_text(c.p_holm) if c.p_holm is not None else "–"
             tost_p = p_text(c.p_equivalence) if c.p_equivalence is not None else "–"
-            lines.append(f"| {name} | {interval(result)} | {method} | {holm_p} | {tost_p} | {mde} | "
+            lines.append(f"| {name} | {interval(result)} | {resampled} | {method} | {holm_p} | {tost_p} | {mde} | "
                          f"{c.verdict or ('runs pending' if result else 'not run yet')} |")  # fmt: skip
         else:
             p = p_text(result.p) if result else "–"
             f1 = interval(c.results["macro_f1"])
-            lines.append(f"| {name} | {interval(result)} | {f1} | {p} | {mde} | {method} |")
+            lines.append(f"| {name} | {interval(result)} | {resampled} | {f1} | {p} | {mde} | {method} |")
     return "\n".join(lines)
 
 
@@ -261,9 +266,14 @@ def write_report(study: Any) -> str:
     registered = registration_line(check_registration(config))
     if registered:
         parts.append(registered)
-    parts.append("Differences are paired by fine-tuning seed (the same training sample and seed). MDE: the smallest "
-                 "true difference the comparison would detect with 80% power, from its observed standard error (for "
-                 "primary comparisons at Holm's strictest level, 0.05 / their number).")  # fmt: skip
+    parts.append(
+        "Differences are paired by fine-tuning seed (the same training sample and seed). MDE: the smallest "
+        "true difference the comparison would detect with 80% power, from its observed standard error (for "
+        "primary comparisons at Holm's strictest level, 0.05 / their number). Bootstrap 95% CI: a "
+        "hierarchical bootstrap of the accuracy difference over pre-training runs, fine-tuning seeds and test "
+        "examples (2,000 replicates; the same examples for both arms), so test-set sampling error is in it "
+        "too; '–' where the runs did not record their per-example results (runs made before maskkit did)."
+    )
     text = "\n\n".join(parts)
     folder = config.run_dir
     write_text(os.path.join(folder, "report.md"), text + "\n")

@@ -294,4 +294,5 @@ def run_finetune(run: Study, c: StageSettings) -> dict[str, Any]:
         "train_rows": len(train),
         "evaluations": result.evaluations,  # the dev evaluations its checkpoint was chosen among
         "loaded": loaded,  # the model folder the run started from, for checking
+        "test_correct": result.test_correct,  # per test example, for the report's hierarchical bootstrap
     }

@@ -86,6 +86,46 @@ class FinetuneResult:
     seconds: float
     evaluations: int = 0  # dev evaluations the kept checkpoint was chosen among
     start: str | None = None  # the model folder it started from (a hub id's cache snapshot names its commit)
+    test_correct: str | None = None  # which test examples the kept checkpoint got right (`correct_bits`)
+
+
+def correct_bits(correct: Any) -> str:
+    """Which examples were predicted right, as "N:" and base64 of the packed bits (a 1,821-example test set:
+    309 characters), small enough for every run's results in a committed study record."""
+    import base64
+
+    import numpy as np
+
+    bits = np.asarray(correct, dtype=bool)
+    return f"{len(bits)}:" + base64.b64encode(np.packbits(bits).tobytes()).decode("ascii")
+
+
+def read_correct_bits(text: str) -> Any:
+    """`correct_bits`' examples back, as a bool array."""
+    import base64
+
+    import numpy as np
+
+    count, _, packed = text.partition(":")
+    return np.unpackbits(np.frombuffer(base64.b64decode(packed), dtype=np.uint8), count=int(count)).astype(bool)
+
+
+def write_predictions(folder: str, prediction: Any, trainer: Any) -> str:
+    """Writes `predictions.parquet` (per test example, in the test file's order: label and predicted label
+    ids) and returns the examples' right/wrong as `correct_bits`."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from maskkit.runs.files import atomic_path
+
+    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+    predicted, labels = np.asarray(logits).argmax(-1), np.asarray(prediction.label_ids)
+    if trainer.is_world_process_zero():
+        os.makedirs(folder, exist_ok=True)
+        with atomic_path(os.path.join(folder, "predictions.parquet")) as tmp:
+            pq.write_table(pa.table({"label": labels.astype(np.int32), "predicted": predicted.astype(np.int32)}), tmp)
+    return correct_bits(predicted == labels)
 
 
 def classification_metrics(eval_pred: Any) -> dict[str, float]:
@@ -233,17 +273,25 @@ def finetune_classifier(
     without_log_printing(trainer)
     resume = last_complete_checkpoint(str(trainer.args.output_dir), remove=trainer.is_world_process_zero())
     output = trainer.train(resume_from_checkpoint=resume)
-    scores = {  # the checkpoint kept (the best on dev), scored on dev and test; each line names its split
-        name: {k.removeprefix(f"{name}_"): float(v) for k, v in trainer.evaluate(splits[name], metric_key_prefix=name)
-               .items() if k in (f"{name}_accuracy", f"{name}_macro_f1", f"{name}_loss")}
-        for name in ("dev", "test") if name in splits
-    }  # fmt: skip
+    scores: dict[str, dict[str, float]] = {}  # the checkpoint kept (the best on dev), scored on dev and test
+    correct: str | None = None
+    for name in ("dev", "test"):
+        if name not in splits:
+            continue
+        if name == "test":  # per-example predictions too: a report's bootstrap resamples test examples
+            prediction = trainer.predict(splits[name], metric_key_prefix=name)
+            metrics, correct = prediction.metrics or {}, write_predictions(config.output_dir, prediction, trainer)
+        else:
+            metrics = trainer.evaluate(splits[name], metric_key_prefix=name)
+        scores[name] = {k.removeprefix(f"{name}_"): float(v) for k, v in metrics.items()
+                        if k in (f"{name}_accuracy", f"{name}_macro_f1", f"{name}_loss")}  # fmt: skip
     trainer.save_model(config.output_dir)
     result = FinetuneResult(
         output_dir=config.output_dir, label_names=label_names, dev=scores.get("dev", {}), test=scores.get("test", {}),
         steps=int(output.global_step), seconds=time.time() - started,
         evaluations=sum(1 for entry in trainer.state.log_history if "eval_loss" in entry),
         start=resolve_model_dir(model) if isinstance(model, (str, os.PathLike)) or model is None else None,
+        test_correct=correct,
     )  # fmt: skip
     if trainer.is_world_process_zero():  # one writer under torchrun
         tokenizer.save_pretrained(config.output_dir)

@@ -362,7 +362,41 @@ def corpus_blocks(
     features = Features({"input_ids": Column(Value("int32")), "word_ids": Column(Value("int32")),
                          "attention_mask": Column(Value("int8")), "split_words": Value("int32")})  # fmt: skip
     kwargs: dict[str, Any] = {} if streaming else {"num_proc": num_proc}
-    tokens = data.map(tokenize, batched=True, remove_columns=["text"], **kwargs,
-                      **({} if streaming else {"desc": "tokenise"}))  # fmt: skip
+    named = {} if streaming else {"desc": "tokenise", "new_fingerprint": stage_fingerprint(data, tokenize, tokenizer)}
+    tokens = data.map(tokenize, batched=True, remove_columns=["text"], **kwargs, **named)
+    named = {} if streaming else {"desc": "pack blocks", "new_fingerprint": stage_fingerprint(tokens, pack, tokenizer)}
     return tokens.map(pack, batched=True, remove_columns=["input_ids", "word_ids", "attention_mask"],
-                      features=features, **kwargs, **({} if streaming else {"desc": "pack blocks"}))  # fmt: skip
+                      features=features, **kwargs, **named)  # fmt: skip
+
+
+STAGE_VERSIONS = {"Tokenize": 2, "PackBlocks": 1}  # raised when a stage's output changes (2: words across families)
+
+
+def tokenizer_digest(tokenizer: Any) -> str:
+    """A tokenizer's identity for cache keys: its fast tokenizer's JSON and special tokens, hashed in
+    milliseconds (`datasets` would pickle the whole object with dill, about a second per map)."""
+    import hashlib
+
+    from datasets.fingerprint import Hasher
+
+    if not getattr(tokenizer, "is_fast", False):
+        return str(Hasher.hash(tokenizer))
+    digest = hashlib.blake2b(tokenizer.backend_tokenizer.to_str().encode(), digest_size=16)
+    digest.update(repr((type(tokenizer).__name__, tokenizer.special_tokens_map, len(tokenizer))).encode())
+    return digest.hexdigest()
+
+
+def stage_fingerprint(data: Any, stage: Any, tokenizer: Any) -> str:
+    """The cache key of a corpus stage's output: its input's fingerprint, the stage's settings and version,
+    and the tokenizer's digest (a user's own segmenter callable is hashed by `datasets`)."""
+    import dataclasses
+    import hashlib
+
+    from datasets.fingerprint import Hasher
+
+    settings = {f.name: getattr(stage, f.name) for f in dataclasses.fields(stage) if f.name != "tokenizer"}
+    if callable(settings.get("segmenter")):
+        settings["segmenter"] = Hasher.hash(settings["segmenter"])
+    name = type(stage).__name__
+    key = repr((data._fingerprint, name, STAGE_VERSIONS[name], sorted(settings.items()), tokenizer_digest(tokenizer)))
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from maskkit.errors import InputError, MissingKey
 
 
@@ -40,49 +42,78 @@ class PackBlocks:
         capacity = self.block_size - len(before) - len(after)
         if capacity < 2:
             raise InputError(f"block_size {self.block_size} leaves no room beside the special tokens")
+        ids, rows, starts, lengths = content_units(batch["input_ids"], batch["word_ids"])
         blocks: dict[str, list[Any]] = {"input_ids": [], "word_ids": [], "attention_mask": [], "split_words": []}
-        ids: list[int] = []
-        words: list[int | None] = []
-        split = next_word = 0
 
-        def close() -> None:
-            nonlocal ids, words, split, next_word
-            if not ids:
-                return
-            block = [*before, *ids, *after]
+        def emit(content: list[int], words: list[int | None], split: int) -> None:
+            block = [*before, *content, *after]
             blocks["input_ids"].append(block)
             blocks["word_ids"].append([None] * len(before) + words + [None] * len(after))
             blocks["attention_mask"].append([1] * len(block))
             blocks["split_words"].append(split)
-            ids, words, split, next_word = [], [], 0, 0
 
-        for row_ids, row_words in zip(batch["input_ids"], batch["word_ids"]):
-            if len(row_ids) != len(row_words):
-                raise InputError("input_ids and word_ids differ in length: tokenise with maskkit.Tokenize")
-            units = document_words(row_ids, row_words)
-            if not units:
-                continue
-            if ids and not self.cross_documents:
-                close()
-            elif ids and separator:  # a separator between documents, if it fits with the next word
-                if len(ids) + len(separator) + len(units[0]) <= capacity:
-                    ids.extend(separator)
-                    words.extend([None] * len(separator))
-                else:
-                    close()
-            for unit in units:
-                while len(unit) > capacity:  # a word longer than a block: the only cut inside a word
-                    close()
-                    ids, words, split = list(unit[:capacity]), [0] * capacity, 1
-                    close()
-                    unit = unit[capacity:]
-                if len(ids) + len(unit) > capacity:
-                    close()
-                ids.extend(unit)
-                words.extend([next_word] * len(unit))
-                next_word += 1
-        close()
+        n = len(lengths)
+        first_of_document = np.ones(n, dtype=bool)
+        first_of_document[1:] = rows[1:] != rows[:-1]
+        sep = len(separator) if self.cross_documents else 0
+        cost = lengths + np.where(first_of_document, sep, 0)  # a unit's size in a block, its separator included
+        total = np.concatenate([[0], np.cumsum(cost)])
+        documents_end = np.append(np.flatnonzero(first_of_document)[1:], n)  # per document: its end unit
+        document_of = np.cumsum(first_of_document) - 1
+        unit, skip = 0, 0  # skip: tokens of the unit already placed (a word longer than a block)
+        while unit < n:
+            while lengths[unit] - skip > capacity:  # a word longer than a block: the only cut inside a word
+                emit(ids[starts[unit] + skip : starts[unit] + skip + capacity].tolist(), [0] * capacity, 1)
+                skip += capacity
+            used = int(lengths[unit]) - skip  # the block starts with this unit, without its separator
+            last = int(np.searchsorted(total, total[unit + 1] - used + capacity, side="right")) - 2
+            if not self.cross_documents:
+                last = min(last, int(documents_end[document_of[unit]]) - 1)
+            last = max(last, unit)
+            sizes = lengths[unit : last + 1].copy()
+            sizes[0] = used
+            begin = int(starts[unit]) + skip
+            content = ids[begin : starts[last] + lengths[last]].tolist()
+            words: list[int | None] = [*np.repeat(np.arange(len(sizes)), sizes).tolist()]
+            if sep:
+                breaks = unit + 1 + np.flatnonzero(first_of_document[unit + 1 : last + 1])
+                for at in reversed((starts[breaks] - begin).tolist()):  # a separator between two documents
+                    content[at:at] = separator
+                    words[at:at] = [None] * sep
+            emit(content, words, 0)
+            unit, skip = last + 1, 0
         return blocks
+
+
+def content_units(input_ids: Any, word_ids: Any) -> tuple[Any, Any, Any, Any]:
+    """A batch's content tokens (word id not None) as one flat array, and their words: each word's row,
+    first token (in the flat array) and length. A word is a run of tokens of one row with one word id; a
+    special token (word id None) ends it."""
+    ids, id_offsets = _list_array(input_ids)
+    words, offsets = _list_array(word_ids)
+    if not np.array_equal(id_offsets, offsets):
+        raise InputError("input_ids and word_ids differ in length: tokenise with maskkit.Tokenize")
+    content = words.is_valid().to_numpy(zero_copy_only=False)
+    word = words.fill_null(-1).to_numpy(zero_copy_only=False)
+    ids = ids.to_numpy(zero_copy_only=False)
+    row_starts = np.zeros(len(word), dtype=bool)
+    row_starts[offsets[:-1][offsets[:-1] < len(word)]] = True
+    begins = content.copy()
+    begins[1:] &= row_starts[1:] | ~content[:-1] | (word[1:] != word[:-1])
+    kept = np.flatnonzero(content)
+    unit_starts = np.flatnonzero(begins[kept])
+    rows = np.searchsorted(offsets, kept[unit_starts], side="right") - 1
+    return ids[kept], rows, unit_starts, np.diff(np.append(unit_starts, len(kept)))
+
+
+def _list_array(rows: Any) -> tuple[Any, Any]:
+    """A list column's flat values (arrow) and row offsets (numpy), from Python lists or an arrow array."""
+    import pyarrow as pa
+
+    array = rows if isinstance(rows, pa.Array | pa.ChunkedArray) else pa.array(rows, type=pa.list_(pa.int64()))
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.flatten(), array.offsets.to_numpy()
 
 
 def document_words(ids: Sequence[int], word_ids: Sequence[int | None]) -> list[list[int]]:

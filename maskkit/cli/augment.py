@@ -8,6 +8,17 @@ from typing import Any
 from maskkit.cli.settings_help import setting_help
 from maskkit.errors import InputError
 
+COMING_FROM = """
+coming from TextAttack:
+  textattack augment --input-csv IN --output-csv OUT --input-column C --recipe eda --pct-words-to-swap P
+      --transformations-per-example N
+  is: maskkit augment IN OUT --text-column C --method eda --aug-p P --n-aug N
+  (recipes: eda -> eda, wordnet -> sr, back_trans -> bt; Augmenter.augment(text) -> aug.augment(text, n=N))
+coming from nlpaug:
+  naw.SynonymAug(aug_p=P).augment(text, n=N)   -> --method sr --alpha-sr P --n-aug N, or SynonymReplace(P)
+  naw.RandomWordAug(action="swap" / "delete")  -> --method rs / rd;  naw.BackTranslationAug -> --method bt
+  every maskkit augmenter has .augment(text or texts, n=N) in Python; an nlpaug one runs as Nlpaug(aug)"""
+
 
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
@@ -15,7 +26,7 @@ def add_parser(sub: Any) -> None:
         help="write an augmented copy of a CSV/TSV/JSONL file or a save_to_disk folder",
         description="Reads IN, adds N augmentations of every row (every column kept, plus source_row, "
         "aug_method and aug_index), and writes OUT in the format its name gives. A killed run resumes "
-        "when rerun with the same options.",
+        "when rerun with the same options.\n" + COMING_FROM,
     )
     parser.add_argument("input", metavar="IN", help="labelled table: CSV, TSV, JSONL or a save_to_disk folder")
     parser.add_argument(

@@ -23,17 +23,7 @@ EXAMPLES = {
   maskkit augment ../shared/data/mr/train.tsv runs/mr_eda.tsv --method eda --n-aug 4
   maskkit augment train.jsonl runs/train_bt.jsonl --method bt --n-aug 4 --pivot es eo gl ca
   maskkit augment train.tsv runs/train_rd.csv --method rd --p-rd 0.2 --shard-size 500
-  maskkit augment train.tsv runs/train_mix.jsonl --augmenter mix.toml   # any registered augmenter, as a spec
-
-coming from TextAttack:
-  textattack augment --input-csv IN --output-csv OUT --input-column C --recipe eda --pct-words-to-swap P
-      --transformations-per-example N
-  maskkit augment IN OUT --text-column C --method eda --aug-p P --n-aug N
-  (recipes: eda -> eda, wordnet -> sr, back_trans -> bt; Augmenter.augment(text) -> aug.augment(text, n=N))
-coming from nlpaug:
-  naw.SynonymAug(aug_p=P).augment(text, n=N)   -> --method sr --alpha-sr P --n-aug N, or SynonymReplace(P)
-  naw.RandomWordAug(action="swap" / "delete")  -> --method rs / rd;  naw.BackTranslationAug -> --method bt
-  every maskkit augmenter has .augment(text or texts, n=N) in Python; an nlpaug one runs as Nlpaug(aug)""",
+  maskkit augment train.tsv runs/train_mix.jsonl --augmenter mix.toml   # any registered augmenter, as a spec""",
     "pretrain": """examples:
   maskkit pretrain --texts domain.txt task.txt --eval-texts held_out.txt --scheme span --epochs 1
   maskkit pretrain --texts domain.txt --scheme token --budget bert --max-predictions 20 --run-dir runs/pt

@@ -27,7 +27,7 @@ from maskkit.training.data import prepare_classification
 from maskkit.training.encode import EncodeForClassification
 from maskkit.training.heads import POOLINGS, PooledClassifier, check_head
 from maskkit.training.optim import parameter_groups
-from maskkit.training.settings import TrainingSettings, training_arguments
+from maskkit.training.settings import TrainingSettings, folder_settings, training_arguments
 
 
 @dataclass
@@ -216,7 +216,7 @@ def finetune_arguments(config: FinetuneConfig, has_dev: bool) -> Any:
     )  # fmt: skip
 
 
-def run_settings(
+def finetune_folder_settings(
     model: Any,
     config: FinetuneConfig,
     trainer_class: type,
@@ -224,14 +224,13 @@ def run_settings(
     keep_columns: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """What a fine-tuning run folder is for: the start model, the config and the trainer's own settings."""
-    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
+    settings = folder_settings(model, config)
     if not settings.get("evaluations"):  # recorded only when set: older run folders keep their settings
         settings.pop("evaluations", None)
-    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
     extra = {k: asdict(v) if is_dataclass(v) and not isinstance(v, type) else v
              for k, v in (trainer_kwargs or {}).items() if k != "teacher"}  # fmt: skip
     columns = {"keep_columns": list(keep_columns)} if keep_columns else {}
-    return {"model": start, **settings, "trainer": trainer_class.__name__, **extra, **columns}
+    return {**settings, "trainer": trainer_class.__name__, **extra, **columns}
 
 
 def finetune_classifier(
@@ -248,8 +247,8 @@ def finetune_classifier(
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback
 
     started = time.time()
-    claim_folder(config.output_dir, run_settings(model, config, trainer_class, trainer_kwargs, keep_columns),
-                 "fine-tuning run")  # fmt: skip
+    settings = finetune_folder_settings(model, config, trainer_class, trainer_kwargs, keep_columns)
+    claim_folder(config.output_dir, settings, "fine-tuning run")
     splits, label_names = prepare_classification(
         {"train": train, "dev": dev, "test": test},
         tokenizer,

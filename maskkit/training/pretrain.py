@@ -21,7 +21,7 @@ from maskkit.runs.files import claim_folder, distributed_follower, read_json, wr
 from maskkit.runs.models import check_positions, load_masked_lm, seeded_init
 from maskkit.training.checkpoints import complete_checkpoints_callback, last_complete_checkpoint
 from maskkit.training.mlm import MaskedLMTrainer, fixed_mask_loss, perplexity
-from maskkit.training.settings import TrainingSettings, training_arguments
+from maskkit.training.settings import TrainingSettings, folder_settings, training_arguments
 
 
 @dataclass
@@ -141,15 +141,13 @@ def warm_up_head(model: Any, train: Any, collator: Any, config: PretrainConfig) 
             p.requires_grad_(flags[id(p)])
 
 
-def run_settings(model: Any, collator: Any, config: PretrainConfig) -> dict[str, Any]:
+def pretrain_folder_settings(model: Any, collator: Any, config: PretrainConfig) -> dict[str, Any]:
     """What a pre-training folder is for: the start model, the config and the masking (not the epoch)."""
-    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
-    settings = {k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}
     masking = {name: spec_of(getattr(collator, name, None)) for name in ("selector", "corruption")}
     masking.update(seed=getattr(collator, "seed", None), salt=getattr(collator, "salt", None))
     if getattr(collator, "span_boundaries", False):  # recorded only when on: older run folders stay valid
         masking["span_boundaries"] = True
-    return {"model": start, **settings, **masking}
+    return {**folder_settings(model, config), **masking}
 
 
 def further_pretrain(
@@ -171,7 +169,7 @@ def further_pretrain(
     started = time.time()
     if not hasattr(train, "__len__") and config.max_steps < 1:
         raise InputError("a streamed corpus has no length to count epochs in: set max_steps")
-    claim_folder(config.output_dir, run_settings(model, collator, config), "pre-training run")
+    claim_folder(config.output_dir, pretrain_folder_settings(model, collator, config), "pre-training run")
     head_new = False
     if model is None or isinstance(model, (str, os.PathLike)):
         with seeded_init(config.seed):  # a new MLM head's initial weights are part of the run
@@ -246,7 +244,7 @@ def further_pretrain_stages(
         stage = replace(config, output_dir=os.path.join(config.output_dir, name))
         saved = read_json(os.path.join(stage.output_dir, "metrics.json"))
         if saved is not None:  # finished earlier, with these settings (a finished run is never relabelled)
-            claim_folder(stage.output_dir, run_settings(model, stage_collator, stage), "pre-training run")
+            claim_folder(stage.output_dir, pretrain_folder_settings(model, stage_collator, stage), "pre-training run")
             saved.pop("perplexity_after", None)
             results.append(PretrainResult(**saved))
         else:

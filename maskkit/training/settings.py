@@ -85,3 +85,13 @@ def training_arguments(settings: TrainingSettings, output_dir: str, **extra: Any
     )  # fmt: skip
     values.update(extra)
     return TrainingArguments(**values)
+
+
+def folder_settings(model: Any, config: Any) -> dict[str, Any]:
+    """What every training run folder is claimed for: its start model (a folder or hub id as named, or a
+    loaded model's class) and its config, less the output folder and the progress display."""
+    import os
+    from dataclasses import asdict
+
+    start = os.fspath(model) if isinstance(model, (str, os.PathLike)) else type(model).__name__
+    return {"model": start, **{k: v for k, v in asdict(config).items() if k not in ("output_dir", "progress")}}

@@ -697,6 +697,21 @@ def test_a_budget_in_steps_gives_every_arm_the_same_steps_and_dev_evaluations(ti
     assert "dev evaluations a run" in report and "| none | 2 (1 x 2) |" in report
 
 
+def test_a_steps_budget_is_the_plain_arms_steps_and_epochs_for_every_arm(tiny_model_dir, tmp_path, capsys):
+    from maskkit.study.config import StudyConfig
+
+    path = study_file(tmp_path, tiny_model_dir, [ARMS[0], ARMS[4]], few_shot=10, top=('budget = "steps"',),
+                      finetune=("epochs = 3",))  # fmt: skip
+    path.write_text(path.read_text().replace("max_steps = 2\n", ""))
+    config = StudyConfig.from_toml(str(path))  # 10 rows in batches of 4: 3 steps an epoch, 3 epochs
+    assert (config.finetune["max_steps"], config.finetune["evaluations"], config.budget) == (9, 3, "steps")
+    path.write_text(path.read_text().replace("few_shot = 10", "few_shot = 0"))  # all 24 rows: 6 steps an epoch
+    assert StudyConfig.from_toml(str(path)).finetune["max_steps"] == 18
+    path.write_text(path.read_text().replace("epochs = 3", "epochs = 3\nmax_steps = 5"))
+    assert main(["study", "plan", str(path)]) == 2
+    assert 'budget = "steps" sets [finetune] max_steps itself' in capsys.readouterr().err
+
+
 def test_evaluations_need_a_budget_in_steps(tiny_model_dir, tmp_path, capsys):
     path = study_file(tmp_path, tiny_model_dir, [ARMS[0]], finetune=("evaluations = 3", "max_steps = -1"))
     path.write_text(path.read_text().replace("max_steps = 2\n", ""))

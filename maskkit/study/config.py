@@ -12,6 +12,7 @@
     primary = [["selective", "selective-random"], ["span", "none"]]   # pre-registered: Holm runs over these
     margin = 1.0                            # points: the smallest difference that matters (equivalence: TOST)
     baseline = "none"
+    budget = "steps"                        # every arm the plain arm's optimiser steps and dev evaluations
     [finetune]                              # FinetuneConfig settings every arm shares
     epochs = 5
     [pretrain]                              # further pre-training settings every pre-training arm shares
@@ -129,6 +130,7 @@ class StudyConfig:
     text_column: str = "text"
     label_column: str = "label"
     few_shot: int = 0
+    budget: str = "epochs"  # "steps": every arm the plain arm's steps and dev evaluations (`steps_budget`)
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
     in_domain: str | None = None
     in_domain_limit: int = 0
@@ -366,6 +368,10 @@ class StudyConfig:
         for key in ("seeds", "pretrain_seeds"):
             if key in settings:
                 settings[key] = seed_list(settings[key], f"{where}: {key}")
+        if settings.get("budget", "epochs") not in BUDGETS:
+            raise InputError(f"{where}: budget must be one of {BUDGETS}, got {settings['budget']!r}")
+        if settings.get("budget") == "steps":
+            settings["finetune"] = steps_budget(settings, where)
         for key in ("contrasts", "primary"):
             pairs = settings.get(key, [])
             if not all(isinstance(p, list) and all(isinstance(n, str) for n in p) for p in pairs):
@@ -374,12 +380,35 @@ class StudyConfig:
         return cls(**settings, arms=tuple(arms))
 
 
+BUDGETS = ("epochs", "steps")
+
+
+def steps_budget(settings: dict[str, Any], where: str) -> dict[str, Any]:
+    """`budget = "steps"`: [finetune] with max_steps = the plain arm's optimiser steps (its rows, few_shot
+    or the whole training table, in batches, times its epochs) and evaluations = its epochs, so an arm with
+    more rows (augmented) trains the same steps and chooses its checkpoint among as many dev evaluations."""
+    from maskkit.runs.tables import read_table
+    from maskkit.training.classify import FinetuneConfig
+
+    finetune = dict(settings.get("finetune") or {})
+    given = sorted({"max_steps", "evaluations"} & set(finetune))
+    if given:
+        raise InputError(f'{where}: budget = "steps" sets [finetune] {" and ".join(given)} itself; leave them out')
+    config = FinetuneConfig(output_dir="-", **finetune)
+    rows = len(read_table(settings["train"]))
+    rows = min(rows, settings.get("few_shot") or rows)
+    batches = math.ceil(rows / config.batch_size)
+    per_epoch = math.ceil(batches / config.gradient_accumulation_steps)
+    epochs = max(1, round(config.epochs))
+    return {**finetune, "max_steps": per_epoch * epochs, "evaluations": epochs}
+
+
 HUB_DATA_KEYS = ("train", "dev", "test", "in_domain")  # a file, or a hub dataset (name or table)
 TOP_TYPES = {"train": "text", "dev": "text", "test": "text", "run_dir": "text", "record": "text", "model": "text",
              "text_column": "text", "label_column": "text", "in_domain": "text", "baseline": "text",
              "few_shot": "count", "in_domain_limit": "count", "seeds": "list", "finetune": "table",
              "pretrain": "table", "arms": "list", "contrasts": "list", "pretrain_seeds": "list", "primary": "list",
-             "in_domain_sample": "text", "margin": "number", "base": "table"}  # fmt: skip
+             "in_domain_sample": "text", "margin": "number", "base": "table", "budget": "text"}  # fmt: skip
 ARM_TYPES = {"pretrain": "table", "augment": "table", "distill": "table", "finetune": "table", "reference": "text",
              "best_of": "table", "pretrain_seeds": "list"}  # fmt: skip
 # [base]: the general-corpus pre-training every arm starts from (maskkit.study.base runs it)

@@ -119,3 +119,18 @@ def test_bad_settings_fail_before_training(tiny_model_dir, tmp_path, argv, messa
     argv = [str(config) if a == "CONFIG" else tiny_model_dir if a == "MODEL" else a for a in argv]
     assert main([*argv, "--run-dir", str(tmp_path / "run")]) == 2
     assert __import__("re").search(message, capsys.readouterr().err)
+
+
+def test_bf16_and_fp16_spell_precision_and_a_cpu_refuses_them_clearly(tiny_model_dir, tmp_path, tables, capsys):
+    from maskkit.cli.main import build_parser
+
+    assert build_parser().parse_args(["finetune", "--bf16"]).precision == "bf16"
+    assert build_parser().parse_args(["pretrain", "--fp16"]).precision == "fp16"
+    train, _ = tables
+    argv = ["finetune", "--model", str(tiny_model_dir), "--train", str(train), "--run-dir", str(tmp_path / "ft"),
+            "--max-steps", "1", "--seeds", "1", "--bf16", "--no-progress"]  # fmt: skip
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(argv) == 2
+        assert "precision bf16 needs a CUDA GPU" in capsys.readouterr().err

@@ -28,7 +28,12 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type, skip
         if isinstance(default, tuple):
             default = " ".join(map(str, default)) or None
         text = setting_help(field.name, default)
-        if kind == "bool":
+        if field.name == "precision":  # transformers' --bf16 / --fp16 spellings too
+            group.add_argument(flag, default=None, metavar="STR", help=text)
+            for short in ("bf16", "fp16"):
+                group.add_argument(f"--{short}", dest="precision", action="store_const", const=short,
+                                   help=f"the same as --precision {short} (TrainingArguments' --{short})")  # fmt: skip
+        elif kind == "bool":
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
         elif kind in SCALARS:
             group.add_argument(flag, type=SCALARS[kind], default=None, metavar=kind.upper(), help=text)

@@ -39,7 +39,8 @@ def add_common(parser: argparse.ArgumentParser, run_dir: str) -> None:
 
 
 def add_labelled(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--train", help="labelled CSV/TSV/JSONL or save_to_disk folder (default: WordNet task)")
+    parser.add_argument("--train", help="labelled CSV/TSV/JSONL, save_to_disk folder or hub dataset "
+                        "hf://ID[:CONFIG]:SPLIT[?text=COLUMN] (default: WordNet task)")  # fmt: skip
     parser.add_argument("--dev", help="dev set (early stopping, best checkpoint)")
     parser.add_argument("--test", help="test set (scored at the end)")
     parser.add_argument("--seeds", type=int, nargs="+", help="one run per seed (default: 42)")
@@ -56,7 +57,8 @@ def add_parsers(sub: Any) -> None:
     pretrain.add_argument(
         "--texts", nargs="+",
         help="corpora, one stage each, in order: a file, glob or folder of text (one document per line, or see "
-        "--documents), JSONL, CSV, TSV or Parquet; packed into blocks of --max-length tokens (see --packing)",
+        "--documents), JSONL, CSV, TSV or Parquet, or a hub dataset hf://ID[:CONFIG]:SPLIT; packed into blocks of "
+        "--max-length tokens (see --packing)",
     )  # fmt: skip
     pretrain.add_argument("--eval-texts", help="held-out texts, scored with fixed masks before and after")
     pretrain.add_argument("--scheme", choices=SCHEME_NAMES, help="masking scheme (default word)")

@@ -59,26 +59,29 @@ class Tokenize:
         if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
             raise InputError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
         segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []
-        by_offsets = any(s is not None for s in segmenters)
-        encoded = self.tokenizer(
+        encoded = self.encode(texts)
+        out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+        if self.word_ids:
+            out["word_ids"] = [encoded.word_ids(i) if segment is None else None for i, segment in enumerate(segmenters)]
+            segmented = [i for i, segment in enumerate(segmenters) if segment is not None]
+            if segmented:  # offsets for these texts only (converting every text's offsets is the slow part)
+                detailed = self.encode([texts[i] for i in segmented], offsets=True)
+                for j, i in enumerate(segmented):
+                    out["word_ids"][i] = self._words(detailed, j, texts[i], segmenters[i])
+        return out
+
+    def encode(self, texts: list[str], offsets: bool = False) -> Any:
+        return self.tokenizer(
             texts,
             truncation=self.max_length is not None,
             max_length=self.max_length,
-            return_offsets_mapping=by_offsets,
-            return_special_tokens_mask=by_offsets,
+            return_offsets_mapping=offsets,
+            return_special_tokens_mask=offsets,
             verbose=False,  # whole documents (max_length None) are cut later, by packing
         )
-        out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
-        if self.word_ids:
-            out["word_ids"] = [
-                self._words(encoded, i, text, segment) for i, (text, segment) in enumerate(zip(texts, segmenters))
-            ]
-        return out
 
     @staticmethod
     def _words(encoded: Any, i: int, text: str, segment: Any) -> list[int | None]:
-        if segment is None:
-            return encoded.word_ids(i)
         offsets, special = encoded["offset_mapping"][i], encoded["special_tokens_mask"][i]
         if segment == "auto":
             return mixed_word_ids(text, offsets, encoded.word_ids(i), special, cjk_word_spans(text))

@@ -59,15 +59,16 @@ class Tokenize:
         if self.word_ids and not getattr(self.tokenizer, "is_fast", False):
             raise InputError("word ids need a fast tokenizer: load it with use_fast=True, or pass word_ids=False")
         segmenters = [self.segmenter_for(text) for text in texts] if self.word_ids else []
-        encoded = self.encode(texts)
+        segmented = [i for i, segment in enumerate(segmenters) if segment is not None]
+        everyone = bool(texts) and len(segmented) == len(texts)  # (a callable segmenter): one encoding
+        encoded = self.encode(texts, offsets=everyone)
         out = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
         if self.word_ids:
             out["word_ids"] = [encoded.word_ids(i) if segment is None else None for i, segment in enumerate(segmenters)]
-            segmented = [i for i, segment in enumerate(segmenters) if segment is not None]
             if segmented:  # offsets for these texts only (converting every text's offsets is the slow part)
-                detailed = self.encode([texts[i] for i in segmented], offsets=True)
+                detailed = encoded if everyone else self.encode([texts[i] for i in segmented], offsets=True)
                 for j, i in enumerate(segmented):
-                    out["word_ids"][i] = self._words(detailed, j, texts[i], segmenters[i])
+                    out["word_ids"][i] = self._words(detailed, i if everyone else j, texts[i], segmenters[i])
         return out
 
     def encode(self, texts: list[str], offsets: bool = False) -> Any:

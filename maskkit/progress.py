@@ -120,6 +120,9 @@ def trainer_progress_lines() -> Any:
                 parts = [p for p in str(args.output_dir).split(os.sep) if p and p != "checkpoints"][-3:]
                 print(f"{split}, step {state.global_step} ({'/'.join(parts)}): {shown}", file=sys.stderr, flush=True)
 
+        def on_predict(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+            self.on_evaluate(args, state, control, metrics=metrics)  # the test split, scored with predict()
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if self.lines is not None:
                 self.lines.update(state.global_step - self.lines.done)

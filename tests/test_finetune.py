@@ -288,3 +288,25 @@ def test_a_new_mlm_head_is_a_function_of_the_seed(tiny_model_dir, tmp_path):
         return model.cls.predictions.transform.dense.weight.detach().clone()
 
     assert torch.equal(head(1), head(1)) and not torch.equal(head(1), head(2))
+
+
+def test_the_test_split_is_scored_once_with_its_predictions_kept_and_named(tiny_model_dir, tmp_path, capsys):
+    """Test scores come from predict(): per-example predictions in predictions.parquet, which examples were
+    right in metrics.json, and one progress line naming the split (no line printed twice)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from maskkit.training.classify import read_correct_bits
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = FinetuneConfig(output_dir=str(tmp_path), max_steps=2, batch_size=4, progress=True)
+    result = finetune_classifier(tiny_model_dir, tokenizer, LABELLED, config, dev=LABELLED[:8], test=LABELLED[:10])
+    table = pq.read_table(tmp_path / "predictions.parquet").to_pydict()
+    right = [p == y for p, y in zip(table["predicted"], table["label"])]
+    assert len(right) == 10 and list(read_correct_bits(result.test_correct)) == right
+    assert result.test["accuracy"] == pytest.approx(sum(right) / 10)
+    assert json.loads((tmp_path / "metrics.json").read_text())["test_correct"] == result.test_correct
+    lines = capsys.readouterr().err.splitlines()
+    tested = [line for line in lines if line.startswith("test, the checkpoint kept")]
+    assert len(tested) == 1 and "accuracy" in tested[0]

@@ -78,3 +78,17 @@ def test_bad_input_is_named(wordpiece):
         PackBlocks(wordpiece, 16)({"input_ids": [[1, 2]]})
     with pytest.raises(ValueError, match="no room"):
         PackBlocks(wordpiece, 3)({"input_ids": [[1]], "word_ids": [[0]]})
+
+
+def test_packing_reads_arrow_columns_and_slices_of_them_as_python_lists(wordpiece):
+    """The packer reads a batch's list columns through arrow: Python lists, arrow arrays and a slice of
+    one (whose offsets do not start at 0) give the same blocks."""
+    import pyarrow as pa
+
+    data = Tokenize(wordpiece)({"text": SENTENCES})
+    stage = PackBlocks(wordpiece, 32)
+    ids = pa.array(data["input_ids"], type=pa.list_(pa.int32()))
+    words = pa.array(data["word_ids"], type=pa.list_(pa.int32()))
+    sliced = stage({"input_ids": ids.slice(2), "word_ids": words.slice(2)})
+    assert sliced == stage({"input_ids": data["input_ids"][2:], "word_ids": data["word_ids"][2:]})
+    assert stage({"input_ids": ids, "word_ids": words}) == stage(data)

@@ -707,6 +707,10 @@ def test_a_steps_budget_is_the_plain_arms_steps_and_epochs_for_every_arm(tiny_mo
     assert (config.finetune["max_steps"], config.finetune["evaluations"], config.budget) == (9, 3, "steps")
     path.write_text(path.read_text().replace("few_shot = 10", "few_shot = 0"))  # all 24 rows: 6 steps an epoch
     assert StudyConfig.from_toml(str(path)).finetune["max_steps"] == 18
+    path.write_text(path.read_text().replace("epochs = 3", "epochs = 2.5"))  # as Trainer: ceil(2.5 x 6) steps
+    assert (StudyConfig.from_toml(str(path)).finetune["max_steps"], StudyConfig.from_toml(str(path)).finetune[
+        "evaluations"]) == (15, 3)  # fmt: skip
+    path.write_text(path.read_text().replace("epochs = 2.5", "epochs = 3"))
     path.write_text(path.read_text().replace("epochs = 3", "epochs = 3\nmax_steps = 5"))
     assert main(["study", "plan", str(path)]) == 2
     assert 'budget = "steps" sets [finetune] max_steps itself' in capsys.readouterr().err

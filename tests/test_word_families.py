@@ -184,6 +184,10 @@ def test_chinese_in_a_byte_level_vocabulary_without_word_ids_is_refused(name):
     assert tables.cjk[ids].any() and not tables.cjk[tokenizer("tokenization unbelievably")["input_ids"]].any()
     with pytest.raises(ValueError, match="Chinese.*word_ids"):
         MaskingCollator(tokenizer, selector=WholeWordSelector())([{"input_ids": ids}])
+    kana_and_marks = ["He said 「yes」", "100〜200", "wait・what", "すし and 。"]  # E3 bytes that are not Chinese
+    feats = [{"input_ids": tokenizer(t)["input_ids"]} for t in kana_and_marks]
+    assert not any(tables.cjk[f["input_ids"]].any() for f in feats)
+    MaskingCollator(tokenizer, selector=WholeWordSelector())(feats)  # not refused
 
 
 def test_augmentation_words_keep_accented_words_whole_in_mixed_text():

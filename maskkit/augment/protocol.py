@@ -74,10 +74,11 @@ class AugmentMethods:
     def augment(self, data: str | Sequence[str], n: int = 1) -> list[str] | list[list[str]]:
         """Up to `n` augmentations of a text (a list), or of each of several texts (a list per text).
 
-        They are the augmenter's k = 0 .. n-1 augmentations, as `augment_dataset(n_aug=n)` makes them:
+        They are the augmenter's k = 0 .. n-1 augmentations, filtered as `augment_dataset` filters them:
         those it declines (None, e.g. back-translation's identical paraphrases) and repeats of the text or
         of an earlier one (whitespace aside) are left out, so a list may be shorter than `n`. Keyed by
-        content: the same text gives the same augmentations, alone or in a batch."""
+        content: the same text gives the same augmentations, alone or in a batch (`augment_dataset` keys
+        rows by their index or `key_column` instead, so its augmentations of a text differ from these)."""
         n = as_integer(n, "n", minimum=1, maximum=MAX_N_AUG)
         texts = [data] if isinstance(data, str) else check_texts(data)
         if isinstance(data, str):

@@ -56,7 +56,8 @@ _BYTE_OF_SYMBOL = _byte_of_symbol()
 
 def holds_cjk(token: str, byte_level: bool = False) -> bool:
     """Tells whether a vocabulary token holds a CJK ideograph, or in a byte-level vocabulary the UTF-8
-    bytes of one (whole, or a lead byte of the ideograph ranges: U+3400-U+4DBF and U+4E00-U+9FFF)."""
+    bytes of one (whole, or a lead byte of the ideograph ranges: E4-E9 for U+4000-U+9FFF, and E3 followed by
+    90-BF for U+3400-U+3FFF; a lone E3 also starts kana and CJK punctuation, so it does not count)."""
     if has_cjk(token):
         return True
     if not byte_level or any(ch not in _BYTE_OF_SYMBOL for ch in token):
@@ -64,9 +65,7 @@ def holds_cjk(token: str, byte_level: bool = False) -> bool:
     raw = bytes(_BYTE_OF_SYMBOL[ch] for ch in token)
     if has_cjk(raw.decode("utf-8", errors="ignore")):
         return True
-    return any(
-        0xE4 <= b <= 0xE9 or (b == 0xE3 and (i + 1 == len(raw) or raw[i + 1] >= 0x90)) for i, b in enumerate(raw)
-    )
+    return any(0xE4 <= b <= 0xE9 or (b == 0xE3 and i + 1 < len(raw) and raw[i + 1] >= 0x90) for i, b in enumerate(raw))
 
 
 def _walk(component: Any) -> Iterable[dict[str, Any]]:
@@ -151,7 +150,8 @@ class VocabTables:
         if getattr(tokenizer, "is_fast", False):
             backend = json.loads(tokenizer.backend_tokenizer.to_str())
         unk = getattr(tokenizer, "unk_token_id", None)
-        unk_id = int(unk) if unk is not None and unk != pad_id else None
+        framing = {getattr(tokenizer, f"{name}_token_id", None) for name in ("pad", "cls", "sep", "bos", "eos", "mask")}
+        unk_id = int(unk) if unk is not None and unk not in framing else None  # GPT-2's unk is its eos too
         return cls(tokens, special, int(tokenizer.mask_token_id), int(pad_id), frozenset(added), backend, name, unk_id)
 
     @property

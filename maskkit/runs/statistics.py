@@ -254,10 +254,12 @@ def hierarchical_bootstrap(
     examples = sizes.pop()
     rng = np.random.default_rng(seed)
     differences = np.array([np.asarray(pairs[k][0], float) - np.asarray(pairs[k][1], float) for k in keys])
-    drawn = rng.integers(0, examples, size=(replicates, examples))
-    weights = np.zeros((replicates, examples))
-    np.add.at(weights, (np.arange(replicates)[:, None], drawn), 1.0)
-    cell_means = differences @ weights.T / examples  # (cells, replicates): each cell on each resampled test set
+    cell_means = np.empty((len(keys), replicates))  # each cell on each resampled test set
+    for start in range(0, replicates, 100):  # 100 replicates at a time: memory stays ~100 x examples
+        chunk = min(100, replicates - start)
+        drawn = rng.integers(0, examples, size=(chunk, examples))
+        weights = np.stack([np.bincount(row, minlength=examples) for row in drawn]).astype(float)
+        cell_means[:, start : start + chunk] = differences @ weights.T / examples
     run_counts = rng.multinomial(len(runs), [1 / len(runs)] * len(runs), size=replicates)
     seed_counts = rng.multinomial(len(seeds), [1 / len(seeds)] * len(seeds), size=replicates)
     cell_weights = np.stack([run_counts[:, runs.index(r)] * seed_counts[:, seeds.index(s)] for r, s in keys])

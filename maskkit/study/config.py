@@ -398,9 +398,9 @@ def steps_budget(settings: dict[str, Any], where: str) -> dict[str, Any]:
     rows = len(read_table(settings["train"]))
     rows = min(rows, settings.get("few_shot") or rows)
     batches = math.ceil(rows / config.batch_size)
-    per_epoch = math.ceil(batches / config.gradient_accumulation_steps)
-    epochs = max(1, round(config.epochs))
-    return {**finetune, "max_steps": per_epoch * epochs, "evaluations": epochs}
+    per_epoch = math.ceil(batches / config.gradient_accumulation_steps)  # on one process (under torchrun
+    steps = max(1, math.ceil(config.epochs * per_epoch))  # every arm still gets the same steps)
+    return {**finetune, "max_steps": steps, "evaluations": max(1, math.ceil(config.epochs))}
 
 
 HUB_DATA_KEYS = ("train", "dev", "test", "in_domain")  # a file, or a hub dataset (name or table)

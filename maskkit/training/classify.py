@@ -280,6 +280,7 @@ def finetune_classifier(
         if name == "test":  # per-example predictions too: a report's bootstrap resamples test examples
             prediction = trainer.predict(splits[name], metric_key_prefix=name)
             metrics, correct = prediction.metrics or {}, write_predictions(config.output_dir, prediction, trainer)
+            trainer.log(metrics)  # predict() logs nothing itself: the test scores in log_history, as evaluate's
         else:
             metrics = trainer.evaluate(splits[name], metric_key_prefix=name)
         scores[name] = {k.removeprefix(f"{name}_"): float(v) for k, v in metrics.items()

@@ -110,10 +110,13 @@ def _list_array(rows: Any) -> tuple[Any, Any]:
     """A list column's flat values (arrow) and row offsets (numpy), from Python lists or an arrow array."""
     import pyarrow as pa
 
+    if isinstance(rows, np.ndarray):
+        rows = rows.tolist()
     array = rows if isinstance(rows, pa.Array | pa.ChunkedArray) else pa.array(rows, type=pa.list_(pa.int64()))
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    return array.flatten(), array.offsets.to_numpy()
+    offsets = array.offsets.to_numpy()
+    return array.flatten(), offsets - offsets[0]  # a sliced array's offsets start where its slice does
 
 
 def document_words(ids: Sequence[int], word_ids: Sequence[int | None]) -> list[list[int]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ LEXNAMES = (
     "verb.emotion verb.motion verb.perception verb.possession verb.social verb.stative verb.weather adj.ppl"
 ).split()
 _CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
+_DATA_ORDER = ("noun", "verb", "adj", "adv")  # nltk's order of parts of speech
 
 
 def cache_dir() -> Path:
@@ -75,21 +75,51 @@ def wordnet_glosses(
 ) -> list[dict[str, str]]:
     """Lists synsets' glosses (and example sentences) with their lexicographer file as `label`.
 
-    All of WordNet gives about 118k glosses and 48k examples (reading it takes ~20 s); `limit_per_pos`
-    reads only the first synsets of each part of speech. Rows are {"text", "label", "synset"}.
+    All of WordNet gives about 118k glosses and 48k examples; `limit_per_pos` reads only the first synsets
+    of each part of speech. Rows are {"text", "label", "synset"}, in nltk's order and with nltk's synset
+    names, definitions and examples (`tests/test_corpora.py` holds them equal to nltk's reader), read
+    straight from the database files: about 2 s instead of nltk's 20.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "multilingual functions are not available"
-        wn = load_wordnet(source)
+    import re
+
+    missing = [f for f in WORDNET_FILES if not (source / f).exists()]
+    if missing:
+        raise MissingFile(
+            f"WordNet 3.0 is not installed at {source} (missing {', '.join(missing[:3])}): install it with "
+            "`apt-get install wordnet-base wordnet-sense-index` (the Makefile does this), or pass another folder"
+        )
+    data = {name: (source / f"data.{name}").read_text(encoding="utf-8").splitlines() for name in _DATA_ORDER}
+    satellites = {int(fields[0]) for fields in (line.split(None, 3) for line in data["adj"] if line[:1].strip())
+                  if fields[2] == "s"}  # fmt: skip
+    senses: dict[tuple[str, str], list[int]] = {}  # (lemma, pos) -> its synsets' offsets, in sense order
+    for name in _DATA_ORDER:
+        for line in (source / f"index.{name}").read_text(encoding="utf-8").splitlines():
+            if not line or line[0].isspace():
+                continue
+            fields = line.split()
+            synsets, pointers = int(fields[2]), int(fields[3])
+            offsets = [int(x) for x in fields[6 + pointers : 6 + pointers + synsets]]
+            senses[(fields[0], fields[1])] = offsets
+            if fields[1] == "a":  # a satellite's sense number counts the lemma's satellites only, as in nltk
+                senses[(fields[0], "s")] = [offset for offset in offsets if offset in satellites]
+    quoted, marker = re.compile(r"[\"].*?[\"]"), re.compile(r"\([^()]*\)$")
     rows = []
-    for pos in ("n", "v", "a", "r"):
-        for i, synset in enumerate(wn.all_synsets(pos)):
-            if limit_per_pos is not None and i >= limit_per_pos:
+    for name in _DATA_ORDER:
+        count = 0
+        for line in data[name]:
+            if not line or line[0].isspace():
+                continue
+            if limit_per_pos is not None and count >= limit_per_pos:
                 break
-            label, name = synset.lexname(), synset.name()
-            rows.append({"text": synset.definition(), "label": label, "synset": name})
+            count += 1
+            columns, gloss = line.strip().split("|")
+            fields = columns.split()
+            offset, pos, lemma = int(fields[0]), fields[2], marker.sub("", fields[4]).lower()
+            synset = f"{lemma}.{pos}.{senses[(lemma, pos)].index(offset) + 1:02d}"
+            label = LEXNAMES[int(fields[1])]
+            rows.append({"text": quoted.sub("", gloss).strip().strip("; "), "label": label, "synset": synset})
             if examples:
-                rows.extend({"text": e, "label": label, "synset": name} for e in synset.examples())
+                rows.extend({"text": e, "label": label, "synset": synset} for e in re.findall(r'"([^"]*)"', gloss))
     return rows
 
 
